@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Workflow
+
+@main
+struct Sbie: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sbie",
+        abstract: "Event-sourced record of 287(g) termination requests before Florida's State Board of Immigration Enforcement.",
+        discussion: """
+            One executable for the daemon and for the command-line client of every actor:
+            agencies file termination requests, board staff schedule reviews and record votes,
+            auditors read, replay and verify the history.
+
+            The database is named by --database, else $DATABASE_URL, else libpq's defaults
+            and PG* variables (as psql). Exit codes: 0 success, 1 rejected or verification
+            failed, 2 usage or connection error.
+            """,
+        subcommands: [Migrate.self, Verify.self]
+    )
+}
+
+/// Options every subcommand that talks to PostgreSQL takes.
+struct DatabaseOptions: ParsableArguments {
+    @Option(
+        name: [.customLong("database"), .customShort("d")],
+        help: ArgumentHelp(
+            "libpq connection string or postgres:// URL.",
+            discussion: "Defaults to $DATABASE_URL, then libpq's defaults and PG* variables.",
+            valueName: "conninfo"))
+    var database: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    var conninfo: String { database ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "" }
+
+    func logger(_ label: String) -> Logger {
+        LoggingBootstrap.once(level: logLevel)
+        return Logger(label: label)
+    }
+
+    /// Connects, or exits with code 2 and libpq's reason.
+    func connect(_ logger: Logger) async throws -> Connection {
+        do {
+            return try await Connection.connect(conninfo, logger: logger)
+        } catch let error as PostgresError {
+            printError("cannot connect to PostgreSQL: \(error.message)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+enum LoggingBootstrap {
+    nonisolated(unsafe) private static var done = false
+    static func once(level: Logger.Level) {
+        guard !done else { return }
+        done = true
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}
+
+/// Prints a value as one line of JSON (sorted keys) on standard output.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the numbered SQL migrations in Sql/ that are not yet applied.",
+        discussion: """
+            Each file is applied once, in version order, in its own transaction, and recorded in
+            schema_migrations with its SHA-256. A second run does nothing. An applied file whose
+            content changed is refused: add a new migration instead.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Folder of NNNN_name.sql files (default: $SBIE_SQL_DIR, ./Sql, or the checkout's Sql/).")
+    var sqlDir: String?
+
+    func run() async throws {
+        let logger = db.logger("sbie.migrate")
+        let migrator: Migrator
+        do {
+            migrator = try Migrator.load(from: try Migrator.locateDirectory(explicit: sqlDir))
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        let connection = try await db.connect(logger)
+        do {
+            let applied = try await migrator.migrate(on: connection, logger: logger)
+            print(applied.isEmpty
+                ? "schema is up to date (\(migrator.migrations.count) migrations)"
+                : "applied \(applied.count) migration(s): " + applied.map { "\($0.version)_\($0.name)" }.joined(separator: ", "))
+        } catch let error as MigrationError {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reread the whole event log and check its hash chain, positions and stream versions.",
+        discussion: """
+            Recomputes every SHA-256 in Swift, independently of the database's own function, and
+            reports the first position whose hash does not match, any gap in global positions and
+            any stream whose versions are not 1..n. Exit code 1 on any finding.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() async throws {
+        let logger = db.logger("sbie.verify")
+        let connection = try await db.connect(logger)
+        let report = try await connection.verifyLog()
+        if json { try printJSON(report) } else { print(report.summary) }
+        if !report.isIntact { throw ExitCode(1) }
+    }
+}

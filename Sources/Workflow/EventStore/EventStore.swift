@@ -1,0 +1,242 @@
+import Foundation
+
+/// The version a stream must be at for an append to succeed (optimistic concurrency).
+public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
+    /// No check.
+    case any
+    /// The stream must not exist yet (version 0).
+    case noStream
+    /// The stream must have at least one event.
+    case streamExists
+    /// The stream's last event must have exactly this version (0: the stream is empty).
+    case exact(Int)
+
+    /// The form `append_events` takes: `any`, `no_stream`, `stream_exists` or a number.
+    public var description: String {
+        switch self {
+        case .any: return "any"
+        case .noStream: return "no_stream"
+        case .streamExists: return "stream_exists"
+        case .exact(let version): return String(version)
+        }
+    }
+}
+
+/// An event to append. `data` and `metadata` are JSON texts, stored byte for byte.
+public struct NewEvent: Sendable, Equatable {
+    /// Unique across the log; appending the same id again is idempotent.
+    public var eventID: UUID
+    /// Past tense, e.g. `TerminationRequestSubmitted`.
+    public var type: String
+    /// A JSON document (usually an object).
+    public var data: String
+    /// A JSON object: actor, command id, correlation.
+    public var metadata: String
+    /// Legal time: when it happened according to the actor (UTC instant, microseconds).
+    public var occurredAt: Timestamp
+
+    public init(eventID: UUID = UUID(), type: String, data: String, metadata: String = "{}", occurredAt: Timestamp) {
+        self.eventID = eventID
+        self.type = type
+        self.data = data
+        self.metadata = metadata
+        self.occurredAt = occurredAt
+    }
+}
+
+/// An event as stored.
+public struct RecordedEvent: Sendable, Equatable {
+    /// Dense position in the whole log, from 1, in commit order.
+    public var globalPosition: Int64
+    public var streamID: String
+    /// Position within the stream, from 1.
+    public var streamVersion: Int
+    public var eventID: UUID
+    public var type: String
+    public var data: String
+    public var metadata: String
+    /// Legal time, given by the actor.
+    public var occurredAt: Timestamp
+    /// Log time, the database clock at append.
+    public var recordedAt: Timestamp
+    /// SHA-256 of the previous event (32 zero bytes for position 1).
+    public var prevHash: [UInt8]
+    /// SHA-256 over `prevHash` and this event's canonical encoding (see `HashChain`).
+    public var hash: [UInt8]
+
+    /// The part of the stream id before the first `-` (`agreement`, `request`, …).
+    public var category: String { streamCategory(streamID) }
+}
+
+/// The category of a stream id: the part before the first `-`.
+public func streamCategory(_ streamID: String) -> String {
+    streamID.firstIndex(of: "-").map { String(streamID[..<$0]) } ?? streamID
+}
+
+/// Where an appended event landed.
+public struct AppendedEvent: Sendable, Equatable {
+    public var eventID: UUID
+    public var globalPosition: Int64
+    public var streamVersion: Int
+}
+
+/// A refused append.
+public enum EventStoreError: Error, CustomStringConvertible, Equatable {
+    /// The stream was not at the expected version (SQLSTATE ES001).
+    case wrongExpectedVersion(stream: String, expected: String, actual: Int)
+    /// Some of the event ids are stored, but not as exactly this append (SQLSTATE ES002).
+    case idempotencyConflict(stream: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .wrongExpectedVersion(let stream, let expected, let actual):
+            return "wrong expected version for stream \(stream): expected \(expected), actual \(actual)"
+        case .idempotencyConflict(_, let message):
+            return message
+        }
+    }
+
+    /// Maps the append function's SQLSTATEs to typed errors; other errors pass through.
+    static func map(_ error: any Error, stream: String) -> any Error {
+        guard let error = error as? PostgresError else { return error }
+        switch error.sqlState {
+        case "ES001":
+            var fields: [String: String] = [:]
+            for pair in (error.detail ?? "").split(separator: " ") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+            }
+            return EventStoreError.wrongExpectedVersion(
+                stream: stream, expected: fields["expected"] ?? "?", actual: Int(fields["actual"] ?? "") ?? -1)
+        case "ES002":
+            return EventStoreError.idempotencyConflict(stream: stream, message: error.message)
+        default:
+            return error
+        }
+    }
+}
+
+/// Escapes a string as a JSON string literal (with the quotes).
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                + String(scalar.value, radix: 16)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+extension Connection {
+    static let eventColumns = """
+        global_position, stream_id, stream_version, event_id, event_type, data::text, metadata::text,
+        occurred_at, recorded_at, prev_hash, hash
+        """
+
+    /// The statement that appends `events` to one stream through `append_events`.
+    /// Exposed so callers can pipeline many appends in one round trip.
+    public nonisolated static func appendStatement(
+        _ events: [NewEvent], to stream: String, expected: ExpectedVersion
+    ) -> Statement {
+        var json = "["
+        for (index, event) in events.enumerated() {
+            if index > 0 { json += "," }
+            json += "{\"event_id\":\"\(event.eventID.uuidString.lowercased())\",\"event_type\":\(jsonString(event.type))"
+            json += ",\"data\":\(event.data),\"metadata\":\(event.metadata)"
+            json += ",\"occurred_at\":\"\(event.occurredAt.iso8601)\"}"
+        }
+        json += "]"
+        return Statement(
+            "SELECT event_id, global_position, stream_version FROM append_events($1, $2, $3::json)",
+            [stream, expected.description, json])
+    }
+
+    /// Decodes the rows `append_events` returns.
+    public nonisolated static func appended(_ result: QueryResult) throws -> [AppendedEvent] {
+        try result.rows.map {
+            AppendedEvent(eventID: try $0.decode(0), globalPosition: try $0.decode(1), streamVersion: try $0.decode(2))
+        }
+    }
+
+    /// Appends events to one stream, atomically, through the `append_events` SQL function.
+    ///
+    /// - Parameters:
+    ///   - events: one or more events, appended in order at consecutive stream versions.
+    ///   - stream: `<category>-<id>`.
+    ///   - expected: the version the stream must be at.
+    /// - Returns: each event's global position and stream version. When every event id
+    ///   is already stored as exactly this append, the original positions (idempotent retry).
+    /// - Throws: `EventStoreError.wrongExpectedVersion`, `.idempotencyConflict`, or `PostgresError`.
+    @discardableResult
+    public func append(_ events: [NewEvent], to stream: String, expected: ExpectedVersion) throws -> [AppendedEvent] {
+        let statement = Self.appendStatement(events, to: stream, expected: expected)
+        do {
+            return try Self.appended(query(statement.sql, statement.parameters, name: "append_events"))
+        } catch {
+            throw EventStoreError.map(error, stream: stream)
+        }
+    }
+
+    /// Reads one stream forward from `version` (inclusive), at most `limit` events.
+    public func readStream(_ stream: String, from version: Int = 1, limit: Int = 10_000) throws -> [RecordedEvent] {
+        try decodeEvents(query(
+            "SELECT \(Self.eventColumns) FROM events WHERE stream_id = $1 AND stream_version >= $2 "
+                + "ORDER BY stream_version LIMIT $3", [stream, version, limit], name: "read stream"))
+    }
+
+    /// Reads the whole log forward from after `position` (exclusive), at most `limit` events.
+    /// Positions are dense, so a reader resuming from its last position misses nothing.
+    public func readAll(after position: Int64 = 0, limit: Int = 10_000) throws -> [RecordedEvent] {
+        try decodeEvents(query(
+            "SELECT \(Self.eventColumns) FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+            [position, limit], name: "read all"))
+    }
+
+    /// Reads the events of one category (`agreement`, `request`, …) after `position`.
+    public func readCategory(_ category: String, after position: Int64 = 0, limit: Int = 10_000) throws
+        -> [RecordedEvent]
+    {
+        try decodeEvents(query(
+            "SELECT \(Self.eventColumns) FROM events WHERE split_part(stream_id, '-', 1) = $1 "
+                + "AND global_position > $2 ORDER BY global_position LIMIT $3",
+            [category, position, limit], name: "read category"))
+    }
+
+    /// Reads the events of one type after `position`.
+    public func readByType(_ type: String, after position: Int64 = 0, limit: Int = 10_000) throws
+        -> [RecordedEvent]
+    {
+        try decodeEvents(query(
+            "SELECT \(Self.eventColumns) FROM events WHERE event_type = $1 AND global_position > $2 "
+                + "ORDER BY global_position LIMIT $3", [type, position, limit], name: "read by type"))
+    }
+
+    /// The highest global position (0 for an empty log).
+    public func lastPosition() throws -> Int64 {
+        try query("SELECT coalesce(max(global_position), 0) FROM events", name: "last position").rows[0].decode(0)
+    }
+
+    /// A stream's current version (0 when it has no events).
+    public func streamVersion(_ stream: String) throws -> Int {
+        try query("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", [stream])
+            .rows[0].decode(0)
+    }
+
+    func decodeEvents(_ result: QueryResult) throws -> [RecordedEvent] {
+        try result.rows.map { row in
+            RecordedEvent(
+                globalPosition: try row.decode(0), streamID: try row.decode(1), streamVersion: try row.decode(2),
+                eventID: try row.decode(3), type: try row.decode(4), data: try row.decode(5),
+                metadata: try row.decode(6), occurredAt: try row.decode(7), recordedAt: try row.decode(8),
+                prevHash: try row.decode(9), hash: try row.decode(10))
+        }
+    }
+}

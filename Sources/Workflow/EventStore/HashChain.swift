@@ -1,0 +1,98 @@
+import Crypto
+import Foundation
+
+/// The hash chain, computed in Swift independently of the SQL `event_hash` function.
+///
+/// `hash = SHA-256(prevHash || field(position) || field(stream) || field(version)
+/// || field(eventID) || field(type) || field(data) || field(metadata) || field(occurredAt))`
+/// where `field(x)` is the 4-byte big-endian length of x's UTF-8 bytes followed by
+/// those bytes; numbers are decimal; the UUID is lowercase; `occurredAt` is
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC); the first event's `prevHash` is 32 zero bytes.
+/// (Documented identically in `Sql/0001_event_store.sql`.)
+public enum HashChain {
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// The hash the event should carry, given the previous event's hash.
+    public static func hash(of event: RecordedEvent, previous: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        for field in [
+            String(event.globalPosition), event.streamID, String(event.streamVersion),
+            event.eventID.uuidString.lowercased(), event.type, event.data, event.metadata, event.occurredAt.iso8601,
+        ] {
+            let bytes = Array(field.utf8)
+            let length = UInt32(bytes.count).bigEndian
+            withUnsafeBytes(of: length) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: bytes)
+        }
+        return Array(hasher.finalize())
+    }
+}
+
+/// What `verify` found. The log is intact when `isIntact`.
+public struct VerificationReport: Sendable, Equatable, Codable {
+    /// Events read.
+    public var eventsChecked: Int = 0
+    /// The highest position read.
+    public var lastPosition: Int64 = 0
+    /// The first position whose stored hash, or stored previous hash, is not what the chain gives.
+    public var firstHashMismatch: Int64?
+    /// Missing position ranges, e.g. `[5...5]` when position 5 is gone.
+    public var gaps: [ClosedRange<Int64>] = []
+    /// Streams whose versions are not exactly 1, 2, …, n in position order.
+    public var streamsWithBadVersions: [String] = []
+
+    public var isIntact: Bool { firstHashMismatch == nil && gaps.isEmpty && streamsWithBadVersions.isEmpty }
+
+    /// One line per finding, or `OK …` when intact.
+    public var summary: String {
+        if isIntact { return "OK: \(eventsChecked) events verified, positions 1…\(lastPosition) dense, hash chain intact" }
+        var lines = ["FAILED: \(eventsChecked) events checked"]
+        if let firstHashMismatch { lines.append("hash chain broken at position \(firstHashMismatch)") }
+        for gap in gaps {
+            lines.append(gap.count == 1 ? "gap: position \(gap.lowerBound) missing"
+                : "gap: positions \(gap.lowerBound)…\(gap.upperBound) missing")
+        }
+        for stream in streamsWithBadVersions { lines.append("stream \(stream): versions are not 1..n") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Connection {
+    /// Rereads the whole log in position order and checks it: dense positions from 1,
+    /// each stream's versions 1..n, and every hash recomputed in Swift.
+    /// - Parameter batchSize: events per read.
+    /// - Throws: `PostgresError` when the log cannot be read.
+    public func verifyLog(batchSize: Int = 5_000) throws -> VerificationReport {
+        var report = VerificationReport()
+        var previousHash = HashChain.genesis
+        var expectedPosition: Int64 = 1
+        var streamVersions: [String: Int] = [:]
+        var badStreams = Set<String>()
+        var after: Int64 = 0
+        while true {
+            let batch = try readAll(after: after, limit: batchSize)
+            if batch.isEmpty { break }
+            for event in batch {
+                if event.globalPosition != expectedPosition {
+                    report.gaps.append(expectedPosition...(event.globalPosition - 1))
+                }
+                if report.firstHashMismatch == nil
+                    && (event.prevHash != previousHash || HashChain.hash(of: event, previous: event.prevHash) != event.hash)
+                {
+                    report.firstHashMismatch = event.globalPosition
+                }
+                let version = streamVersions[event.streamID, default: 0] + 1
+                if event.streamVersion != version { badStreams.insert(event.streamID) }
+                streamVersions[event.streamID] = event.streamVersion
+                previousHash = event.hash
+                expectedPosition = event.globalPosition + 1
+                report.eventsChecked += 1
+                report.lastPosition = event.globalPosition
+            }
+            after = batch[batch.count - 1].globalPosition
+        }
+        report.streamsWithBadVersions = badStreams.sorted()
+        return report
+    }
+}

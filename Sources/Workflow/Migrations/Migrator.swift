@@ -1,0 +1,153 @@
+import Crypto
+import Foundation
+import Logging
+
+/// One numbered SQL file from `Sql/`, e.g. `0001_event_store.sql` (version 1).
+public struct Migration: Sendable, Equatable {
+    public var version: Int
+    public var name: String
+    public var sql: String
+    /// Lowercase hex SHA-256 of the file's bytes.
+    public var checksum: String
+
+    public init(version: Int, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+        self.checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Why migrations could not be applied.
+public enum MigrationError: Error, CustomStringConvertible, Equatable {
+    /// No `Sql/` folder was found in the places searched.
+    case directoryNotFound(searched: [String])
+    /// A file in `Sql/` is not named `NNNN_name.sql`.
+    case badFileName(String)
+    /// Two files share a version number.
+    case duplicateVersion(Int)
+    /// An applied migration's file has changed since it was applied.
+    case checksumMismatch(version: Int, name: String, applied: String, file: String)
+    /// The database records a migration that no file provides.
+    case missingFile(version: Int, name: String)
+
+    public var description: String {
+        switch self {
+        case .directoryNotFound(let searched):
+            return "no Sql/ migrations folder found (searched: \(searched.joined(separator: ", "))); pass --sql-dir"
+        case .badFileName(let name):
+            return "migration file \(name) is not named NNNN_description.sql"
+        case .duplicateVersion(let version):
+            return "two migration files have version \(version)"
+        case .checksumMismatch(let version, let name, let applied, let file):
+            return "migration \(version) (\(name)) was applied with checksum \(applied.prefix(12))… but the file now has "
+                + "\(file.prefix(12))…; applied migrations must never change: add a new migration instead"
+        case .missingFile(let version, let name):
+            return "the database has migration \(version) (\(name)) applied, but no file provides it"
+        }
+    }
+}
+
+/// Applies `Sql/NNNN_name.sql` files in version order, each exactly once, each in
+/// its own transaction together with its row in `schema_migrations` (version,
+/// name, SHA-256 checksum, applied_at). A session-level advisory lock serialises
+/// concurrent migrators.
+public struct Migrator: Sendable {
+    public var migrations: [Migration]
+
+    public init(migrations: [Migration]) { self.migrations = migrations.sorted { $0.version < $1.version } }
+
+    /// Loads every `*.sql` file of a folder.
+    /// - Throws: `MigrationError.badFileName` / `.duplicateVersion`, or a file-system error.
+    public static func load(from directory: URL) throws -> Migrator {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        var seen = Set<Int>()
+        var migrations: [Migration] = []
+        for file in names {
+            let stem = file.dropLast(4)
+            guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]), version > 0 else {
+                throw MigrationError.badFileName(file)
+            }
+            guard seen.insert(version).inserted else { throw MigrationError.duplicateVersion(version) }
+            let sql = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            migrations.append(Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql))
+        }
+        return Migrator(migrations: migrations)
+    }
+
+    /// Finds the `Sql/` folder: `explicit` if given, else `$SBIE_SQL_DIR`, else `Sql/`
+    /// in the current directory or in any parent of the running executable
+    /// (so `.build/release/sbie` finds the checkout's `Sql/`).
+    /// - Throws: `MigrationError.directoryNotFound` naming the places searched.
+    public static func locateDirectory(explicit: String? = nil) throws -> URL {
+        if let explicit { return URL(fileURLWithPath: explicit) }
+        var candidates: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["SBIE_SQL_DIR"] { candidates.append(URL(fileURLWithPath: env)) }
+        candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Sql"))
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(dir.appendingPathComponent("Sql"))
+            dir = dir.deletingLastPathComponent()
+        }
+        for candidate in candidates {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                return candidate
+            }
+        }
+        throw MigrationError.directoryNotFound(searched: candidates.map(\.path))
+    }
+
+    /// Applies the migrations not yet applied.
+    /// - Returns: the migrations applied by this call (empty when the schema was current).
+    /// - Throws: `MigrationError.checksumMismatch` / `.missingFile` before applying
+    ///   anything; `PostgresError` when a migration's SQL fails (that migration is
+    ///   rolled back, earlier ones stay applied).
+    @discardableResult
+    public func migrate(on connection: Connection, logger: Logger) async throws -> [Migration] {
+        try await connection.migrate(self, logger: logger)
+    }
+}
+
+extension Connection {
+    fileprivate func migrate(_ migrator: Migrator, logger: Logger) throws -> [Migration] {
+        try executeScript("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """)
+        try query("SELECT pg_advisory_lock(287000000)")
+        defer { _ = try? query("SELECT pg_advisory_unlock(287000000)") }
+        var applied: [Int: (name: String, checksum: String)] = [:]
+        for row in try query("SELECT version, name, checksum FROM schema_migrations").rows {
+            applied[try row.decode(0)] = (try row.decode(1), try row.decode(2))
+        }
+        let byVersion = Dictionary(uniqueKeysWithValues: migrator.migrations.map { ($0.version, $0) })
+        for (version, record) in applied.sorted(by: { $0.key < $1.key }) {
+            guard let file = byVersion[version] else {
+                throw MigrationError.missingFile(version: version, name: record.name)
+            }
+            guard file.checksum == record.checksum else {
+                throw MigrationError.checksumMismatch(
+                    version: version, name: file.name, applied: record.checksum, file: file.checksum)
+            }
+        }
+        var done: [Migration] = []
+        for migration in migrator.migrations where applied[migration.version] == nil {
+            try transaction {
+                try $0.executeScript(migration.sql, name: "migration \(migration.version)_\(migration.name)")
+                try $0.query(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    [migration.version, migration.name, migration.checksum])
+            }
+            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            done.append(migration)
+        }
+        return done
+    }
+}

@@ -1,0 +1,534 @@
+internal import CPQ
+import Logging
+import Foundation
+
+/// Owns the libpq connection pointer; `PQfinish` runs when the last reference goes.
+private final class ConnectionHandle: @unchecked Sendable {
+    var raw: OpaquePointer?
+    let executor: ThreadExecutor
+    let noticeLogger: NoticeLogger
+
+    init(executor: ThreadExecutor, noticeLogger: NoticeLogger) {
+        self.executor = executor
+        self.noticeLogger = noticeLogger
+    }
+
+    deinit {
+        if let raw { PQfinish(raw) }
+        executor.shutdown()
+    }
+}
+
+/// Receives the server's NOTICE and WARNING messages (libpq prints them to stderr by default).
+private final class NoticeLogger: @unchecked Sendable {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+}
+
+/// One PostgreSQL session, over libpq.
+///
+/// Every call runs on the connection's own thread (see `ThreadExecutor`), so the
+/// blocking libpq API never occupies Swift's cooperative threads. Statements take
+/// `$1, $2, …` parameters, never values spliced into SQL; results come back in
+/// text format and are decoded by `Row`. The session runs with `TimeZone = UTC`
+/// and `DateStyle = ISO`.
+///
+/// A connection is used by one task at a time (it is an actor); open one per
+/// concurrent worker.
+public actor Connection {
+    private let handle: ConnectionHandle
+    private var prepared: [String: String] = [:]
+    public let logger: Logger
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        handle.executor.asUnownedSerialExecutor()
+    }
+
+    private init(logger: Logger) {
+        let executor = ThreadExecutor(name: "postgres-connection")
+        self.handle = ConnectionHandle(executor: executor, noticeLogger: NoticeLogger(logger: logger))
+        self.logger = logger
+    }
+
+    /// Opens a connection.
+    ///
+    /// - Parameters:
+    ///   - conninfo: a libpq connection string (`host=/tmp dbname=x`) or a
+    ///     `postgres://user@host/db` URL. Empty: libpq's defaults and the `PG*`
+    ///     environment variables apply, as with psql.
+    ///   - logger: receives server notices (at debug level) and connection events.
+    /// - Throws: `PostgresError` of kind `.connection` with libpq's message.
+    public static func connect(_ conninfo: String = "", logger: Logger = Logger(label: "postgres")) async throws
+        -> Connection
+    {
+        let connection = Connection(logger: logger)
+        try await connection.open(conninfo)
+        return connection
+    }
+
+    private func open(_ conninfo: String) throws {
+        guard let raw = PQconnectdb(conninfo) else {
+            throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
+        }
+        handle.raw = raw
+        guard PQstatus(raw) == CONNECTION_OK else {
+            let message = Self.errorMessage(raw)
+            PQfinish(raw)
+            handle.raw = nil
+            throw PostgresError(kind: .connection, message: message)
+        }
+        PQsetNoticeReceiver(raw, { context, result in
+            guard let context, let result else { return }
+            let box = Unmanaged<NoticeLogger>.fromOpaque(context).takeUnretainedValue()
+            let text = PQresultErrorMessage(result).map { String(cString: $0) } ?? ""
+            box.logger.debug("postgres notice", metadata: ["notice": "\(text.trimmingCharacters(in: .whitespacesAndNewlines))"])
+        }, Unmanaged.passUnretained(handle.noticeLogger).toOpaque())
+        try executeScript("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'")
+    }
+
+    /// Closes the connection now (otherwise it closes when the last reference goes).
+    public func close() {
+        if let raw = handle.raw { PQfinish(raw) }
+        handle.raw = nil
+    }
+
+    /// Whether the connection is open and healthy as far as libpq knows (no round trip).
+    public var isOpen: Bool {
+        guard let raw = handle.raw else { return false }
+        return PQstatus(raw) == CONNECTION_OK
+    }
+
+    /// The server's backend process id (`pg_backend_pid()`), 0 when closed.
+    public var backendPID: Int32 { handle.raw.map { PQbackendPID($0) } ?? 0 }
+
+    private func live() throws -> OpaquePointer {
+        guard let raw = handle.raw, PQstatus(raw) == CONNECTION_OK else {
+            throw PostgresError(kind: .connection, message: handle.raw.map { Self.errorMessage($0) } ?? "connection is closed")
+        }
+        return raw
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with parameters and returns its rows.
+    ///
+    /// The statement is prepared once per connection and reused (`PQprepare` /
+    /// `PQexecPrepared`), so repeated calls pay no parse cost.
+    /// - Parameters:
+    ///   - sql: one statement with `$1…$n` placeholders.
+    ///   - parameters: values for the placeholders, in order; `nil` / `.null` is SQL NULL.
+    ///   - name: a label for errors and logs; defaults to the start of the SQL.
+    /// - Throws: `PostgresError` with the server's SQLSTATE.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresEncodable] = [], name: String? = nil) throws
+        -> QueryResult
+    {
+        let raw = try live()
+        let label = name ?? Self.label(sql)
+        let statementName: String
+        if let existing = prepared[sql] {
+            statementName = existing
+        } else {
+            statementName = "s\(prepared.count + 1)"
+            let result = PQprepare(raw, statementName, sql, 0, nil)
+            try consume(result, statement: label)
+            prepared[sql] = statementName
+        }
+        let values = parameters.map(\.postgresValue)
+        let result = withParameterArrays(values) { count, pointers, lengths, formats in
+            PQexecPrepared(raw, statementName, count, pointers, lengths, formats, 0)
+        }
+        return try consume(result, statement: label)
+    }
+
+    /// Runs one statement and returns the number of rows it affected.
+    /// - Throws: `PostgresError` with the server's SQLSTATE.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [any PostgresEncodable] = [], name: String? = nil) throws
+        -> Int
+    {
+        try query(sql, parameters, name: name).affectedRows
+    }
+
+    /// Runs a script of one or more statements without parameters (migrations, DDL),
+    /// through the simple query protocol.
+    /// - Throws: `PostgresError` for the first statement that fails; the rest do not run.
+    public func executeScript(_ sql: String, name: String? = nil) throws {
+        let raw = try live()
+        var failure: PostgresError?
+        guard PQsendQuery(raw, sql) == 1 else {
+            throw PostgresError(kind: .connection, message: Self.errorMessage(raw), statement: name)
+        }
+        while let result = PQgetResult(raw) {
+            do { try consume(result, statement: name ?? Self.label(sql)) } catch let error as PostgresError {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` inside `BEGIN … COMMIT`; rolls back and rethrows if `body` throws.
+    ///
+    /// - Parameter isolation: e.g. `"ISOLATION LEVEL SERIALIZABLE"`, appended to `BEGIN`.
+    /// - Returns: what `body` returned, after the commit succeeded.
+    /// - Throws: what `body` threw, or the `PostgresError` of a failed `COMMIT`.
+    public func transaction<T: Sendable>(
+        _ mode: String = "", _ body: @Sendable (isolated Connection) throws -> T
+    ) throws -> T {
+        try executeScript(mode.isEmpty ? "BEGIN" : "BEGIN \(mode)")
+        do {
+            let value = try body(self)
+            try executeScript("COMMIT")
+            return value
+        } catch {
+            if let raw = handle.raw, PQtransactionStatus(raw) != PQTRANS_IDLE {
+                try? executeScript("ROLLBACK")
+            }
+            throw error
+        }
+    }
+
+    /// Whether a transaction block is open on this session.
+    public var inTransaction: Bool {
+        guard let raw = handle.raw else { return false }
+        return PQtransactionStatus(raw) != PQTRANS_IDLE
+    }
+
+    // MARK: Pipeline mode
+
+    /// Sends many statements in one round trip per chunk (libpq pipeline mode)
+    /// and returns their results in order.
+    ///
+    /// Statements are sent in chunks of `chunkSize`, each followed by a flush
+    /// request, and each chunk's results are read before the next is sent, so
+    /// neither side's socket buffer can fill up and deadlock. All statements up to
+    /// the final sync form one implicit transaction unless a transaction is open.
+    /// - Throws: the `PostgresError` of the first statement that failed; the
+    ///   statements after it were not executed (PostgreSQL aborts the pipeline).
+    @discardableResult
+    public func pipeline(_ statements: [Statement], chunkSize: Int = 256) throws -> [QueryResult] {
+        let raw = try live()
+        guard PQenterPipelineMode(raw) == 1 else {
+            throw PostgresError(kind: .protocolViolation, message: "cannot enter pipeline mode: \(Self.errorMessage(raw))")
+        }
+        var results: [QueryResult] = []
+        results.reserveCapacity(statements.count)
+        var failure: PostgresError?
+        var start = 0
+        while start < statements.count {
+            let chunk = statements[start..<min(start + max(chunkSize, 1), statements.count)]
+            for statement in chunk {
+                let sent = withParameterArrays(statement.parameters) { count, pointers, lengths, formats in
+                    PQsendQueryParams(raw, statement.sql, count, nil, pointers, lengths, formats, 0)
+                }
+                guard sent == 1 else {
+                    throw PostgresError(kind: .connection, message: Self.errorMessage(raw), statement: Self.label(statement.sql))
+                }
+            }
+            PQsendFlushRequest(raw)
+            guard PQflush(raw) == 0 else {
+                throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+            }
+            for statement in chunk {
+                guard let result = PQgetResult(raw) else {
+                    throw PostgresError(kind: .protocolViolation, message: "pipeline ended early")
+                }
+                if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
+                    results.append(QueryResult(columns: [], rows: [], affectedRows: 0))
+                } else {
+                    do {
+                        results.append(try consume(result, statement: Self.label(statement.sql)))
+                    } catch let error as PostgresError {
+                        if failure == nil { failure = error }
+                        results.append(QueryResult(columns: [], rows: [], affectedRows: 0))
+                    }
+                }
+                while let extra = PQgetResult(raw) { PQclear(extra) }  // the NULL after each statement
+            }
+            start = chunk.endIndex
+        }
+        guard PQpipelineSync(raw) == 1 else {
+            throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+        }
+        while let result = PQgetResult(raw) {
+            let status = PQresultStatus(result)
+            PQclear(result)
+            if status == PGRES_PIPELINE_SYNC { break }
+        }
+        PQexitPipelineMode(raw)
+        if let failure { throw failure }
+        return results
+    }
+
+    // MARK: COPY
+
+    /// Streams rows into `COPY … FROM STDIN` (text format).
+    ///
+    /// - Parameters:
+    ///   - sql: e.g. `COPY t (a, b) FROM STDIN`.
+    ///   - rows: one array of column values per row; nil is SQL NULL. Tabs,
+    ///     newlines and backslashes are escaped here.
+    /// - Returns: the number of rows copied, as the server counted them.
+    /// - Throws: `PostgresError` when the server rejects the COPY or a row.
+    @discardableResult
+    public func copyIn(_ sql: String, rows: some Sequence<[String?]>) throws -> Int {
+        let raw = try live()
+        guard let start = PQexec(raw, sql) else {
+            throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+        }
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            try consume(start, statement: Self.label(sql))
+            throw PostgresError(kind: .protocolViolation, message: "statement did not start COPY FROM STDIN")
+        }
+        PQclear(start)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 16)
+        var sendFailed = false
+        func flush() {
+            guard !buffer.isEmpty, !sendFailed else { return }
+            let ok = buffer.withUnsafeBufferPointer { bytes in
+                bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    PQputCopyData(raw, $0, Int32(bytes.count))
+                }
+            }
+            if ok != 1 { sendFailed = true }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        for row in rows {
+            for (column, value) in row.enumerated() {
+                if column > 0 { buffer.append(9) }
+                guard let value else {
+                    buffer.append(contentsOf: [92, 78])  // \N
+                    continue
+                }
+                for byte in value.utf8 {
+                    switch byte {
+                    case 92: buffer.append(contentsOf: [92, 92])
+                    case 9: buffer.append(contentsOf: [92, 116])
+                    case 10: buffer.append(contentsOf: [92, 110])
+                    case 13: buffer.append(contentsOf: [92, 114])
+                    default: buffer.append(byte)
+                    }
+                }
+            }
+            buffer.append(10)
+            if buffer.count >= 1 << 16 { flush() }
+        }
+        flush()
+        PQputCopyEnd(raw, sendFailed ? "client failed to send data" : nil)
+        var copied = 0
+        var failure: PostgresError?
+        while let result = PQgetResult(raw) {
+            do {
+                copied = try consume(result, statement: Self.label(sql)).affectedRows
+            } catch let error as PostgresError {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return copied
+    }
+
+    /// Runs `COPY … TO STDOUT` and returns the raw bytes the server sent.
+    /// - Throws: `PostgresError` when the server rejects the COPY.
+    public func copyOut(_ sql: String) throws -> [UInt8] {
+        let raw = try live()
+        guard let start = PQexec(raw, sql) else {
+            throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+        }
+        guard PQresultStatus(start) == PGRES_COPY_OUT else {
+            try consume(start, statement: Self.label(sql))
+            throw PostgresError(kind: .protocolViolation, message: "statement did not start COPY TO STDOUT")
+        }
+        PQclear(start)
+        var output: [UInt8] = []
+        while true {
+            var chunk: UnsafeMutablePointer<CChar>?
+            let length = PQgetCopyData(raw, &chunk, 0)
+            if length > 0, let chunk {
+                chunk.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+                    output.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length)))
+                }
+                PQfreemem(chunk)
+            } else {
+                break
+            }
+        }
+        var failure: PostgresError?
+        while let result = PQgetResult(raw) {
+            do { try consume(result, statement: Self.label(sql)) } catch let error as PostgresError {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return output
+    }
+
+    // MARK: LISTEN / NOTIFY
+
+    /// Subscribes this session to a channel (`LISTEN "channel"`).
+    /// - Throws: `PostgresError` when the statement fails.
+    public func listen(_ channel: String) throws {
+        try executeScript("LISTEN \(try quoteIdentifier(channel))")
+    }
+
+    /// Sends a notification (`pg_notify`); delivered when the current transaction commits.
+    public func notify(_ channel: String, payload: String = "") throws {
+        try query("SELECT pg_notify($1, $2)", [channel, payload])
+    }
+
+    /// Waits up to `timeout` for a notification on a channel this session listens to.
+    ///
+    /// Returns nil when the time runs out; that is not an error. Notifications are
+    /// hints: they are lost while nobody listens and folded when duplicated, so
+    /// callers must also poll the state they are told about.
+    /// - Throws: `PostgresError` of kind `.connection` when the connection is lost.
+    public func waitForNotification(timeout: Duration) throws -> PostgresNotification? {
+        let raw = try live()
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            guard PQconsumeInput(raw) == 1 else {
+                throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+            }
+            if let notify = PQnotifies(raw) {
+                defer { PQfreemem(notify) }
+                return PostgresNotification(
+                    channel: String(cString: notify.pointee.relname),
+                    payload: String(cString: notify.pointee.extra),
+                    processID: notify.pointee.be_pid)
+            }
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if remaining <= .zero { return nil }
+            let (seconds, attoseconds) = remaining.components
+            let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+            var descriptor = pollfd(fd: PQsocket(raw), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready < 0 && errno != EINTR {
+                throw PostgresError(kind: .connection, message: "poll failed: errno \(errno)")
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Quotes an identifier for SQL (`PQescapeIdentifier`), for the rare statements
+    /// that take no parameters in that place (LISTEN, CREATE ROLE).
+    /// - Throws: `PostgresError` when libpq rejects the text (e.g. invalid encoding).
+    public func quoteIdentifier(_ identifier: String) throws -> String {
+        let raw = try live()
+        guard let quoted = PQescapeIdentifier(raw, identifier, identifier.utf8.count) else {
+            throw PostgresError(kind: .statement, message: Self.errorMessage(raw))
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    /// Quotes a string literal for SQL (`PQescapeLiteral`), for statements that
+    /// cannot take parameters (`CREATE ROLE … PASSWORD`).
+    public func quoteLiteral(_ literal: String) throws -> String {
+        let raw = try live()
+        guard let quoted = PQescapeLiteral(raw, literal, literal.utf8.count) else {
+            throw PostgresError(kind: .statement, message: Self.errorMessage(raw))
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    private static func label(_ sql: String) -> String {
+        let flat = sql.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return flat.count > 80 ? String(flat.prefix(80)) + "…" : flat
+    }
+
+    private static func errorMessage(_ raw: OpaquePointer) -> String {
+        guard let text = PQerrorMessage(raw) else { return "unknown libpq error" }
+        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The one place that turns a `PGresult` into rows or a `PostgresError`; clears it.
+    @discardableResult
+    private func consume(_ result: OpaquePointer?, statement: String) throws -> QueryResult {
+        guard let result else {
+            let message = handle.raw.map { Self.errorMessage($0) } ?? "connection is closed"
+            throw PostgresError(kind: .connection, message: message, statement: statement)
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_SINGLE_TUPLE
+            || status == PGRES_EMPTY_QUERY
+        {
+            let columnCount = PQnfields(result)
+            let columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
+            let rowCount = PQntuples(result)
+            var rows: [Row] = []
+            rows.reserveCapacity(Int(rowCount))
+            for r in 0..<rowCount {
+                var values: [String?] = []
+                values.reserveCapacity(Int(columnCount))
+                for c in 0..<columnCount {
+                    values.append(PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c)))
+                }
+                rows.append(Row(columns: columns, values: values))
+            }
+            let affected = PQcmdTuples(result).map { Int(String(cString: $0)) ?? 0 } ?? 0
+            return QueryResult(columns: columns, rows: rows, affectedRows: affected)
+        }
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        let sqlState = field(CPQ_DIAG_SQLSTATE)
+        let message = field(CPQ_DIAG_MESSAGE_PRIMARY)
+            ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let lost = handle.raw.map { PQstatus($0) != CONNECTION_OK } ?? true
+        throw PostgresError(
+            kind: lost && sqlState == nil ? .connection : .statement,
+            sqlState: sqlState, message: message,
+            detail: field(CPQ_DIAG_MESSAGE_DETAIL), hint: field(CPQ_DIAG_MESSAGE_HINT),
+            constraint: field(CPQ_DIAG_CONSTRAINT_NAME), statement: statement)
+    }
+}
+
+/// Lays the parameters out as the C arrays libpq wants, valid for the duration of `body`.
+private func withParameterArrays<R>(
+    _ values: [PostgresValue],
+    _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
+) -> R {
+    if values.isEmpty { return body(0, nil, nil, nil) }
+    var storage: [UnsafeMutablePointer<CChar>?] = []
+    var lengths: [Int32] = []
+    var formats: [Int32] = []
+    storage.reserveCapacity(values.count)
+    defer { for pointer in storage { free(pointer) } }
+    for value in values {
+        switch value {
+        case .null:
+            storage.append(nil)
+            lengths.append(0)
+            formats.append(0)
+        case .text(let text):
+            storage.append(strdup(text))
+            lengths.append(0)
+            formats.append(0)
+        case .bytea(let bytes):
+            let pointer = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: CChar.self)
+            if let pointer {
+                bytes.withUnsafeBytes { source in
+                    if let base = source.baseAddress { memcpy(pointer, base, bytes.count) }
+                }
+            }
+            storage.append(pointer)
+            lengths.append(Int32(bytes.count))
+            formats.append(1)
+        }
+    }
+    let pointers = storage.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { p in
+        lengths.withUnsafeBufferPointer { l in
+            formats.withUnsafeBufferPointer { f in
+                body(Int32(values.count), p.baseAddress, l.baseAddress, f.baseAddress)
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// An error reported by PostgreSQL or by libpq.
+///
+/// `description` names the SQLSTATE, the server's message and the statement's
+/// label; it never contains parameter values or connection passwords (parameters
+/// travel separately from the SQL text, the label is the caller's or the SQL text
+/// with its `$n` placeholders, and the server's `detail`, which may quote the
+/// offending values, is kept in its own property and left out of `description`).
+public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Where the failure happened.
+    public enum Kind: String, Sendable {
+        /// Could not connect, or the connection was lost.
+        case connection
+        /// The server rejected a statement; `sqlState` says why.
+        case statement
+        /// libpq or the server answered something this layer did not expect.
+        case protocolViolation
+    }
+
+    public var kind: Kind
+    /// Five-character SQLSTATE (e.g. `23505` unique violation), when the server sent one.
+    public var sqlState: String?
+    /// The server's (or libpq's) primary message, without a trailing newline.
+    public var message: String
+    public var detail: String?
+    public var hint: String?
+    /// The constraint that failed, for integrity violations.
+    public var constraint: String?
+    /// A label for the statement: the caller's name for it, or the start of its SQL text.
+    public var statement: String?
+
+    public init(
+        kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil,
+        hint: String? = nil, constraint: String? = nil, statement: String? = nil
+    ) {
+        self.kind = kind
+        self.sqlState = sqlState
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+        self.constraint = constraint
+        self.statement = statement
+    }
+
+    public var description: String {
+        var text = "PostgreSQL \(kind.rawValue) error"
+        if let sqlState { text += " \(sqlState)" }
+        text += ": \(message)"
+        if let statement { text += " [statement: \(statement)]" }
+        return text
+    }
+
+    /// Well-known SQLSTATEs used by this project.
+    public enum State {
+        public static let uniqueViolation = "23505"
+        public static let serializationFailure = "40001"
+        public static let deadlockDetected = "40P01"
+        public static let insufficientPrivilege = "42501"
+        public static let checkViolation = "23514"
+        public static let raiseException = "P0001"
+    }
+}

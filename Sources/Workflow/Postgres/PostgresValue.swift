@@ -1,0 +1,240 @@
+import Foundation
+
+/// One parameter value as sent to PostgreSQL: SQL NULL, text (the server parses
+/// it according to the parameter's type), or raw bytes for a `bytea` parameter.
+public enum PostgresValue: Sendable, Hashable {
+    case null
+    case text(String)
+    case bytea([UInt8])
+}
+
+/// A Swift value that can be bound to a `$n` parameter.
+public protocol PostgresEncodable: Sendable {
+    var postgresValue: PostgresValue { get }
+}
+
+/// A Swift value that can be decoded from a column in PostgreSQL's text format.
+public protocol PostgresDecodable: Sendable {
+    /// - Throws: `PostgresDecodingError` when the text is not a valid value of this type.
+    init(postgresText text: String) throws
+}
+
+/// A column value that could not be decoded into the requested Swift type.
+public struct PostgresDecodingError: Error, CustomStringConvertible, Sendable {
+    public var column: String
+    public var expectedType: String
+    public var reason: String
+    public var description: String { "cannot decode column \(column) as \(expectedType): \(reason)" }
+}
+
+extension PostgresValue: PostgresEncodable {
+    public var postgresValue: PostgresValue { self }
+}
+
+extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
+    public var postgresValue: PostgresValue { self?.postgresValue ?? .null }
+}
+
+extension String: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .text(self) }
+    public init(postgresText text: String) { self = text }
+}
+
+extension Substring: PostgresEncodable {
+    public var postgresValue: PostgresValue { .text(String(self)) }
+}
+
+private func decodeInteger<T: FixedWidthInteger>(_ text: String) throws -> T {
+    guard let value = T(text) else {
+        throw PostgresDecodingError(column: "?", expectedType: "\(T.self)", reason: "not an integer")
+    }
+    return value
+}
+
+extension Int: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .text(String(self)) }
+    public init(postgresText text: String) throws { self = try decodeInteger(text) }
+}
+
+extension Int32: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .text(String(self)) }
+    public init(postgresText text: String) throws { self = try decodeInteger(text) }
+}
+
+extension Int64: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .text(String(self)) }
+    public init(postgresText text: String) throws { self = try decodeInteger(text) }
+}
+
+extension Double: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .text(String(self)) }
+    public init(postgresText text: String) throws {
+        guard let value = Double(text) else {
+            throw PostgresDecodingError(column: "?", expectedType: "Double", reason: "not a number")
+        }
+        self = value
+    }
+}
+
+extension Bool: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .text(self ? "t" : "f") }
+    public init(postgresText text: String) throws {
+        switch text {
+        case "t": self = true
+        case "f": self = false
+        default: throw PostgresDecodingError(column: "?", expectedType: "Bool", reason: "expected t or f")
+        }
+    }
+}
+
+extension UUID: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .text(uuidString.lowercased()) }
+    public init(postgresText text: String) throws {
+        guard let value = UUID(uuidString: text) else {
+            throw PostgresDecodingError(column: "?", expectedType: "UUID", reason: "not a UUID")
+        }
+        self = value
+    }
+}
+
+/// `bytea`: sent as binary, received in PostgreSQL's hex text form (`\x0aff…`).
+extension Array: PostgresEncodable, PostgresDecodable where Element == UInt8 {
+    public var postgresValue: PostgresValue { .bytea(self) }
+    public init(postgresText text: String) throws {
+        let utf8 = Array(text.utf8)
+        guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x"), utf8.count % 2 == 0
+        else { throw PostgresDecodingError(column: "?", expectedType: "bytea", reason: "expected hex format") }
+        func nibble(_ c: UInt8) throws -> UInt8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: throw PostgresDecodingError(column: "?", expectedType: "bytea", reason: "bad hex digit")
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity((utf8.count - 2) / 2)
+        var index = 2
+        while index < utf8.count {
+            bytes.append(try nibble(utf8[index]) << 4 | nibble(utf8[index + 1]))
+            index += 2
+        }
+        self = bytes
+    }
+}
+
+extension Data: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .bytea([UInt8](self)) }
+    public init(postgresText text: String) throws { self = Data(try [UInt8](postgresText: text)) }
+}
+
+/// `timestamptz`, to microsecond precision (PostgreSQL's). Sent as an ISO 8601
+/// UTC string; decoded from the ISO output of a session whose TimeZone is UTC,
+/// which every `Connection` sets when it opens.
+extension Date: PostgresEncodable, PostgresDecodable {
+    public var postgresValue: PostgresValue { .text(Timestamp(self).iso8601) }
+    public init(postgresText text: String) throws {
+        guard let timestamp = Timestamp(parsing: text) else {
+            throw PostgresDecodingError(column: "?", expectedType: "Date", reason: "not an ISO timestamp")
+        }
+        self = timestamp.date
+    }
+}
+
+/// A UTC instant in whole microseconds since 1970-01-01T00:00:00Z: the precision
+/// of PostgreSQL's `timestamptz`, with exact integer arithmetic (no floating point
+/// in comparisons or in the hash chain's canonical encoding).
+public struct Timestamp: Sendable, Hashable, Comparable, Codable, PostgresEncodable, PostgresDecodable {
+    public var microsecondsSinceEpoch: Int64
+
+    public init(microsecondsSinceEpoch: Int64) { self.microsecondsSinceEpoch = microsecondsSinceEpoch }
+
+    public init(_ date: Date) {
+        microsecondsSinceEpoch = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    public var date: Date { Date(timeIntervalSince1970: Double(microsecondsSinceEpoch) / 1_000_000) }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microsecondsSinceEpoch < b.microsecondsSinceEpoch }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always six fractional digits.
+    public var iso8601: String {
+        let micros = ((microsecondsSinceEpoch % 1_000_000) + 1_000_000) % 1_000_000
+        let seconds = (microsecondsSinceEpoch - micros) / 1_000_000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (y, m, d) = Timestamp.civil(fromDays: days)
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2))"
+            + ":\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))Z"
+    }
+
+    public var postgresValue: PostgresValue { .text(iso8601) }
+
+    public init(postgresText text: String) throws {
+        guard let value = Timestamp(parsing: text) else {
+            throw PostgresDecodingError(column: "?", expectedType: "Timestamp", reason: "not an ISO timestamp")
+        }
+        self = value
+    }
+
+    /// Parses PostgreSQL's ISO output in UTC (`2025-11-03 05:00:00.5+00`) and this
+    /// type's own `iso8601` form. Returns nil for anything else, including other offsets.
+    public init?(parsing text: String) {
+        let b = Array(text.utf8)
+        func digits(_ from: Int, _ count: Int) -> Int64? {
+            guard from + count <= b.count else { return nil }
+            var v: Int64 = 0
+            for i in from..<(from + count) {
+                guard b[i] >= 48, b[i] <= 57 else { return nil }
+                v = v * 10 + Int64(b[i] - 48)
+            }
+            return v
+        }
+        guard b.count >= 20, let y = digits(0, 4), b[4] == 45, let mo = digits(5, 2), b[7] == 45,
+            let d = digits(8, 2), b[10] == 32 || b[10] == 84, let h = digits(11, 2), b[13] == 58,
+            let mi = digits(14, 2), b[16] == 58, let s = digits(17, 2)
+        else { return nil }
+        var i = 19
+        var micros: Int64 = 0
+        if i < b.count, b[i] == 46 {
+            i += 1
+            var scale: Int64 = 100_000
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                micros += Int64(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        let rest = String(decoding: b[i...], as: UTF8.self)
+        guard rest == "Z" || rest == "+00" || rest == "+00:00" else { return nil }
+        guard (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60 else { return nil }
+        let days = Timestamp.days(fromCivil: y, mo, d)
+        microsecondsSinceEpoch = ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
