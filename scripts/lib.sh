@@ -49,7 +49,7 @@ start_cluster() {
     fi
     if ! as_pg_owner "'$bin/pg_ctl' -D '$dir/data' status >/dev/null 2>&1"; then
         as_pg_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -t 60 \
-            -o \"-c listen_addresses= -k '$dir/socket' -c max_connections=200 -c shared_buffers=256MB -c fsync=on\" start >/dev/null" \
+            -o \"-c listen_addresses= -k '$dir/socket' -c max_connections=200 -c shared_buffers=256MB ${SBIE_PG_OPTIONS:-}\" start >/dev/null" \
             || { tail -n 20 "$dir/server.log" >&2; return 2; }
     fi
     printf 'host=%s port=5432 user=postgres dbname=postgres\n' "$dir/socket"
