@@ -34,7 +34,6 @@ let package = Package(
                 .product(name: "SwiftCSV", package: "SwiftCSV"),
             ],
             path: "Sources/Workflow",
-            exclude: ["Domain"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -46,6 +45,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Daemon",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DomainTests",
+            dependencies: [
+                "Workflow",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -174,6 +174,7 @@ public actor Connection {
     /// - Parameter isolation: e.g. `"ISOLATION LEVEL SERIALIZABLE"`, appended to `BEGIN`.
     /// - Returns: what `body` returned, after the commit succeeded.
     /// - Throws: what `body` threw, or the `PostgresError` of a failed `COMMIT`.
+    @discardableResult
     public func transaction<T: Sendable>(
         _ mode: String = "", _ body: @Sendable (isolated Connection) throws -> T
     ) throws -> T {

@@ -1,0 +1,402 @@
+import Foundation
+
+/// What the daemon knows about a command besides its payload.
+public struct CommandContext: Sendable, Equatable {
+    /// The database login that submitted it (recorded in event metadata by the daemon).
+    public var submittedBy: String
+    public var commandID: UUID
+    /// The Florida date on which the daemon processes it: legal dates may not be later.
+    public var today: FloridaDate
+
+    public init(submittedBy: String, commandID: UUID, today: FloridaDate) {
+        self.submittedBy = submittedBy
+        self.commandID = commandID
+        self.today = today
+    }
+}
+
+/// A command to run later (a durable timer): the daemon enqueues `command` with
+/// `available_at = due.startInstant` (midnight Eastern of the due Florida date).
+public struct ScheduledCommand: Sendable, Hashable {
+    public var command: DomainCommand
+    public var due: FloridaDate
+
+    public init(command: DomainCommand, due: FloridaDate) {
+        self.command = command
+        self.due = due
+    }
+}
+
+/// An accepted command's outcome: events in append order, each with its stream, and
+/// commands to schedule. Zero events is an accepted no-op (e.g. a re-import).
+public struct Decision: Sendable, Equatable {
+    public var events: [(stream: String, event: DomainEvent)]
+    public var scheduled: [ScheduledCommand]
+
+    public init(events: [(stream: String, event: DomainEvent)] = [], scheduled: [ScheduledCommand] = []) {
+        self.events = events
+        self.scheduled = scheduled
+    }
+
+    public static func == (lhs: Decision, rhs: Decision) -> Bool {
+        lhs.scheduled == rhs.scheduled && lhs.events.count == rhs.events.count
+            && zip(lhs.events, rhs.events).allSatisfy { $0.stream == $1.stream && $0.event == $1.event }
+    }
+}
+
+/// Legal sources quoted in rejection messages.
+enum Source {
+    static let rule1 = "s. 908.11, F.S. (DESIGN.md rule 1)"
+    static let rule2 = "DESIGN.md rule 2 (one open request per agreement)"
+    static let mandatory = "s. 908.11(1), F.S."
+    static let approval = "s. 908.11, F.S. (DESIGN.md rule 4: the Board's approval comes before notice to ICE)"
+    static let board = "s. 908.1031, F.S. (DESIGN.md rule 5)"
+    static let dates = "DESIGN.md rule 7 (dates are checked)"
+    static let moa = "the 287(g) MOA's termination clause (DESIGN.md rule 6)"
+    static let final = "DESIGN.md (Domain): terminated is final; rejoining is a new agreement"
+}
+
+/// Decide: the events a command produces against `state`, or the rule it breaks.
+/// Pure: the same inputs always give the same result.
+public func decide(_ command: DomainCommand, state: RegisterState, context: CommandContext) -> Result<Decision, Rejection> {
+    do throws(Rejection) {
+        return .success(try Decider(state: state, today: context.today).decide(command))
+    } catch {
+        return .failure(error)
+    }
+}
+
+private struct Decider {
+    let state: RegisterState
+    let today: FloridaDate
+
+    func decide(_ command: DomainCommand) throws(Rejection) -> Decision {
+        switch command {
+        case .registerAgreement(let p): return try register(p)
+        case .renameAgency(let p): return try rename(p)
+        case .correctSignedDate(let p): return try correct(p)
+        case .submitTerminationRequest(let p): return try submit(p)
+        case .withdrawTerminationRequest(let p): return try withdraw(p)
+        case .scheduleReview(let p): return try schedule(p)
+        case .recordBoardVote(let p): return try vote(p)
+        case .recordTerminationNotice(let p): return try notice(p)
+        case .endAgreement(let p): return try end(p)
+        case .fillBoardSeat(let p):
+            return try seat(BoardSeatChanged(seat: p.seat, member: p.member, effectiveOn: p.effectiveOn, dateUncertain: p.dateUncertain,
+                                             note: p.note, sources: p.sources, replacesEntryOn: p.replacesEntryOn))
+        case .vacateBoardSeat(let p):
+            return try seat(BoardSeatChanged(seat: p.seat, member: nil, effectiveOn: p.effectiveOn, dateUncertain: p.dateUncertain,
+                                             note: p.note, sources: p.sources, replacesEntryOn: p.replacesEntryOn))
+        case .recordLocalGovernmentVote(let p): return try localVote(p)
+        }
+    }
+
+    // MARK: checks
+
+    func notFuture(_ date: FloridaDate, _ field: String) throws(Rejection) {
+        guard date <= today else {
+            throw Rejection(.dateInFuture, "\(Source.dates): \(field) \(date) is after today (\(today))", field: field)
+        }
+    }
+
+    func agreement(_ id: AgreementID, field: String = "agreement_id") throws(Rejection) -> Agreement {
+        guard let agreement = state.agreements[id] else {
+            throw Rejection(.agreementNotFound, "no agreement \(id) in the register", field: field)
+        }
+        return agreement
+    }
+
+    func request(_ id: UUID) throws(Rejection) -> TerminationRequest {
+        guard let request = state.requests[id] else {
+            throw Rejection(.requestNotFound, "no termination request \(id.uuidString.lowercased())", field: "request_id")
+        }
+        return request
+    }
+
+    func sameAgency(_ request: TerminationRequest, _ agency: AgencyID) throws(Rejection) {
+        guard request.agencyID == agency else {
+            throw Rejection(.agencyMismatch, "\(Source.rule1): request \(request.id.uuidString.lowercased()) belongs to \(request.agencyID), not \(agency)", field: "agency_id")
+        }
+    }
+
+    func name(_ agency: AgencyID) -> String { state.agencies[agency]?.name ?? agency.slug }
+
+    // MARK: register
+
+    func register(_ p: RegisterAgreement) throws(Rejection) -> Decision {
+        guard let agencyID = state.agencyID(forName: p.agencyName) else {
+            throw Rejection(.invalidFieldValue, "agency_name has no letter or digit", field: "agency_name")
+        }
+        try notFuture(p.signedOn, "signed_on")
+        var events: [(stream: String, event: DomainEvent)] = []
+        if let agency = state.agencies[agencyID], agency.name != p.agencyName {
+            events.append((StreamName.agency(agencyID), .agencyRenamed(AgencyRenamed(
+                agencyID: agencyID, oldName: agency.name, newName: p.agencyName, sourceEdition: p.sourceEdition))))
+        }
+        let id = AgreementID(agency: agencyID, model: p.model, signedOn: p.signedOn)
+        if let existing = state.agreements[id] ?? state.liveAgreement(of: agencyID, model: p.model) {
+            // The same agreement (ICE may re-date a row): never a new one while it lives.
+            guard existing.status != .terminated else { return Decision(events: events) }
+            let stream = StreamName.agreement(existing.id)
+            if existing.id != id, existing.signedOn != p.signedOn {
+                events.append((stream, .signedDateCorrected(SignedDateCorrected(
+                    agreementID: existing.id, oldSignedOn: existing.signedOn, signedOn: p.signedOn,
+                    sourceEdition: p.sourceEdition, note: "re-dated in ICE's list"))))
+            }
+            let moaURL = p.moaURL ?? existing.moaURL
+            if existing.agencyType != p.agencyType || existing.county != p.county || existing.moaURL != moaURL {
+                events.append((stream, .agreementDetailsUpdated(AgreementDetailsUpdated(
+                    agreementID: existing.id, agencyType: p.agencyType, county: p.county, moaURL: moaURL,
+                    sourceEdition: p.sourceEdition))))
+            }
+            return Decision(events: events)
+        }
+        events.append((StreamName.agreement(id), .agreementRegistered(AgreementRegistered(
+            agreementID: id, agencyID: agencyID, agencyName: p.agencyName, agencyType: p.agencyType, county: p.county,
+            model: p.model, signedOn: p.signedOn, moaURL: p.moaURL, sourceEdition: p.sourceEdition))))
+        return Decision(events: events)
+    }
+
+    func rename(_ p: RenameAgency) throws(Rejection) -> Decision {
+        guard let agency = state.agencies[p.agencyID] else {
+            throw Rejection(.agencyNotFound, "no agency \(p.agencyID) in the register", field: "agency_id")
+        }
+        guard agency.name != p.newName else { return Decision() }
+        if let other = state.agencyID(forName: p.newName), other != p.agencyID, state.agencies[other] != nil {
+            throw Rejection(.agencyNameTaken, "the name '\(p.newName)' designates another agency (\(other))", field: "new_name")
+        }
+        return Decision(events: [(StreamName.agency(p.agencyID), .agencyRenamed(AgencyRenamed(
+            agencyID: p.agencyID, oldName: agency.name, newName: p.newName, sourceEdition: p.sourceEdition)))])
+    }
+
+    func correct(_ p: CorrectSignedDate) throws(Rejection) -> Decision {
+        let agreement = try agreement(p.agreementID)
+        guard agreement.status != .terminated else {
+            throw Rejection(.agreementTerminated, "\(Source.final): \(agreement.id) ended on \(agreement.terminatedOn?.description ?? "?")", field: "agreement_id")
+        }
+        try notFuture(p.signedOn, "signed_on")
+        guard agreement.signedOn != p.signedOn else { return Decision() }
+        return Decision(events: [(StreamName.agreement(agreement.id), .signedDateCorrected(SignedDateCorrected(
+            agreementID: agreement.id, oldSignedOn: agreement.signedOn, signedOn: p.signedOn,
+            sourceEdition: p.sourceEdition, note: p.note)))])
+    }
+
+    // MARK: requests
+
+    /// Rules 1, 2, 3 and 7.
+    func submit(_ p: SubmitTerminationRequest) throws(Rejection) -> Decision {
+        guard state.requests[p.requestID] == nil else {
+            throw Rejection(.requestIDTaken, "request id \(p.requestID.uuidString.lowercased()) is already used", field: "request_id")
+        }
+        try notFuture(p.filedOn, "filed_on")
+        let target: Agreement
+        if let id = p.agreementID {
+            target = try agreement(id)
+            guard target.agencyID == p.agencyID else {
+                throw Rejection(.agencyMismatch, "\(Source.rule1): agreement \(id) belongs to \(target.agencyID), not \(p.agencyID)", field: "agreement_id")
+            }
+            guard target.model == p.model else {
+                throw Rejection(.invalidFieldValue, "agreement \(id) is a \(target.model.iceName) agreement, not \(p.model.iceName)", field: "model")
+            }
+        } else {
+            guard let live = state.liveAgreement(of: p.agencyID, model: p.model) else {
+                throw Rejection(.noActiveAgreement, "\(Source.rule1): a termination request must name an active 287(g) agreement; \(name(p.agencyID)) holds no active \(p.model.iceName) agreement in ICE's list", field: "model")
+            }
+            target = live
+        }
+        switch target.status {
+        case .active: break
+        case .terminationRequested:
+            throw Rejection(.requestAlreadyOpen, "\(Source.rule2): agreement \(target.id) already has an open request (\(target.currentRequest?.uuidString.lowercased() ?? "?"))", field: "model")
+        case .terminationApproved, .terminationPending:
+            throw Rejection(.agreementNotActive, "\(Source.rule1): agreement \(target.id) is \(target.status.rawValue), not active", field: "model")
+        case .terminated:
+            throw Rejection(.agreementTerminated, "\(Source.final): \(target.id) ended on \(target.terminatedOn?.description ?? "?")", field: "model")
+        }
+        guard p.filedOn >= target.signedOn else {
+            throw Rejection(.dateBeforeSigning, "\(Source.dates): filed_on \(p.filedOn) is before the agreement was signed (\(target.signedOn))", field: "filed_on")
+        }
+        if let reason = state.mandatoryReason(for: p.agencyID),
+           !state.agreements(of: p.agencyID).contains(where: { $0.id != target.id && $0.status == .active }) {
+            let who: String
+            switch reason {
+            case .sheriffsOffice: who = "a sheriff"
+            case .countyCorrections, .countyCommissionJail: who = "the operator of a county detention facility"
+            }
+            throw Rejection(.mandatoryAgreement, "\(Source.mandatory): \(who) must maintain a 287(g) agreement with ICE; \(name(p.agencyID)) may not request the termination of its last active agreement (\(target.id))", field: "model")
+        }
+        return Decision(events: [(StreamName.request(p.requestID), .terminationRequestSubmitted(TerminationRequestSubmitted(
+            requestID: p.requestID, agreementID: target.id, agencyID: p.agencyID, model: target.model,
+            reason: p.reason, localAuthorization: p.localAuthorization, filedOn: p.filedOn)))])
+    }
+
+    func withdraw(_ p: WithdrawTerminationRequest) throws(Rejection) -> Decision {
+        let request = try request(p.requestID)
+        try sameAgency(request, p.agencyID)
+        guard request.status.isOpen else {
+            throw Rejection(.requestNotOpen, "a request may be withdrawn only before the Board decides; request \(request.id.uuidString.lowercased()) is \(request.status.rawValue)", field: "request_id")
+        }
+        guard p.withdrawnOn >= request.filedOn else {
+            throw Rejection(.dateBeforeSubmission, "\(Source.dates): withdrawn_on \(p.withdrawnOn) is before the request was filed (\(request.filedOn))", field: "withdrawn_on")
+        }
+        try notFuture(p.withdrawnOn, "withdrawn_on")
+        return Decision(events: [(StreamName.request(request.id), .terminationRequestWithdrawn(TerminationRequestWithdrawn(
+            requestID: request.id, agreementID: request.agreementID, withdrawnOn: p.withdrawnOn, reason: p.reason)))])
+    }
+
+    /// Rule 5: a review scheduled for a meeting date (rescheduling an open request is allowed).
+    func schedule(_ p: ScheduleReview) throws(Rejection) -> Decision {
+        let request = try request(p.requestID)
+        guard request.status.isOpen else {
+            throw Rejection(.requestNotOpen, "\(Source.board): only an open request can be reviewed; request \(request.id.uuidString.lowercased()) is \(request.status.rawValue)", field: "request_id")
+        }
+        guard p.meetingDate >= request.filedOn else {
+            throw Rejection(.dateBeforeSubmission, "\(Source.dates): meeting_date \(p.meetingDate) is before the request was filed (\(request.filedOn))", field: "meeting_date")
+        }
+        guard request.meetingDate != p.meetingDate else { return Decision() }
+        return Decision(events: [(StreamName.request(request.id), .reviewScheduled(ReviewScheduled(
+            requestID: request.id, agreementID: request.agreementID, meetingDate: p.meetingDate,
+            previousMeetingDate: request.meetingDate)))])
+    }
+
+    /// Rule 5: approval is a yes from every seat filled on the meeting date
+    /// (s. 908.1031, F.S.: "All board action shall be by unanimous vote"); anything else denies.
+    func vote(_ p: RecordBoardVote) throws(Rejection) -> Decision {
+        let request = try request(p.requestID)
+        switch request.status {
+        case .submitted:
+            throw Rejection(.reviewNotScheduled, "\(Source.board): a vote needs a review scheduled for that meeting; request \(request.id.uuidString.lowercased()) has none", field: "request_id")
+        case .underReview: break
+        default:
+            throw Rejection(.requestNotOpen, "\(Source.board): no vote on a \(request.status.rawValue) request", field: "request_id")
+        }
+        guard request.meetingDate == p.meetingDate else {
+            throw Rejection(.meetingMismatch, "\(Source.board): request \(request.id.uuidString.lowercased()) is scheduled for \(request.meetingDate?.description ?? "no meeting"), not \(p.meetingDate)", field: "meeting_date")
+        }
+        try notFuture(p.meetingDate, "meeting_date")
+        let filled = state.board.filledSeats(on: p.meetingDate)
+        for seat in BoardSeat.allCases where p.votes[seat] != nil && state.board.member(of: seat, on: p.meetingDate) == nil {
+            throw Rejection(.invalidTally, "\(Source.board): the \(seat.title) seat was vacant on \(p.meetingDate) and cannot vote", field: "votes.\(seat.rawValue)")
+        }
+        guard !filled.isEmpty else {
+            throw Rejection(.invalidTally, "\(Source.board): no Board seat was filled on \(p.meetingDate)", field: "votes")
+        }
+        var tally: [SeatVote] = []
+        for (seat, member) in filled {
+            guard let ballot = p.votes[seat] else {
+                throw Rejection(.invalidTally, "\(Source.board): the tally omits the \(seat.title) (\(member)), who held the seat on \(p.meetingDate)", field: "votes.\(seat.rawValue)")
+            }
+            tally.append(SeatVote(seat: seat, member: member, vote: ballot))
+        }
+        let vacant = BoardSeat.allCases.filter { state.board.member(of: $0, on: p.meetingDate) == nil }
+        let decided = TerminationDecided(requestID: request.id, agreementID: request.agreementID, decidedOn: p.meetingDate, votes: tally)
+        let stream = StreamName.request(request.id)
+        let unanimous = tally.allSatisfy { $0.vote == .yes }
+        return Decision(events: [
+            (stream, .boardVoteRecorded(BoardVoteRecorded(requestID: request.id, agreementID: request.agreementID,
+                                                          meetingDate: p.meetingDate, tally: tally, vacantSeats: vacant))),
+            (stream, unanimous ? .terminationApproved(decided) : .terminationDenied(decided)),
+        ])
+    }
+
+    /// Rules 4, 6, 7: notice only after approval; the agreement ends on ICE's receipt
+    /// (TFM, JEM) or 90 days after it (WSO), per the MOA templates.
+    func notice(_ p: RecordTerminationNotice) throws(Rejection) -> Decision {
+        let request = try request(p.requestID)
+        try sameAgency(request, p.agencyID)
+        let agreement = try agreement(request.agreementID, field: "request_id")
+        guard agreement.status != .terminated else {
+            throw Rejection(.agreementTerminated, "\(Source.final): \(agreement.id) ended on \(agreement.terminatedOn?.description ?? "?")", field: "request_id")
+        }
+        switch request.status {
+        case .approved: break
+        case .submitted, .underReview:
+            throw Rejection(.notApproved, "\(Source.approval): request \(request.id.uuidString.lowercased()) has not been approved by the State Board of Immigration Enforcement", field: "request_id")
+        case .denied:
+            throw Rejection(.notApproved, "\(Source.approval): the Board denied request \(request.id.uuidString.lowercased()) on \(request.decidedOn?.description ?? "?"); no notice may be served", field: "request_id")
+        case .withdrawn:
+            throw Rejection(.requestNotOpen, "request \(request.id.uuidString.lowercased()) was withdrawn", field: "request_id")
+        case .noticeServed, .effective:
+            throw Rejection(.noticeAlreadyRecorded, "the notice for request \(request.id.uuidString.lowercased()) was already recorded (received \(request.noticeReceivedOn?.description ?? "?"))", field: "request_id")
+        }
+        let approvedOn = request.decidedOn ?? request.filedOn
+        if let served = p.servedOn, served < approvedOn {
+            throw Rejection(.noticeBeforeApproval, "\(Source.dates): served_on \(served) is before the Board's approval (\(approvedOn))", field: "served_on")
+        }
+        guard p.receivedOn >= approvedOn else {
+            throw Rejection(.noticeBeforeApproval, "\(Source.dates): received_on \(p.receivedOn) is before the Board's approval (\(approvedOn))", field: "received_on")
+        }
+        if let served = p.servedOn, p.receivedOn < served {
+            throw Rejection(.receivedBeforeServed, "\(Source.dates): received_on \(p.receivedOn) is before served_on \(served)", field: "received_on")
+        }
+        try notFuture(p.receivedOn, "received_on")
+        let effective = agreement.model.endsNinetyDaysAfterNotice ? p.receivedOn.adding(days: 90) : p.receivedOn
+        var decision = Decision(events: [(StreamName.request(request.id), .terminationNoticeReceived(TerminationNoticeReceived(
+            requestID: request.id, agreementID: agreement.id, model: agreement.model, servedOn: p.servedOn,
+            receivedOn: p.receivedOn, effectiveOn: effective)))])
+        if agreement.model.endsNinetyDaysAfterNotice {
+            decision.scheduled.append(ScheduledCommand(
+                command: .endAgreement(EndAgreement(agreementID: agreement.id, requestID: request.id, effectiveOn: effective)),
+                due: effective))
+        } else {
+            decision.events.append((StreamName.agreement(agreement.id), .agreementTerminated(AgreementTerminated(
+                agreementID: agreement.id, requestID: request.id, effectiveOn: effective))))
+        }
+        return decision
+    }
+
+    /// The WSO timer: ends the agreement on the date fixed by the notice (not the processing date).
+    func end(_ p: EndAgreement) throws(Rejection) -> Decision {
+        let agreement = try agreement(p.agreementID)
+        guard agreement.status != .terminated else {
+            throw Rejection(.agreementTerminated, "\(Source.final): \(agreement.id) ended on \(agreement.terminatedOn?.description ?? "?")", field: "agreement_id")
+        }
+        let request = try request(p.requestID)
+        guard request.agreementID == agreement.id else {
+            throw Rejection(.requestNotFound, "request \(request.id.uuidString.lowercased()) is not about \(agreement.id)", field: "request_id")
+        }
+        guard request.status == .noticeServed, let effective = request.effectiveOn else {
+            throw Rejection(.notApproved, "\(Source.approval): request \(request.id.uuidString.lowercased()) is \(request.status.rawValue); no approved notice ends \(agreement.id)", field: "request_id")
+        }
+        guard effective == p.effectiveOn else {
+            throw Rejection(.effectiveDateMismatch, "\(Source.moa): \(agreement.id) ends on \(effective), not \(p.effectiveOn)", field: "effective_on")
+        }
+        try notFuture(p.effectiveOn, "effective_on")
+        return Decision(events: [(StreamName.agreement(agreement.id), .agreementTerminated(AgreementTerminated(
+            agreementID: agreement.id, requestID: request.id, effectiveOn: effective)))])
+    }
+
+    // MARK: board seats and annotations
+
+    /// Rule 5: the Board's composition is data with effective dates.
+    func seat(_ change: BoardSeatChanged) throws(Rejection) -> Decision {
+        let history = state.board.history[change.seat, default: []]
+        if let replaced = change.replacesEntryOn, !history.contains(where: { $0.effectiveOn == replaced }) {
+            throw Rejection(.seatEntryNotFound, "the \(change.seat.title) seat has no entry effective on \(replaced) to replace", field: "replaces_entry_on")
+        }
+        if change.replacesEntryOn == nil, history.contains(change.entry) { return Decision() }
+        if history.contains(where: { $0.effectiveOn == change.effectiveOn }), change.replacesEntryOn != change.effectiveOn {
+            throw Rejection(.seatEntryConflict, "the \(change.seat.title) seat already has an entry effective on \(change.effectiveOn); correct it with replaces_entry_on", field: "effective_on")
+        }
+        if change.replacesEntryOn == nil, let current = state.board.entry(of: change.seat, on: change.effectiveOn) {
+            if let member = change.member, current.member == member {
+                throw Rejection(.seatAlreadyFilled, "\(member) already holds the \(change.seat.title) seat on \(change.effectiveOn) (since \(current.effectiveOn))", field: "member")
+            }
+            if change.member == nil, current.member == nil {
+                throw Rejection(.seatAlreadyVacant, "the \(change.seat.title) seat is already vacant on \(change.effectiveOn) (since \(current.effectiveOn))", field: "effective_on")
+            }
+        }
+        let event: DomainEvent = change.member == nil ? .boardSeatVacated(change) : .boardSeatFilled(change)
+        return Decision(events: [(StreamName.board, event)])
+    }
+
+    /// Rule 8: an annotation; changes no agreement's state (allowed in any state).
+    func localVote(_ p: RecordLocalGovernmentVote) throws(Rejection) -> Decision {
+        let agreement = try agreement(p.agreementID)
+        try notFuture(p.votedOn, "voted_on")
+        let recorded = LocalGovernmentVoteRecorded(agreementID: agreement.id, body: p.body, votedOn: p.votedOn,
+                                                   motion: p.motion, tally: p.tally, sources: p.sources)
+        guard !agreement.localVotes.contains(recorded) else { return Decision() }
+        return Decision(events: [(StreamName.agreement(agreement.id), .localGovernmentVoteRecorded(recorded))])
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+
+/// A refused command: a stable snake_case `code` (see `RejectionCode`), a message for
+/// people (rule rejections cite their legal source), and the payload field at fault,
+/// when there is one (JSON key, dotted for nested keys: `votes.governor`).
+public struct Rejection: Error, Equatable, Sendable, Codable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    public var field: String?
+
+    public init(code: String, message: String, field: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    init(_ code: RejectionCode, _ message: String, field: String? = nil) {
+        self.init(code: code.rawValue, message: message, field: field)
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// Every rejection code, in one place. Raw values are the stable strings stored in
+/// the command queue's `error_code`.
+public enum RejectionCode: String, Sendable, CaseIterable, Codable {
+    // MARK: Payload validation (before the domain; issue 7)
+    /// The command type is not one of `DomainCommand.commandTypes`.
+    case unknownCommandType = "unknown_command_type"
+    /// Not JSON, or not a JSON object.
+    case malformedPayload = "malformed_payload"
+    /// The payload exceeds `DomainCommand.maxPayloadBytes`.
+    case payloadTooLarge = "payload_too_large"
+    /// A required field is absent or null.
+    case missingField = "missing_field"
+    /// A field has the wrong JSON type (e.g. a number where a string is due).
+    case invalidFieldType = "invalid_field_type"
+    /// A field has the right type but a value outside its domain (unknown model, seat,
+    /// vote, agency type; malformed UUID or id; empty or NUL-containing string).
+    case invalidFieldValue = "invalid_field_value"
+    /// A date that is not a strict `YYYY-MM-DD` calendar date.
+    case invalidDate = "invalid_date"
+    /// A string or list longer than its limit.
+    case fieldTooLong = "field_too_long"
+    /// A key the command does not know.
+    case unknownField = "unknown_field"
+
+    // MARK: Register
+    /// No agreement with that id.
+    case agreementNotFound = "agreement_not_found"
+    /// No agency with that id.
+    case agencyNotFound = "agency_not_found"
+    /// A rename to a name whose slug already identifies another agency.
+    case agencyNameTaken = "agency_name_taken"
+
+    // MARK: Requests (DESIGN.md rules 1-3, 6, 7)
+    /// Rule 1: the agency holds no active agreement of that model (e.g. South Miami PD).
+    case noActiveAgreement = "no_active_agreement"
+    /// Rule 1: the agreement is not `active` (termination already approved or pending).
+    case agreementNotActive = "agreement_not_active"
+    /// Rule 1: the agreement or request belongs to another agency.
+    case agencyMismatch = "agency_mismatch"
+    /// Rule 2: the agreement already has an open request.
+    case requestAlreadyOpen = "request_already_open"
+    /// Rule 3, s. 908.11(1), F.S.: a sheriff / county detention operator's last agreement.
+    case mandatoryAgreement = "mandatory_agreement"
+    /// A request id already used.
+    case requestIDTaken = "request_id_taken"
+    /// No request with that id.
+    case requestNotFound = "request_not_found"
+    /// The request is withdrawn, decided or closed for this action.
+    case requestNotOpen = "request_not_open"
+    /// Rule 5: a vote without a review scheduled.
+    case reviewNotScheduled = "review_not_scheduled"
+    /// Rule 5: a vote for a meeting date other than the scheduled one.
+    case meetingMismatch = "meeting_mismatch"
+    /// Rule 5: the tally does not name exactly the seats filled on the meeting date.
+    case invalidTally = "invalid_tally"
+    /// Rules 4, 6: notice or end without the Board's approval (denied or undecided).
+    case notApproved = "not_approved"
+    /// Rule 6: the notice was already recorded.
+    case noticeAlreadyRecorded = "notice_already_recorded"
+    /// Rule 7: a date before the request was filed.
+    case dateBeforeSubmission = "date_before_submission"
+    /// Rule 7: a date before the agreement was signed.
+    case dateBeforeSigning = "date_before_signing"
+    /// Rule 7: a notice dated before the approval.
+    case noticeBeforeApproval = "notice_before_approval"
+    /// Rule 7: ICE received the notice before it was served.
+    case receivedBeforeServed = "received_before_served"
+    /// Rule 7: a legal date after the processing date (`CommandContext.today`).
+    case dateInFuture = "date_in_future"
+    /// `terminated` is final: nothing more happens to the agreement.
+    case agreementTerminated = "agreement_terminated"
+    /// `end_agreement` with an effective date other than the one the notice fixed.
+    case effectiveDateMismatch = "effective_date_mismatch"
+
+    // MARK: Board seats (rule 5: composition as data)
+    /// Filling a seat with the member who already holds it on that date.
+    case seatAlreadyFilled = "seat_already_filled"
+    /// Vacating a seat already vacant on that date.
+    case seatAlreadyVacant = "seat_already_vacant"
+    /// Another entry for the seat already takes effect that day (use `replaces_entry_on`).
+    case seatEntryConflict = "seat_entry_conflict"
+    /// `replaces_entry_on` names no entry of that seat.
+    case seatEntryNotFound = "seat_entry_not_found"
+}

@@ -1,0 +1,225 @@
+import Foundation
+
+/// An agreement's state (DESIGN.md, Domain):
+/// `active` -> `terminationRequested` -> `terminationApproved` -> (`terminationPending`,
+/// WSO, 90 days) -> `terminated`; a denied or withdrawn request returns it to `active`.
+/// `terminated` is final: rejoining is a new agreement.
+public enum AgreementStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case active
+    case terminationRequested = "termination_requested"
+    case terminationApproved = "termination_approved"
+    case terminationPending = "termination_pending"
+    case terminated
+}
+
+/// A request's state: `submitted` -> `underReview` -> `approved` | `denied`;
+/// `withdrawn` before a decision; after approval `noticeServed` -> `effective`.
+public enum RequestStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case submitted
+    case underReview = "under_review"
+    case approved
+    case denied
+    case withdrawn
+    case noticeServed = "notice_served"
+    case effective
+
+    /// Open: the Board has not decided and the agency has not withdrawn (rule 2 counts
+    /// these); an approved request whose agreement has not ended also blocks a new one.
+    public var isOpen: Bool { self == .submitted || self == .underReview }
+}
+
+/// A law enforcement agency in the register.
+public struct Agency: Sendable, Hashable {
+    public var id: AgencyID
+    /// The name as ICE last printed it (or as last renamed).
+    public var name: String
+    /// Earlier names, oldest first.
+    public var formerNames: [String]
+}
+
+/// A 287(g) agreement in the register.
+public struct Agreement: Sendable, Hashable {
+    public var id: AgreementID
+    public var agencyID: AgencyID
+    public var model: Model
+    /// ICE's signed date, as corrected.
+    public var signedOn: FloridaDate
+    public var agencyType: AgencyType
+    public var county: String?
+    public var moaURL: String?
+    public var sourceEdition: String
+    public var status: AgreementStatus
+    /// The request that is moving it toward termination, if any.
+    public var currentRequest: UUID?
+    /// Set once terminated: the Florida date it ended.
+    public var terminatedOn: FloridaDate?
+    /// Local government votes about it (annotations only, rule 8).
+    public var localVotes: [LocalGovernmentVoteRecorded]
+}
+
+/// A termination request.
+public struct TerminationRequest: Sendable, Hashable {
+    public var id: UUID
+    public var agreementID: AgreementID
+    public var agencyID: AgencyID
+    public var model: Model
+    public var reason: String
+    public var localAuthorization: String
+    public var filedOn: FloridaDate
+    public var status: RequestStatus
+    public var meetingDate: FloridaDate?
+    public var withdrawnOn: FloridaDate?
+    /// The meeting date of the Board's decision.
+    public var decidedOn: FloridaDate?
+    public var votes: [SeatVote]
+    public var noticeServedOn: FloridaDate?
+    public var noticeReceivedOn: FloridaDate?
+    /// The date the agreement ends (known once the notice is received).
+    public var effectiveOn: FloridaDate?
+}
+
+/// The whole register, folded from the log (small: ~300 agreements).
+/// `apply` is the evolve function: total, it never fails; an event about an unknown
+/// entity is ignored (decide never emits one).
+public struct RegisterState: Sendable, Equatable {
+    public var agencies: [AgencyID: Agency] = [:]
+    /// Slug of a name -> the agency it designates, for names whose slug is not the id
+    /// (after a rename to a differently-slugged name).
+    public var aliases: [String: AgencyID] = [:]
+    public var agreements: [AgreementID: Agreement] = [:]
+    public var requests: [UUID: TerminationRequest] = [:]
+    public var board = BoardComposition()
+
+    public init() {}
+
+    /// Replays events in order.
+    public static func fold(_ events: some Sequence<(stream: String, event: DomainEvent)>) -> RegisterState {
+        var state = RegisterState()
+        for item in events { state.apply(item.event, stream: item.stream) }
+        return state
+    }
+
+    /// The agency a name designates: an alias of a renamed agency, else its own slug.
+    public func agencyID(forName name: String) -> AgencyID? {
+        let slug = AgencyID.slug(of: name)
+        return aliases[slug] ?? AgencyID(slug: slug)
+    }
+
+    /// An agency's agreements, sorted by id.
+    public func agreements(of agency: AgencyID) -> [Agreement] {
+        agreements.values.filter { $0.agencyID == agency }.sorted { $0.id < $1.id }
+    }
+
+    /// The agency's not-terminated agreement of `model`, if any (at most one: a
+    /// re-dated registration corrects the date instead of adding an agreement).
+    public func liveAgreement(of agency: AgencyID, model: Model) -> Agreement? {
+        agreements(of: agency).last { $0.model == model && $0.status != .terminated }
+    }
+
+    /// s. 908.11(1), F.S. for an agency in the register (see `mandatoryAgreementReason`).
+    /// The type is ICE's TYPE on the agency's latest-signed live agreement. The current
+    /// name and every former name are tested: a rename does not free a sheriff's office
+    /// or a jail operator from the duty.
+    public func mandatoryReason(for agency: AgencyID) -> MandatoryReason? {
+        guard let record = agencies[agency] else { return nil }
+        let live = agreements(of: agency).filter { $0.status != .terminated }
+        guard let type = (live.isEmpty ? agreements(of: agency) : live).max(by: { $0.signedOn < $1.signedOn })?.agencyType
+        else { return nil }
+        for name in [record.name] + record.formerNames.reversed() {
+            if let reason = mandatoryAgreementReason(agencyName: name, agencyType: type, models: live.map(\.model)) {
+                return reason
+            }
+        }
+        return nil
+    }
+
+    /// Evolve: the state after `event`. `stream` is where the event was stored; the
+    /// state is keyed by the ids inside the events, so it is informational here.
+    public mutating func apply(_ event: DomainEvent, stream: String) {
+        switch event {
+        case .agreementRegistered(let e):
+            if var agency = agencies[e.agencyID] {
+                if agency.name != e.agencyName {
+                    agency.formerNames.append(agency.name)
+                    agency.name = e.agencyName
+                }
+                agencies[e.agencyID] = agency
+            } else {
+                agencies[e.agencyID] = Agency(id: e.agencyID, name: e.agencyName, formerNames: [])
+            }
+            agreements[e.agreementID] = Agreement(
+                id: e.agreementID, agencyID: e.agencyID, model: e.model, signedOn: e.signedOn,
+                agencyType: e.agencyType, county: e.county, moaURL: e.moaURL, sourceEdition: e.sourceEdition,
+                status: .active, currentRequest: nil, terminatedOn: nil, localVotes: [])
+        case .agreementDetailsUpdated(let e):
+            agreements[e.agreementID]?.agencyType = e.agencyType
+            agreements[e.agreementID]?.county = e.county
+            agreements[e.agreementID]?.moaURL = e.moaURL
+            agreements[e.agreementID]?.sourceEdition = e.sourceEdition
+        case .agencyRenamed(let e):
+            guard var agency = agencies[e.agencyID] else { return }
+            agency.formerNames.append(agency.name)
+            agency.name = e.newName
+            agencies[e.agencyID] = agency
+            let slug = AgencyID.slug(of: e.newName)
+            if slug != e.agencyID.slug { aliases[slug] = e.agencyID }
+        case .signedDateCorrected(let e):
+            agreements[e.agreementID]?.signedOn = e.signedOn
+            if let edition = e.sourceEdition { agreements[e.agreementID]?.sourceEdition = edition }
+        case .terminationRequestSubmitted(let e):
+            requests[e.requestID] = TerminationRequest(
+                id: e.requestID, agreementID: e.agreementID, agencyID: e.agencyID, model: e.model,
+                reason: e.reason, localAuthorization: e.localAuthorization, filedOn: e.filedOn,
+                status: .submitted, meetingDate: nil, withdrawnOn: nil, decidedOn: nil, votes: [],
+                noticeServedOn: nil, noticeReceivedOn: nil, effectiveOn: nil)
+            agreements[e.agreementID]?.status = .terminationRequested
+            agreements[e.agreementID]?.currentRequest = e.requestID
+        case .terminationRequestWithdrawn(let e):
+            requests[e.requestID]?.status = .withdrawn
+            requests[e.requestID]?.withdrawnOn = e.withdrawnOn
+            release(e.agreementID, from: e.requestID)
+        case .reviewScheduled(let e):
+            requests[e.requestID]?.status = .underReview
+            requests[e.requestID]?.meetingDate = e.meetingDate
+        case .boardVoteRecorded(let e):
+            requests[e.requestID]?.votes = e.tally
+        case .terminationApproved(let e):
+            requests[e.requestID]?.status = .approved
+            requests[e.requestID]?.decidedOn = e.decidedOn
+            requests[e.requestID]?.votes = e.votes
+            agreements[e.agreementID]?.status = .terminationApproved
+        case .terminationDenied(let e):
+            requests[e.requestID]?.status = .denied
+            requests[e.requestID]?.decidedOn = e.decidedOn
+            requests[e.requestID]?.votes = e.votes
+            release(e.agreementID, from: e.requestID)
+        case .terminationNoticeReceived(let e):
+            requests[e.requestID]?.status = .noticeServed
+            requests[e.requestID]?.noticeServedOn = e.servedOn
+            requests[e.requestID]?.noticeReceivedOn = e.receivedOn
+            requests[e.requestID]?.effectiveOn = e.effectiveOn
+            agreements[e.agreementID]?.status = .terminationPending
+        case .agreementTerminated(let e):
+            requests[e.requestID]?.status = .effective
+            agreements[e.agreementID]?.status = .terminated
+            agreements[e.agreementID]?.terminatedOn = e.effectiveOn
+            agreements[e.agreementID]?.currentRequest = nil
+        case .boardSeatFilled(let e), .boardSeatVacated(let e):
+            board.record(e.entry, seat: e.seat, replacing: e.replacesEntryOn)
+        case .localGovernmentVoteRecorded(let e):
+            agreements[e.agreementID]?.localVotes.append(e)
+        }
+    }
+
+    /// Returns the agreement to `active` when `request` was the one moving it.
+    private mutating func release(_ agreement: AgreementID, from request: UUID) {
+        guard agreements[agreement]?.currentRequest == request else { return }
+        agreements[agreement]?.status = .active
+        agreements[agreement]?.currentRequest = nil
+    }
+
+    /// Applies a decision's events in order.
+    public mutating func apply(_ decision: Decision) {
+        for item in decision.events { apply(item.event, stream: item.stream) }
+    }
+}
