@@ -1,0 +1,138 @@
+import Foundation
+
+/// A command's row in the queue, as a client sees it.
+public struct CommandRecord: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable {
+        /// Waiting for the daemon (or for its `availableAt`, or for a retry after a failure).
+        case pending
+        /// Decided; its events are appended (possibly none, e.g. an unchanged re-import).
+        case accepted
+        /// Refused by a rule or by validation; `errorCode` says which. Nothing was appended.
+        case rejected
+        /// Failed unexpectedly `maxAttempts` times (dead letter); `sbie retry` puts it back.
+        case failed
+    }
+
+    public var commandID: UUID
+    public var commandType: String
+    public var status: Status
+    /// The database login that submitted it.
+    public var submittedBy: String
+    public var idempotencyKey: String
+    /// The payload's `agency_id`, when it has one.
+    public var agencyID: String?
+    public var submittedAt: Timestamp
+    public var availableAt: Timestamp
+    public var attempts: Int
+    /// For accepted commands: `{"events": [{"type", "stream", "position"}], "summary"}`.
+    public var outcome: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var processedAt: Timestamp?
+    public var eventPositions: [Int64]
+
+    public var isFinal: Bool { status != .pending }
+}
+
+/// An error from `submit_command` before anything was enqueued.
+public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// `payload_too_large`, `malformed_payload`, `permission_denied`, `agency_mismatch` or `invalid_submission`.
+    public var code: String
+    public var message: String
+    public var description: String { "\(code): \(message)" }
+}
+
+extension Connection {
+    static let commandColumns = """
+        command_id, command_type, status, submitted_by, idempotency_key, agency_id, submitted_at, available_at,
+        attempts, outcome::text, error_code, error_message, processed_at, array_to_string(event_positions, ',')
+        """
+
+    /// Enqueues a command through the `submit_command` SQL function.
+    ///
+    /// - Parameters:
+    ///   - type: e.g. `submit_termination_request`.
+    ///   - payload: a JSON object (text), at most 64 KiB.
+    ///   - idempotencyKey: unique per submitting login; resubmitting returns the first command.
+    ///   - availableAt: not processed before this instant (nil: now).
+    /// - Returns: the command as stored (a resubmission returns the original, possibly already decided).
+    /// - Throws: `SubmissionError` when the database refuses it (size, shape, permission);
+    ///   `PostgresError` for other failures.
+    public func submitCommand(
+        type: String, payload: String, idempotencyKey: String, availableAt: Timestamp? = nil
+    ) throws -> CommandRecord {
+        let id: UUID
+        do {
+            id = try query(
+                "SELECT command_id FROM submit_command($1, $2::json, $3, $4)",
+                [type, payload, idempotencyKey, availableAt], name: "submit_command"
+            ).rows[0].decode(0)
+        } catch let error as PostgresError {
+            switch error.sqlState {
+            case "CQ001": throw SubmissionError(code: "payload_too_large", message: error.message)
+            case "CQ002", "22P02": throw SubmissionError(code: "malformed_payload", message: error.message)
+            case "22023": throw SubmissionError(code: "invalid_submission", message: error.message)
+            case "42501": throw SubmissionError(code: "permission_denied", message: error.message)
+            case "CQ003": throw SubmissionError(code: "agency_mismatch", message: error.message)
+            default: throw error
+            }
+        }
+        guard let record = try command(id) else {
+            throw SubmissionError(code: "permission_denied", message: "the command was stored but is not visible to this login")
+        }
+        return record
+    }
+
+    /// One command, or nil when it does not exist or this login may not see it.
+    public func command(_ id: UUID) throws -> CommandRecord? {
+        try query("SELECT \(Self.commandColumns) FROM commands WHERE command_id = $1", [id], name: "read command")
+            .rows.first.map(Self.commandRecord)
+    }
+
+    /// Commands in submission order, newest last, optionally only one status.
+    public func commands(status: CommandRecord.Status? = nil, limit: Int = 100) throws -> [CommandRecord] {
+        try query(
+            "SELECT \(Self.commandColumns) FROM (SELECT * FROM commands WHERE $1::text IS NULL OR status = $1 "
+                + "ORDER BY seq DESC LIMIT $2) c ORDER BY seq", [status?.rawValue, limit], name: "list commands"
+        ).rows.map(Self.commandRecord)
+    }
+
+    /// Waits until the daemon has decided the command (LISTEN on `sbie_outcomes`,
+    /// re-reading the row on every wake-up and at least every 500 ms).
+    /// - Returns: the command, final or still pending when `timeout` ran out.
+    public func waitForOutcome(_ id: UUID, timeout: Duration) throws -> CommandRecord? {
+        try listen("sbie_outcomes")
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let record = try command(id)
+            guard let record, !record.isFinal else { return record }
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if remaining <= .zero { return record }
+            _ = try waitForNotification(timeout: min(remaining, .milliseconds(500)))
+        }
+    }
+
+    /// Puts failed commands back in the queue (attempts reset, due now).
+    /// - Parameter id: one command, or nil for every failed command.
+    /// - Returns: how many were requeued.
+    @discardableResult
+    public func retryFailedCommands(_ id: UUID? = nil) throws -> Int {
+        try execute(
+            """
+            UPDATE commands SET status = 'pending', attempts = 0, available_at = clock_timestamp(),
+                error_code = NULL, error_message = NULL, processed_at = NULL
+            WHERE status = 'failed' AND ($1::uuid IS NULL OR command_id = $1)
+            """, [id], name: "retry failed commands")
+    }
+
+    static func commandRecord(_ row: Row) throws -> CommandRecord {
+        CommandRecord(
+            commandID: try row.decode(0), commandType: try row.decode(1),
+            status: CommandRecord.Status(rawValue: try row.decode(2)) ?? .pending,
+            submittedBy: try row.decode(3), idempotencyKey: try row.decode(4), agencyID: try row.decodeIfPresent(5),
+            submittedAt: try row.decode(6), availableAt: try row.decode(7), attempts: try row.decode(8),
+            outcome: try row.decodeIfPresent(9), errorCode: try row.decodeIfPresent(10),
+            errorMessage: try row.decodeIfPresent(11), processedAt: try row.decodeIfPresent(12),
+            eventPositions: (try row.decode(13, as: String.self)).split(separator: ",").compactMap { Int64($0) })
+    }
+}

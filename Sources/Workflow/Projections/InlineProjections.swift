@@ -1,0 +1,225 @@
+import Foundation
+
+/// The inline read models: `agreement_status`, `termination_requests` and
+/// `board_docket`, written from the register state in the same transaction as the
+/// events that changed it, and rebuilt from position 0 on demand.
+///
+/// Each row is a pure function of `RegisterState`, so an inline write and a
+/// rebuild produce the same rows by construction; `checkRebuild` proves it
+/// against the live tables.
+public enum Projections {
+    /// The inline projections' tables, in rebuild order.
+    public static let inlineTables = ["agreement_status", "termination_requests", "board_docket"]
+
+    static let agreementColumns = [
+        "agreement_id", "agency_id", "agency_name", "agency_type", "county", "model", "signed_on", "state",
+        "must_keep", "open_request_id", "ended_on", "moa_url", "source_edition",
+    ]
+    static let requestColumns = [
+        "request_id", "agreement_id", "agency_id", "state", "filed_on", "reason", "local_authorization",
+        "meeting_on", "decided_on", "votes", "notice_received_on", "effective_on",
+    ]
+    static let docketColumns = [
+        "request_id", "agreement_id", "agency_id", "agency_name", "model", "state", "filed_on", "meeting_on",
+    ]
+
+    static func agreementRow(_ a: Agreement, _ state: RegisterState) -> [String?] {
+        [
+            a.id.description, a.agencyID.slug, state.agencies[a.agencyID]?.name ?? a.agencyID.slug,
+            a.agencyType.rawValue, a.county, a.model.rawValue, a.signedOn.description, a.status.rawValue,
+            state.mandatoryReason(for: a.agencyID) != nil ? "t" : "f",
+            a.currentRequest.map { $0.uuidString.lowercased() }, a.terminatedOn?.description, a.moaURL,
+            a.sourceEdition,
+        ]
+    }
+
+    static func requestRow(_ r: TerminationRequest) -> [String?] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let votes = r.votes.isEmpty ? nil : (try? encoder.encode(r.votes)).map { String(decoding: $0, as: UTF8.self) }
+        return [
+            r.id.uuidString.lowercased(), r.agreementID.description, r.agencyID.slug, r.status.rawValue,
+            r.filedOn.description, r.reason, r.localAuthorization, r.meetingDate?.description,
+            r.decidedOn?.description, votes, r.noticeReceivedOn?.description, r.effectiveOn?.description,
+        ]
+    }
+
+    static func docketRow(_ r: TerminationRequest, _ state: RegisterState) -> [String?]? {
+        guard r.status.isOpen else { return nil }
+        return [
+            r.id.uuidString.lowercased(), r.agreementID.description, r.agencyID.slug,
+            state.agencies[r.agencyID]?.name ?? r.agencyID.slug, r.model.rawValue, r.status.rawValue,
+            r.filedOn.description, r.meetingDate?.description,
+        ]
+    }
+
+    static func upsert(_ table: String, _ columns: [String], _ row: [String?]) -> Statement {
+        let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
+        let updates = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        return Statement(
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) "
+                + "ON CONFLICT (\(columns[0])) DO UPDATE SET \(updates)", row)
+    }
+
+    /// The statements that bring the inline projections up to date for the given
+    /// agreements and requests (whose state changed in this transaction).
+    static func upserts(agreements: Set<AgreementID>, requests: Set<UUID>, in state: RegisterState) -> [Statement] {
+        var statements: [Statement] = []
+        for id in agreements.sorted() {
+            guard let agreement = state.agreements[id] else { continue }
+            statements.append(upsert("agreement_status", agreementColumns, agreementRow(agreement, state)))
+        }
+        for id in requests.sorted(by: { $0.uuidString < $1.uuidString }) {
+            guard let request = state.requests[id] else { continue }
+            statements.append(upsert("termination_requests", requestColumns, requestRow(request)))
+            if let docket = docketRow(request, state) {
+                statements.append(upsert("board_docket", docketColumns, docket))
+            } else {
+                statements.append(Statement("DELETE FROM board_docket WHERE request_id = $1", [id]))
+            }
+        }
+        return statements
+    }
+
+    /// Which projection rows an event changes.
+    static func touched(by event: DomainEvent, agreements: inout Set<AgreementID>, requests: inout Set<UUID>) {
+        switch event {
+        case .agreementRegistered(let e): agreements.insert(e.agreementID)
+        case .agreementDetailsUpdated(let e): agreements.insert(e.agreementID)
+        case .agencyRenamed: break  // handled by the caller's agency scan below
+        case .signedDateCorrected(let e): agreements.insert(e.agreementID)
+        case .terminationRequestSubmitted(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
+        case .terminationRequestWithdrawn(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
+        case .reviewScheduled(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
+        case .boardVoteRecorded(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
+        case .terminationApproved(let e), .terminationDenied(let e):
+            agreements.insert(e.agreementID); requests.insert(e.requestID)
+        case .terminationNoticeReceived(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
+        case .agreementTerminated(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
+        case .boardSeatFilled, .boardSeatVacated: break
+        case .localGovernmentVoteRecorded(let e): agreements.insert(e.agreementID)
+        }
+    }
+
+    /// Like `touched(by:…)`, also expanding an agency rename to every row that shows the name.
+    static func touched(by event: DomainEvent, in state: RegisterState,
+                        agreements: inout Set<AgreementID>, requests: inout Set<UUID>) {
+        if case .agencyRenamed(let e) = event {
+            for a in state.agreements.values where a.agencyID == e.agencyID { agreements.insert(a.id) }
+            for r in state.requests.values where r.agencyID == e.agencyID { requests.insert(r.id) }
+        } else if case .signedDateCorrected = event {
+            // A corrected date changes the agreement id's date part only in the row's signed_on.
+            touched(by: event, agreements: &agreements, requests: &requests)
+        } else {
+            touched(by: event, agreements: &agreements, requests: &requests)
+        }
+    }
+
+    /// The agency an event concerns (recorded in its metadata), if any.
+    public static func agencyID(of event: DomainEvent, stream: String, in state: RegisterState) -> AgencyID? {
+        switch event {
+        case .agreementRegistered(let e): return e.agencyID
+        case .agencyRenamed(let e): return e.agencyID
+        case .terminationRequestSubmitted(let e): return e.agencyID
+        case .boardSeatFilled, .boardSeatVacated: return nil
+        case .agreementDetailsUpdated(let e): return e.agreementID.agency
+        case .signedDateCorrected(let e): return e.agreementID.agency
+        case .terminationRequestWithdrawn(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .reviewScheduled(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .boardVoteRecorded(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .terminationApproved(let e), .terminationDenied(let e):
+            return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .terminationNoticeReceived(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .agreementTerminated(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .localGovernmentVoteRecorded(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        }
+    }
+
+    // MARK: Rebuild
+
+    /// The result of comparing a rebuild with the live tables.
+    public struct RebuildCheck: Sendable, Equatable, Codable {
+        /// Events replayed.
+        public var events: Int
+        /// Per table: rows live, rows rebuilt, rows that differ (in either direction).
+        public var tables: [String: [Int]]
+        public var matches: Bool { tables.values.allSatisfy { $0[2] == 0 } }
+    }
+
+    /// Every row of every inline projection for a state.
+    static func allRows(_ state: RegisterState) -> [String: [[String?]]] {
+        let agreements = state.agreements.values.sorted { $0.id < $1.id }.map { agreementRow($0, state) }
+        let requests = state.requests.values.sorted { $0.id.uuidString < $1.id.uuidString }
+        return [
+            "agreement_status": agreements,
+            "termination_requests": requests.map(requestRow),
+            "board_docket": requests.compactMap { docketRow($0, state) },
+        ]
+    }
+
+    static func columns(of table: String) -> [String] {
+        switch table {
+        case "agreement_status": return agreementColumns
+        case "termination_requests": return requestColumns
+        default: return docketColumns
+        }
+    }
+}
+
+extension Connection {
+    /// Folds the whole log (or up to `position`) into a register state.
+    /// - Throws: `PostgresError`; a decoding error when an event's data does not match its type.
+    public func foldLog(upTo position: Int64? = nil, occurredBefore: Timestamp? = nil) throws
+        -> (state: RegisterState, position: Int64, events: Int)
+    {
+        var state = RegisterState()
+        var after: Int64 = 0
+        var count = 0
+        while true {
+            let batch = try readAll(after: after, limit: 10_000)
+            guard let last = batch.last else { break }
+            for event in batch {
+                if let position, event.globalPosition > position { return (state, after, count) }
+                after = event.globalPosition
+                if let occurredBefore, event.occurredAt >= occurredBefore { continue }
+                state.apply(try DomainEvent.decode(type: event.type, data: Data(event.data.utf8)), stream: event.streamID)
+                count += 1
+            }
+            after = last.globalPosition
+        }
+        return (state, after, count)
+    }
+
+    /// Replays the log from position 0 into fresh tables and, unless `checkOnly`,
+    /// swaps them in atomically. Holds the append lock meanwhile, so no event is
+    /// appended between the replay and the swap.
+    /// - Returns: per table, the live row count, the rebuilt row count and the number
+    ///   of rows that differ between them (before the swap).
+    public func rebuildInlineProjections(checkOnly: Bool) throws -> Projections.RebuildCheck {
+        try transaction { c in
+            try c.query("SELECT pg_advisory_xact_lock(287000001)")
+            let (state, _, events) = try c.foldLog()
+            let rows = Projections.allRows(state)
+            var tables: [String: [Int]] = [:]
+            for table in Projections.inlineTables {
+                let fresh = "rebuild_\(table)"
+                try c.executeScript("CREATE TEMP TABLE \(fresh) (LIKE \(table)) ON COMMIT DROP")
+                let columns = Projections.columns(of: table)
+                try c.copyIn("COPY \(fresh) (\(columns.joined(separator: ", "))) FROM STDIN", rows: rows[table] ?? [])
+                let counts = try c.query(
+                    """
+                    SELECT (SELECT count(*) FROM \(table)), (SELECT count(*) FROM \(fresh)),
+                           (SELECT count(*) FROM ((TABLE \(table) EXCEPT ALL TABLE \(fresh))
+                                                  UNION ALL (TABLE \(fresh) EXCEPT ALL TABLE \(table))) d)
+                    """.replacingOccurrences(of: "TABLE \(table)", with: "SELECT \(columns.map { "\($0)::text" }.joined(separator: ", ")) FROM \(table)")
+                        .replacingOccurrences(of: "TABLE \(fresh)", with: "SELECT \(columns.map { "\($0)::text" }.joined(separator: ", ")) FROM \(fresh)")
+                ).rows[0]
+                tables[table] = [try counts.decode(0), try counts.decode(1), try counts.decode(2)]
+                if !checkOnly {
+                    try c.executeScript("DELETE FROM \(table); INSERT INTO \(table) SELECT * FROM \(fresh)")
+                }
+            }
+            return Projections.RebuildCheck(events: events, tables: tables)
+        }
+    }
+}
