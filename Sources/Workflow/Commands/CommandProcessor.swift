@@ -32,6 +32,10 @@ public struct CommandProcessor: Sendable {
         public var failed = 0
         public var eventsAppended = 0
         public var processed: Int { accepted + rejected + failed }
+
+        public init(accepted: Int = 0, rejected: Int = 0, failed: Int = 0, eventsAppended: Int = 0) {
+            (self.accepted, self.rejected, self.failed, self.eventsAppended) = (accepted, rejected, failed, eventsAppended)
+        }
     }
 
     /// The register as of `position`, folded from the log.
