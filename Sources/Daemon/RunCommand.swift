@@ -53,7 +53,7 @@ struct DaemonService: Service {
         var processor = CommandProcessor(configuration: configuration)
         var backoff = Duration.milliseconds(250)
         logger.info("daemon starting", metadata: ["batch_size": "\(configuration.batchSize)", "pid": "\(getpid())"])
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let worker = try await Connection.connect(conninfo, logger: logger)
                 let listener = try await Connection.connect(conninfo, logger: logger)
@@ -76,7 +76,7 @@ struct DaemonService: Service {
     }
 
     private func loop(_ processor: inout CommandProcessor, worker: Connection, listener: Connection) async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let result = try await processor.processBatch(on: worker, logger: logger)
             if result.processed > 0 {
                 logger.info("batch done", metadata: [
@@ -95,7 +95,7 @@ struct DaemonService: Service {
             if let due = try await worker.timeUntilNextDueCommand() { wait = min(wait, due) }
             if wait > .zero {
                 let deadline = ContinuousClock.now.advanced(by: wait)
-                while !Task.isShuttingDownGracefully {
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let remaining = ContinuousClock.now.duration(to: deadline)
                     if remaining <= .zero { break }
                     if try await listener.waitForNotification(timeout: min(remaining, .milliseconds(200))) != nil { break }
