@@ -70,12 +70,21 @@ struct DaemonService: Service {
                 ])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
+            } catch {
+                // Failures of single commands are recorded on the commands; what reaches
+                // here is the daemon's own trouble. Keep running: reconnect and go on.
+                logger.error("daemon loop failed; restarting it", metadata: [
+                    "error": "\(error)", "retry_in": "\(backoff)",
+                ])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
             }
         }
         logger.info("daemon stopped")
     }
 
     private func loop(_ processor: inout CommandProcessor, worker: Connection, listener: Connection) async throws {
+        var timelineUpdated = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let result = try await processor.processBatch(on: worker, logger: logger)
             if result.processed > 0 {
@@ -83,10 +92,15 @@ struct DaemonService: Service {
                     "accepted": "\(result.accepted)", "rejected": "\(result.rejected)", "failed": "\(result.failed)",
                     "events": "\(result.eventsAppended)", "position": "\(processor.position)",
                 ])
-                try await AgencyTimeline.catchUp(on: worker)
+                // The catch-up projection follows at most once a second while busy.
+                if ContinuousClock.now - timelineUpdated > .seconds(1) {
+                    try await AgencyTimeline.catchUp(on: worker)
+                    timelineUpdated = ContinuousClock.now
+                }
                 continue
             }
             try await AgencyTimeline.catchUp(on: worker)
+            timelineUpdated = ContinuousClock.now
             if once { return }
             // Idle: ask submitters to notify, check once more, then wait for a hint,
             // the next timer or the poll interval, whichever comes first.
