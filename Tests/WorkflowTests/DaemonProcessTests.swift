@@ -175,4 +175,21 @@ struct DaemonProcessTests {
             #expect(ContinuousClock.now - started < .seconds(2))
         }
     }
+
+    @Test("the daemon reconnects when its database sessions are terminated and keeps processing")
+    func reconnects() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            let daemon = try DaemonProcess(dsn, ["--poll-interval", "200"])
+            let first = try await db.submitCommand(type: "register_agreement", payload: registerPayload(1), idempotencyKey: "a")
+            #expect(try await db.waitForOutcome(first.commandID, timeout: .seconds(10))?.status == .accepted)
+            let killed: Int = try await db.query(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    + "WHERE datname = current_database() AND pid <> pg_backend_pid()").rows[0].decode(0)
+            #expect(killed >= 2)
+            let second = try await db.submitCommand(type: "register_agreement", payload: registerPayload(2), idempotencyKey: "b")
+            #expect(try await db.waitForOutcome(second.commandID, timeout: .seconds(15))?.status == .accepted)
+            #expect(daemon.terminate() == 0)
+        }
+    }
 }
