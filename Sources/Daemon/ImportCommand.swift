@@ -7,20 +7,21 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Import ICE's list of 287(g) participating agencies (CSV) into the register.",
         discussion: """
-            Reads a CSV export of ICE's spreadsheet (ICE's column names: STATE, LAW ENFORCEMENT
-            AGENCY, TYPE, COUNTY, SUPPORT TYPE, SIGNED, MOA, and optionally the MOA_URL column
-            derived from its hyperlinks) and submits one register_agreement command per Florida row
-            to the queue, for the daemon to decide. The project ships ICE's July 18, 2025 list:
+            Reads a CSV export of ICE's spreadsheet (ICE's column names: STATE, LAW ENFORCEMENT AGENCY, \
+            TYPE, COUNTY, SUPPORT TYPE, SIGNED, MOA, and optionally the MOA_URL column derived from its \
+            hyperlinks) and submits one register_agreement command per Florida row to the queue, for \
+            the daemon to decide. The project ships ICE's July 18, 2025 list:
 
               sbie import data/ice-287g-participating-fl-2025-07-18.csv --wait 60
 
-            A bad row (unknown model, bad date, no name, wrong number of fields) or a row outside
-            Florida is reported with its line and field and skipped; the other rows go in.
-            Importing the same file again enqueues nothing. A later edition imports renames and
+            A bad row (unknown model, bad date, no name, wrong number of fields) or a row outside \
+            Florida is reported with its line and field and skipped; the other rows go in. Importing \
+            the same file again enqueues nothing. A later edition imports renamed agencies and \
             re-dated rows as such; a row missing from it ends no agreement.
 
-            Exit codes: 0 imported (skipped rows are reported, not failures), 1 the daemon rejected
-            some rows or --wait ran out, 2 unreadable file, bad edition or connection error.
+            Exit codes: 0 every Florida row imported (rows of other states are skipped, not \
+            failures); 1 a bad row was skipped, the daemon rejected a command or --wait ran out; \
+            2 unreadable file, bad edition or connection error.
             """)
 
     @Argument(help: ArgumentHelp("The CSV file.", valueName: "file"))
@@ -69,6 +70,8 @@ struct ImportCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if json { try printJSON(report) } else { print(Self.summary(report)) }
+        let badRows = report.skipped.contains { $0.field != "STATE" }
+        if badRows { throw ExitCode(1) }
         if let outcome = report.outcome, outcome.pending > 0 || outcome.rejected > 0 || outcome.failed > 0 {
             throw ExitCode(1)
         }
@@ -77,7 +80,7 @@ struct ImportCommand: AsyncParsableCommand {
     static func summary(_ report: ImportReport) -> String {
         func counts(_ values: [String: Int]) -> String {
             values.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + (values.isEmpty ? "none" : "")
         }
         var lines = [
             "\(report.file ?? "import"), edition \(report.edition): \(report.rowsRead) rows read, "
@@ -86,7 +89,12 @@ struct ImportCommand: AsyncParsableCommand {
             "  \(report.agencies) agencies (\(report.sheriffsOffices) sheriff's offices); by model: \(counts(report.byModel)); "
                 + "by type: \(counts(report.byType))",
         ]
-        for skip in report.skipped {
+        let outside = report.skipped.filter { $0.field == "STATE" }.map(\.line)
+        if !outside.isEmpty {
+            lines.append("  skipped \(outside.count) row(s) outside Florida, line(s) "
+                + outside.prefix(10).map(String.init).joined(separator: ", ") + (outside.count > 10 ? ", …" : ""))
+        }
+        for skip in report.skipped where skip.field != "STATE" {
             lines.append("  skipped line \(skip.line), \(skip.field) '\(skip.value)': \(skip.reason)")
         }
         if let outcome = report.outcome {

@@ -195,12 +195,12 @@ public enum IceImport {
     ///   - edition: the edition; nil takes it from the file name.
     /// - Throws: `ImportError` for a file-level problem (nothing is imported).
     public static func parse(contentsOf url: URL, edition: String? = nil) throws(ImportError) -> Parsed {
-        guard let edition = edition ?? self.edition(fromFileName: url.lastPathComponent) else {
-            throw .invalidEdition("")
-        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .unreadable(error.localizedDescription) }
         guard let text = String(data: data, encoding: .utf8) else { throw .unreadable("not UTF-8 text") }
+        guard let edition = edition ?? self.edition(fromFileName: url.lastPathComponent) else {
+            throw .invalidEdition("")
+        }
         var parsed = try parse(csv: text, edition: edition)
         parsed.report.file = url.lastPathComponent
         return parsed
