@@ -234,7 +234,7 @@ ALTER TABLE commands ENABLE ROW LEVEL SECURITY;
 CREATE POLICY commands_daemon ON commands FOR ALL TO workflow_daemon USING (true) WITH CHECK (true);
 CREATE POLICY commands_readers ON commands FOR SELECT TO board_staff, registrar, auditor USING (true);
 CREATE POLICY commands_clerk ON commands FOR SELECT TO agency_clerk
-    USING (agency_id = current_agency_id() AND command_actor_kind(command_type) = 'agency');
+    USING (agency_id = (SELECT current_agency_id()) AND command_actor_kind(command_type) = 'agency');
 
 DO $$
 DECLARE
@@ -246,7 +246,7 @@ BEGIN
                        v_table || '_daemon', v_table);
         EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO board_staff, registrar, auditor USING (true)',
                        v_table || '_readers', v_table);
-        EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO agency_clerk USING (agency_id = current_agency_id())',
+        EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO agency_clerk USING (agency_id = (SELECT current_agency_id()))',
                        v_table || '_clerk', v_table);
     END LOOP;
 END $$;

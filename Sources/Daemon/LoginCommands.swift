@@ -8,13 +8,17 @@ struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create and list database logins for each role (run as a superuser or workflow_owner member).",
         discussion: """
-            Each person or program logs in to PostgreSQL as its own login, a member of one group:
-            agency_clerk (files its own agency's requests), board_staff (board commands),
-            registrar (the ICE list import and register corrections), auditor (reads only),
-            workflow_daemon (runs `sbie` as the daemon). The login is recorded as the actor of
-            every event its commands cause. Creating roles needs a superuser, or a member of
-            workflow_owner with CREATEROLE. Exit codes: 0 done, 1 refused (exists, not
-            permitted), 2 usage or connection error.
+            Each person or program logs in to PostgreSQL as its own login, in one group:
+              agency_clerk     files its own agency's termination requests
+              board_staff      schedules reviews, records votes, fills seats
+              registrar        imports ICE's list, renames, corrects dates
+              auditor          reads everything, writes nothing
+              workflow_daemon  runs the daemon
+            The login is recorded as the actor of each event its commands cause.
+
+            Needs a superuser, or a workflow_owner member with CREATEROLE.
+            Exit codes: 0 done, 1 refused (exists, not permitted),
+            2 usage or connection error. See docs/security.md.
             """,
         subcommands: [CreateClerk.self, CreateBoardStaff.self, CreateRegistrar.self, CreateAuditor.self,
                       CreateDaemon.self, List.self]
@@ -77,10 +81,12 @@ struct Login: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an agency clerk's login, mapped to one agency.",
             discussion: """
-                The clerk may submit submit_termination_request, withdraw_termination_request and
-                record_termination_notice for that agency only, and reads only that agency's
-                commands and projection rows. Example:
-                  sbie login create-clerk tpd_clerk --agency tallahassee-police-department --password-stdin
+                The clerk may submit submit_termination_request,
+                withdraw_termination_request and record_termination_notice for
+                that agency only, and reads only its agency's commands and
+                projection rows. Example:
+                  sbie login create-clerk tpd_clerk \\
+                    --agency tallahassee-police-department --password-stdin
                 """)
         @OptionGroup var db: DatabaseOptions
         @OptionGroup var options: CreateOptions
