@@ -349,6 +349,37 @@ struct SecurityTests {
         }
     }
 
+    @Test("sbie run as a workflow_daemon login decides a clerk's command and writes the clerk's timeline")
+    func daemonProcessAsDaemonLogin() async throws {
+        try await SecurityFixture.with { f in
+            let daemon = try DaemonProcess(ConnectionString.replacingUser(in: f.dsn, with: f.daemon))
+            let registrar = try await f.connect(f.registrar)
+            let clerk = try await f.connect(f.clerkA)
+            let registered = try await submit(registrar, "register_agreement", registration("Tallahassee Police Department"))
+            #expect(try await registrar.waitForOutcome(registered.commandID, timeout: .seconds(10))?.status == .accepted)
+            let request = try await submit(clerk, "submit_termination_request", terminationRequest(SecurityFixture.agencyA))
+            #expect(try await clerk.waitForOutcome(request.commandID, timeout: .seconds(10))?.status == .accepted)
+            // The catch-up projection follows (at most once a second while busy).
+            let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+            var actors: [String] = []
+            while ContinuousClock.now < deadline {
+                actors = try await clerk.query("SELECT actor FROM agency_timeline ORDER BY global_position").rows
+                    .map { try $0.decode(0, as: String.self) }
+                if actors.count == 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(actors == [f.registrar, f.clerkA])
+            #expect(daemon.terminate() == 0)
+            // `sbie rebuild`'s work, as the daemon's login.
+            let daemonDB = try await f.connect(f.daemon)
+            #expect(try await AgencyTimeline.rebuild(on: daemonDB) == 2)
+            #expect(try await clerk.query("SELECT count(*) FROM agency_timeline").rows[0].decode(0, as: Int.self) == 2)
+            #expect(try await daemonDB.rebuildInlineProjections(checkOnly: false).matches)
+            let failed = try await f.admin.query("SELECT count(*) FROM commands WHERE status <> 'accepted'")
+            #expect(try failed.rows[0].decode(0, as: Int.self) == 0)
+        }
+    }
+
     @Test("sbie login's API: names are validated, duplicates refused, logins listed with their agency")
     func loginManagement() async throws {
         try await SecurityFixture.with { f in
