@@ -380,6 +380,27 @@ struct SecurityTests {
         }
     }
 
+    @Test("the ICE list import runs as a registrar login (and is refused to a clerk)")
+    func importAsRegistrar() async throws {
+        try await SecurityFixture.with { f in
+            let parsed = try IceImport.parse(contentsOf: iceListURL)
+            let clerk = try await f.connect(f.clerkA)
+            #expect(await sqlState { _ = try await clerk.submitImport(parsed) } == "42501")
+            let registrar = try await f.connect(f.registrar)
+            let report = try await registrar.submitImport(parsed)
+            #expect(report.submitted == 309)
+            var processor = CommandProcessor()
+            let result = try await drain(&processor, try await f.connect(f.daemon))
+            #expect(result.accepted == 309)
+            let outcome = try await registrar.importOutcome(of: report.commandIDs)
+            #expect(outcome.accepted == 309)
+            // A second run by the same login submits nothing new.
+            #expect(try await registrar.submitImport(parsed).submitted == 0)
+            let mine = try await clerk.query("SELECT count(*) FROM agreement_status").rows[0].decode(0, as: Int.self)
+            #expect(mine == 1)  // Tallahassee PD's one agreement on the list
+        }
+    }
+
     @Test("sbie login's API: names are validated, duplicates refused, logins listed with their agency")
     func loginManagement() async throws {
         try await SecurityFixture.with { f in
