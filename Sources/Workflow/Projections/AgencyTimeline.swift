@@ -53,9 +53,15 @@ public enum AgencyTimeline {
             ])
         }
         if !rows.isEmpty {
+            // COPY FROM is refused on a table under row-level security (the daemon's login is), so
+            // COPY into a session-local staging table and move the rows with one INSERT.
+            try c.executeScript(
+                "CREATE TEMP TABLE IF NOT EXISTS agency_timeline_staging (LIKE agency_timeline) ON COMMIT DELETE ROWS")
             try c.copyIn(
-                "COPY agency_timeline (global_position, agency_id, occurred_at, recorded_at, event_type, stream_id, "
-                    + "actor, summary) FROM STDIN", rows: rows)
+                "COPY agency_timeline_staging (global_position, agency_id, occurred_at, recorded_at, event_type, "
+                    + "stream_id, actor, summary) FROM STDIN", rows: rows)
+            try c.query("WITH moved AS (DELETE FROM agency_timeline_staging RETURNING *) "
+                        + "INSERT INTO agency_timeline SELECT * FROM moved")
         }
         try c.query("UPDATE projection_checkpoints SET position = $2 WHERE projection = $1", [name, last.globalPosition])
         return events.count
