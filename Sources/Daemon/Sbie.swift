@@ -19,6 +19,25 @@ struct Sbie: AsyncParsableCommand {
             """,
         subcommands: [Demo.self, Migrate.self, Run.self, ImportCommand.self, Verify.self, Rebuild.self, Login.self]
     )
+
+    /// Runs the command line with this project's exit codes: argument errors exit 2
+    /// (ArgumentParser's own default is 64), as the documentation promises.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every subcommand that talks to PostgreSQL takes.
