@@ -21,6 +21,7 @@ struct Sbie: AsyncParsableCommand {
             Migrate.self, Verify.self,
             RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
             ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self,
+            Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self,
         ]
     )
 }
