@@ -40,7 +40,7 @@ struct RequestTermination: AsyncParsableCommand {
             agreementID: agreement, reason: reason, localAuthorization: localAuthorization, filedOn: filed)
         try await submitAndReport(.submitTerminationRequest(command), options: submit, on: connection) { queued in
             // A reused idempotency key returns the first command: print the request id it carries.
-            let payload = try await connection.commandPayload(queued.commandID)
+            let payload = try? await connection.commandPayload(queued.commandID)
             let filed = payload.flatMap { try? JSONDecoder().decode(FiledRequest.self, from: Data($0.utf8)) }
             if !submit.json { print("request \(filed?.requestID ?? lower(command.requestID))") }
         }

@@ -64,9 +64,10 @@ struct SubmitOptions: ParsableArguments {
 }
 
 /// The agency a user names (by name or id): an agency in the register, else the
-/// name's slug (the daemon then rejects a request from an agency without an agreement).
+/// name's slug (the daemon then rejects a request from an agency without an agreement,
+/// and a login that may not read the register still submits under the slug).
 func agencyID(_ text: String, on connection: Connection) async throws -> AgencyID {
-    if let id = try await connection.resolveAgency(text) { return id }
+    if let id = try? await connection.resolveAgency(text) { return id }
     guard let id = AgencyID(name: text) else {
         printError("'\(text)' is not an agency name or id")
         throw ExitCode(2)
@@ -113,14 +114,15 @@ func submitAndReport(
     if options.json {
         try printJSON(CommandView(record))
     } else {
-        try await printOutcome(record, on: connection)
+        await printOutcome(record, on: connection)
     }
     if record.status != .accepted { throw ExitCode(1) }
     return id
 }
 
-/// Prints a decided command for people.
-func printOutcome(_ record: CommandRecord, on connection: Connection) async throws {
+/// Prints a decided command for people. The events and the new state are read back
+/// best-effort: a login that may not read them still sees the outcome and the positions.
+func printOutcome(_ record: CommandRecord, on connection: Connection) async {
     switch record.status {
     case .pending:
         print("pending: \(record.commandType) (command \(lower(record.commandID)))")
@@ -131,8 +133,10 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async thro
         print("failed after \(record.attempts) attempts (command \(lower(record.commandID)), dead letter; `sbie retry` requeues it)")
         print("  \(record.errorMessage ?? "")")
     case .accepted:
-        let events = try await connection.history(positions: record.eventPositions)
         print("accepted: \(record.commandType) (command \(lower(record.commandID)))")
+        guard let events = try? await connection.history(positions: record.eventPositions) else {
+            return print("  events at positions " + record.eventPositions.map(String.init).joined(separator: ", "))
+        }
         if events.isEmpty { print("  nothing changed: already recorded") }
         for event in events { print("  #\(event.position)  \(event.eventType): \(event.summary)") }
         if let scheduled = Outcome.parse(record.outcome)?.scheduled, scheduled > 0 {
@@ -148,7 +152,7 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async thro
             if case .string(let text)? = data["agreement_id"], !agreements.contains(text) { agreements.append(text) }
         }
         for id in requests {
-            guard let row = try await connection.terminationRequestRow(id) else { continue }
+            guard let row = try? await connection.terminationRequestRow(id) else { continue }
             var line = "  request \(row.requestID): \(row.state), filed \(row.filedOn)"
             if let meeting = row.meetingOn { line += ", meeting \(meeting)" }
             if let decided = row.decidedOn { line += ", decided \(decided)" }
@@ -157,7 +161,7 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async thro
             print(line)
         }
         for text in agreements {
-            guard let id = AgreementID(text), let row = try await connection.agreementStatusRow(id) else { continue }
+            guard let id = AgreementID(text), let row = try? await connection.agreementStatusRow(id) else { continue }
             print("  agreement \(row.agreementID): \(row.state)" + (row.endedOn.map { ", ended \($0)" } ?? ""))
         }
     }
