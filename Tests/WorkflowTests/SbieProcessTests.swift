@@ -2,17 +2,6 @@ import Foundation
 import Testing
 import Workflow
 
-/// The built `sbie` executable: next to the test bundle (`.build/<triple>/debug/`), else
-/// in the checkout's `.build/debug/`.
-let sbieExecutable: URL? = {
-    let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sbie"),
-        Bundle.main.bundleURL.appendingPathComponent("sbie"),
-        TestDatabase.root.appendingPathComponent(".build/debug/sbie"),
-    ]
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-}()
-
 /// What a finished `sbie` run printed.
 struct SbieRun {
     var status: Int32
@@ -23,7 +12,7 @@ struct SbieRun {
 /// Runs `sbie ARGS -d DSN`; `meanwhile` runs repeatedly (e.g. draining the queue like a
 /// daemon would) until the process exits.
 func sbie(_ arguments: [String], dsn: String, meanwhile: () async throws -> Void = {}) async throws -> SbieRun {
-    let executable = try #require(sbieExecutable, "build the sbie executable first (swift build)")
+    let executable = try #require(DaemonProcess.executable, "build the sbie executable first (swift build)")
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments + ["--database", dsn]
@@ -80,6 +69,23 @@ struct SbieProcessTests {
             let before = try await sbie(["status", "--as-of", "1", "--json"], dsn: dsn)
             let old = try #require(try JSONSerialization.jsonObject(with: Data(before.stdout.utf8)) as? [String: Any])
             #expect((old["agreements"] as? [[String: Any]])?.map { $0["state"] as? String } == ["active"])
+        }
+    }
+
+    @Test("with `sbie run` as a child process, a request waits for and prints its outcome")
+    func withDaemon() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            _ = try await db.submitCommand(type: "register_agreement", payload: Self.register, idempotencyKey: "r1")
+            let daemon = try DaemonProcess(dsn)
+            let filed = try await sbie([
+                "request", "--agency", "Tallahassee Police Department", "--model", "TFM",
+                "--reason", "Commission vote", "--authorization", "Resolution 25-31", "--filed", "2025-08-01",
+                "--timeout", "60",
+            ], dsn: dsn)
+            #expect(daemon.terminate() == 0)
+            #expect(filed.status == 0, "\(filed.stderr)")
+            #expect(filed.stdout.contains("agreement tallahassee-police-department.tfm.2025-03-10: termination_requested"))
         }
     }
 
