@@ -24,6 +24,23 @@ struct Sbie: AsyncParsableCommand {
             Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self,
         ]
     )
+
+    /// ArgumentParser's entry point, except that a usage error exits with 2 (its default
+    /// is 64), as documented: 0 success, 1 rejected or failed verification, 2 usage or connection.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            exit(withError: ExitCode(2))
+        }
+    }
 }
 
 /// Options every subcommand that talks to PostgreSQL takes.
