@@ -66,6 +66,9 @@ struct SbieProcessTests {
             #expect(agreements.map { $0["state"] as? String } == ["termination_requested"])
             #expect(requests.map { $0["request_id"] as? String } == [requestID.uuidString.lowercased()])
 
+            let usage = try await sbie(["history"], dsn: dsn)
+            #expect(usage.status == 2 && usage.stderr.contains("exactly one of --agency and --request"))
+
             let before = try await sbie(["status", "--as-of", "1", "--json"], dsn: dsn)
             let old = try #require(try JSONSerialization.jsonObject(with: Data(before.stdout.utf8)) as? [String: Any])
             #expect((old["agreements"] as? [[String: Any]])?.map { $0["state"] as? String } == ["active"])
