@@ -126,7 +126,9 @@ struct Demo: AsyncParsableCommand {
     }
 
     func importList(_ connection: Connection) async throws -> String {
-        "(import pending)"
+        var report = try await connection.submitImport(try IceImport.parse(contentsOf: URL(fileURLWithPath: data)))
+        report.outcome = try await connection.waitForImport(report.commandIDs, timeout: .seconds(120))
+        return ImportCommand.summary(report)
     }
 
     func submitAndWait(_ connection: Connection, _ command: DomainCommand, key: String) async throws -> CommandRecord {

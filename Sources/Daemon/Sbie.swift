@@ -18,7 +18,7 @@ struct Sbie: AsyncParsableCommand {
             failed, 2 usage or connection error.
             """,
         subcommands: [
-            Demo.self, Migrate.self, Run.self, Verify.self, Rebuild.self,
+            Demo.self, Migrate.self, Run.self, ImportCommand.self, Verify.self, Rebuild.self,
             RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
             ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self,
             Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self,

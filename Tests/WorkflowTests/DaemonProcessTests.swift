@@ -18,7 +18,11 @@ final class DaemonProcess: @unchecked Sendable {
     let process = Process()
 
     init(_ dsn: String, _ arguments: [String] = []) throws {
-        process.executableURL = try #require(DaemonProcess.executable, "build the sbie executable first (swift build)")
+        struct ExecutableMissing: Error, CustomStringConvertible {
+            var description: String { "build the sbie executable first (swift build)" }
+        }
+        guard let executable = DaemonProcess.executable else { throw ExecutableMissing() }
+        process.executableURL = executable
         process.arguments = ["run", "--database", dsn, "--log-level", "error"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
