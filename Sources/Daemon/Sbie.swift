@@ -17,25 +17,28 @@ struct Sbie: AsyncParsableCommand {
             and PG* variables (as psql). Exit codes: 0 success, 1 rejected or verification
             failed, 2 usage or connection error.
             """,
-        subcommands: [Demo.self, Migrate.self, Run.self, ImportCommand.self, Verify.self, Rebuild.self, Login.self]
+        subcommands: [
+            Demo.self, Migrate.self, Run.self, ImportCommand.self, Verify.self, Rebuild.self,
+            RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
+            ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self,
+            Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self, Login.self,
+        ]
     )
 
-    /// Runs the command line with this project's exit codes: argument errors exit 2
-    /// (ArgumentParser's own default is 64), as the documentation promises.
+    /// ArgumentParser's entry point, except that a usage error exits with 2 (its default
+    /// is 64), as documented: 0 success, 1 rejected or failed verification, 2 usage or connection.
     static func main() async {
         do {
             var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
-            }
-            exit(withError: error)
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            exit(withError: ExitCode(2))
         }
     }
 }
