@@ -72,16 +72,9 @@ struct Demo: AsyncParsableCommand {
                 let ok = step.expectedRejection == nil
                     ? outcome.status == .accepted : outcome.errorCode == step.expectedRejection
                 if !ok { unexpected += 1 }
-                print("• \(step.title)")
-                switch outcome.status {
-                case .accepted:
-                    print("    accepted: \(describeEvents(outcome.outcome))")
-                case .rejected:
-                    print("    rejected (\(outcome.errorCode ?? "?")): \(outcome.errorMessage ?? "")")
-                case .pending, .failed:
-                    print("    \(outcome.status.rawValue): \(outcome.errorMessage ?? "no outcome yet")")
-                }
-                if !ok { print("    UNEXPECTED: the rules require \(step.expectedRejection.map { "rejection \($0)" } ?? "acceptance")") }
+                print("\n• \(step.title)")
+                await printOutcome(outcome, on: connection)
+                if !ok { print("  UNEXPECTED: the rules require \(step.expectedRejection.map { "rejection \($0)" } ?? "acceptance")") }
             }
         }
         try await waitForQueue(connection)
@@ -101,18 +94,12 @@ struct Demo: AsyncParsableCommand {
         }
 
         heading("The Board's docket (open requests in review order)")
-        let docket = try await connection.query(
-            "SELECT agency_name, model, state, filed_on, meeting_on FROM board_docket ORDER BY meeting_on NULLS LAST, filed_on")
-        if docket.isEmpty { print("  (empty: every request in the scenario has been decided)") }
-        for row in docket.rows { print("  " + row.values.map { $0 ?? "-" }.joined(separator: " | ")) }
+        var docketCommand = try Docket.parse(["--database", db.conninfo])
+        try await docketCommand.run()
 
         heading("History of \(historyAgency)")
-        for row in try await connection.query(
-            "SELECT global_position, occurred_at::date, actor, summary FROM agency_timeline WHERE agency_id = $1 "
-                + "ORDER BY global_position", [historyAgency]).rows
-        {
-            print("  #\(row.values[0] ?? "") \(row.values[1] ?? "") [\(row.values[2] ?? "")] \(row.values[3] ?? "")")
-        }
+        var historyCommand = try History.parse(["--database", db.conninfo, "--agency", historyAgency])
+        try await historyCommand.run()
 
         heading("Verification")
         let verification = try await connection.verifyLog()
@@ -145,16 +132,6 @@ struct Demo: AsyncParsableCommand {
             if try due.decode(0, as: Int.self) == 0 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-    }
-
-    func describeEvents(_ outcome: String?) -> String {
-        guard let outcome, let object = try? JSONSerialization.jsonObject(with: Data(outcome.utf8)) as? [String: Any],
-            let events = object["events"] as? [[String: Any]]
-        else { return "no change" }
-        if events.isEmpty { return "no change (already recorded)" }
-        var text = events.map { "\($0["type"] ?? "?") #\($0["position"] ?? "?")" }.joined(separator: ", ")
-        if let scheduled = object["scheduled"] as? Int, scheduled > 0 { text += "; \(scheduled) timer(s) scheduled" }
-        return text
     }
 
     func heading(_ text: String) { print("\n## \(text)") }
