@@ -17,7 +17,7 @@ struct Sbie: AsyncParsableCommand {
             and PG* variables (as psql). Exit codes: 0 success, 1 rejected or verification
             failed, 2 usage or connection error.
             """,
-        subcommands: [Migrate.self, Verify.self]
+        subcommands: [Migrate.self, Verify.self, BenchCommand.self]
     )
 }
 
