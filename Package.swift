@@ -61,6 +61,7 @@ let package = Package(
             dependencies: [
                 "Workflow",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
             ],
             path: "Tests/WorkflowTests",
             swiftSettings: swiftSettings

@@ -17,8 +17,31 @@ struct Sbie: AsyncParsableCommand {
             and PG* variables (as psql). Exit codes: 0 success, 1 rejected or verification
             failed, 2 usage or connection error.
             """,
-        subcommands: [Migrate.self, Verify.self, BenchCommand.self]
+        subcommands: [
+            Demo.self, Migrate.self, Run.self, ImportCommand.self, Verify.self, Rebuild.self,
+            RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
+            ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self,
+            Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self, Login.self,
+            BenchCommand.self,
+        ]
     )
+
+    /// ArgumentParser's entry point, except that a usage error exits with 2 (its default
+    /// is 64), as documented: 0 success, 1 rejected or failed verification, 2 usage or connection.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            exit(withError: ExitCode(2))
+        }
+    }
 }
 
 /// Options every subcommand that talks to PostgreSQL takes.

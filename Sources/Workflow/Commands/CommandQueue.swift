@@ -70,7 +70,8 @@ extension Connection {
         } catch let error as PostgresError {
             switch error.sqlState {
             case "CQ001": throw SubmissionError(code: "payload_too_large", message: error.message)
-            case "CQ002", "22P02": throw SubmissionError(code: "malformed_payload", message: error.message)
+            // 22P02 invalid JSON text, 22P05 an unconvertible \u0000 escape, 54001 nesting too deep.
+            case "CQ002", "22P02", "22P05", "54001": throw SubmissionError(code: "malformed_payload", message: error.message)
             case "22023": throw SubmissionError(code: "invalid_submission", message: error.message)
             case "42501": throw SubmissionError(code: "permission_denied", message: error.message)
             case "CQ003": throw SubmissionError(code: "agency_mismatch", message: error.message)

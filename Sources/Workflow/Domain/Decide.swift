@@ -46,14 +46,14 @@ public struct Decision: Sendable, Equatable {
 
 /// Legal sources quoted in rejection messages.
 enum Source {
-    static let rule1 = "s. 908.11, F.S. (DESIGN.md rule 1)"
-    static let rule2 = "DESIGN.md rule 2 (one open request per agreement)"
+    static let rule1 = "s. 908.11, F.S."
+    static let rule2 = "the Board's review procedure (one open request per agreement)"
     static let mandatory = "s. 908.11(1), F.S."
-    static let approval = "s. 908.11, F.S. (DESIGN.md rule 4: the Board's approval comes before notice to ICE)"
-    static let board = "s. 908.1031, F.S. (DESIGN.md rule 5)"
-    static let dates = "DESIGN.md rule 7 (dates are checked)"
-    static let moa = "the 287(g) MOA's termination clause (DESIGN.md rule 6)"
-    static let final = "DESIGN.md (Domain): terminated is final; rejoining is a new agreement"
+    static let approval = "s. 908.11, F.S. (the Board's approval comes before notice to ICE)"
+    static let board = "s. 908.1031, F.S."
+    static let dates = "date check"
+    static let moa = "the 287(g) MOA's termination clause"
+    static let final = "287(g) MOA: a terminated agreement is final; rejoining is a new agreement"
 }
 
 /// Decide: the events a command produces against `state`, or the rule it breaks.

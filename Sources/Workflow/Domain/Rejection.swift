@@ -53,7 +53,7 @@ public enum RejectionCode: String, Sendable, CaseIterable, Codable {
     /// A rename to a name whose slug already identifies another agency.
     case agencyNameTaken = "agency_name_taken"
 
-    // MARK: Requests (DESIGN.md rules 1-3, 6, 7)
+    // MARK: Requests (rules 1-3, 6, 7)
     /// Rule 1: the agency holds no active agreement of that model (e.g. South Miami PD).
     case noActiveAgreement = "no_active_agreement"
     /// Rule 1: the agreement is not `active` (termination already approved or pending).

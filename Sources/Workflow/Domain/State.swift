@@ -87,6 +87,8 @@ public struct RegisterState: Sendable, Equatable {
     /// (after a rename to a differently-slugged name).
     public var aliases: [String: AgencyID] = [:]
     public var agreements: [AgreementID: Agreement] = [:]
+    /// Each agency's agreement ids, sorted: an index over `agreements`, kept by `apply`.
+    public private(set) var agreementIDsByAgency: [AgencyID: [AgreementID]] = [:]
     public var requests: [UUID: TerminationRequest] = [:]
     public var board = BoardComposition()
 
@@ -107,7 +109,7 @@ public struct RegisterState: Sendable, Equatable {
 
     /// An agency's agreements, sorted by id.
     public func agreements(of agency: AgencyID) -> [Agreement] {
-        agreements.values.filter { $0.agencyID == agency }.sorted { $0.id < $1.id }
+        (agreementIDsByAgency[agency] ?? []).compactMap { agreements[$0] }
     }
 
     /// The agency's not-terminated agreement of `model`, if any (at most one: a
@@ -146,6 +148,11 @@ public struct RegisterState: Sendable, Equatable {
                 agencies[e.agencyID] = agency
             } else {
                 agencies[e.agencyID] = Agency(id: e.agencyID, name: e.agencyName, formerNames: [])
+            }
+            if agreements[e.agreementID] == nil {
+                var ids = agreementIDsByAgency[e.agencyID, default: []]
+                ids.insert(e.agreementID, at: ids.firstIndex { $0 > e.agreementID } ?? ids.count)
+                agreementIDsByAgency[e.agencyID] = ids
             }
             agreements[e.agreementID] = Agreement(
                 id: e.agreementID, agencyID: e.agencyID, model: e.model, signedOn: e.signedOn,

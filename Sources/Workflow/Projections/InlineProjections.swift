@@ -105,7 +105,7 @@ public enum Projections {
     static func touched(by event: DomainEvent, in state: RegisterState,
                         agreements: inout Set<AgreementID>, requests: inout Set<UUID>) {
         if case .agencyRenamed(let e) = event {
-            for a in state.agreements.values where a.agencyID == e.agencyID { agreements.insert(a.id) }
+            for a in state.agreements(of: e.agencyID) { agreements.insert(a.id) }
             for r in state.requests.values where r.agencyID == e.agencyID { requests.insert(r.id) }
         } else if case .signedDateCorrected = event {
             // A corrected date changes the agreement id's date part only in the row's signed_on.

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import Workflow
+
+// Board staff's commands: schedule a review, record a vote seat by seat, fill or
+// vacate a seat; and the register keeper's annotation of a local government's vote.
+
+struct ScheduleReviewCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schedule",
+        abstract: "Put a termination request on the agenda of a Board meeting (rescheduling allowed).",
+        discussion: waitDiscussion)
+
+    @OptionGroup var db: DatabaseOptions
+    @Argument(help: "The request's id.") var requestID: UUID
+    @Option(help: "The meeting date (YYYY-MM-DD).") var meeting: FloridaDate
+    @OptionGroup var submit: SubmitOptions
+
+    func run() async throws {
+        let connection = try await db.connect(db.logger("sbie.schedule"))
+        try await submitAndReport(.scheduleReview(ScheduleReview(requestID: requestID, meetingDate: meeting)),
+                                  options: submit, on: connection)
+    }
+}
+
+struct RecordVote: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vote",
+        abstract: "Record the Board's vote on a request, seat by seat (yes, no, abstain, absent).",
+        discussion: """
+            Give a ballot for exactly the seats filled on the meeting date; leave a vacant seat out. \
+            Approval needs a yes from every sitting member (s. 908.1031, F.S.: "All board action \
+            shall be by unanimous vote"); any other tally is a denial.
+
+            """ + "\n" + waitDiscussion)
+
+    @OptionGroup var db: DatabaseOptions
+    @Argument(help: "The request's id.") var requestID: UUID
+    @Option(help: "The meeting date (YYYY-MM-DD): the one the review is scheduled for.") var meeting: FloridaDate
+    @Option(help: "The Governor's ballot.") var governor: Ballot?
+    @Option(help: "The Attorney General's ballot.") var attorneyGeneral: Ballot?
+    @Option(name: [.customLong("cfo"), .customLong("chief-financial-officer")],
+            help: "The Chief Financial Officer's ballot.")
+    var chiefFinancialOfficer: Ballot?
+    @Option(name: [.customLong("agriculture"), .customLong("commissioner-of-agriculture")],
+            help: "The Commissioner of Agriculture's ballot.")
+    var commissionerOfAgriculture: Ballot?
+    @OptionGroup var submit: SubmitOptions
+
+    func validate() throws {
+        if [governor, attorneyGeneral, chiefFinancialOfficer, commissionerOfAgriculture].allSatisfy({ $0 == nil }) {
+            throw ValidationError("give at least one seat's ballot (--governor, --attorney-general, --cfo, --agriculture)")
+        }
+    }
+
+    func run() async throws {
+        let connection = try await db.connect(db.logger("sbie.vote"))
+        var votes: [BoardSeat: Ballot] = [:]
+        votes[.governor] = governor
+        votes[.attorneyGeneral] = attorneyGeneral
+        votes[.chiefFinancialOfficer] = chiefFinancialOfficer
+        votes[.commissionerOfAgriculture] = commissionerOfAgriculture
+        try await submitAndReport(
+            .recordBoardVote(RecordBoardVote(requestID: requestID, meetingDate: meeting, votes: votes)),
+            options: submit, on: connection)
+    }
+}
+
+struct Seat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record a change in the Board's composition (seats have effective dates).",
+        subcommands: [Fill.self, Vacate.self])
+
+    /// What fill and vacate share.
+    struct Details: ParsableArguments {
+        @Argument(help: "governor, attorney-general, cfo or agriculture.") var seat: BoardSeat
+        @Option(help: "The date the change takes effect (YYYY-MM-DD).") var effective: FloridaDate
+        @Flag(help: "Public sources do not pin the date down.") var dateUncertain = false
+        @Option(help: "A note (optional).") var note: String?
+        @Option(name: .customLong("source"), help: "A citation or URL (repeatable).") var sources: [String] = []
+        @Option(name: .customLong("replaces"), help: "Correct the seat's entry effective on this date instead of adding one.")
+        var replacesEntryOn: FloridaDate?
+    }
+
+    struct Fill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "From --effective, --member holds the seat.", discussion: waitDiscussion)
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var details: Details
+        @Option(help: "The member's name.") var member: String
+        @OptionGroup var submit: SubmitOptions
+
+        func run() async throws {
+            let connection = try await db.connect(db.logger("sbie.seat"))
+            try await submitAndReport(
+                .fillBoardSeat(FillBoardSeat(
+                    seat: details.seat, member: member, effectiveOn: details.effective, dateUncertain: details.dateUncertain,
+                    note: details.note, sources: details.sources, replacesEntryOn: details.replacesEntryOn)),
+                options: submit, on: connection)
+        }
+    }
+
+    struct Vacate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "From --effective, the seat is vacant.", discussion: waitDiscussion)
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var details: Details
+        @OptionGroup var submit: SubmitOptions
+
+        func run() async throws {
+            let connection = try await db.connect(db.logger("sbie.seat"))
+            try await submitAndReport(
+                .vacateBoardSeat(VacateBoardSeat(
+                    seat: details.seat, effectiveOn: details.effective, dateUncertain: details.dateUncertain,
+                    note: details.note, sources: details.sources, replacesEntryOn: details.replacesEntryOn)),
+                options: submit, on: connection)
+        }
+    }
+}
+
+struct Annotate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record a local government's vote about an agreement (an annotation: it changes no state).",
+        discussion: """
+            E.g. a city commission declaring its agreement void (DESIGN.md rule 8). Find agreement ids \
+            with `sbie status --agency NAME`.
+
+            """ + "\n" + waitDiscussion)
+
+    @OptionGroup var db: DatabaseOptions
+    @Argument(help: "The agreement's id, e.g. key-west-police-department.tfm.2025-04-02.") var agreementID: AgreementID
+    @Option(help: "The body that voted, e.g. \"Key West City Commission\".") var body: String
+    @Option(help: "The date of the vote (YYYY-MM-DD).") var date: FloridaDate
+    @Option(help: "The motion.") var motion: String
+    @Option(help: "The tally, e.g. 6-1.") var tally: String
+    @Option(name: .customLong("source"), help: "A citation or URL (repeatable).") var sources: [String] = []
+    @OptionGroup var submit: SubmitOptions
+
+    func run() async throws {
+        let connection = try await db.connect(db.logger("sbie.annotate"))
+        try await submitAndReport(
+            .recordLocalGovernmentVote(RecordLocalGovernmentVote(
+                agreementID: agreementID, body: body, votedOn: date, motion: motion, tally: tally, sources: sources)),
+            options: submit, on: connection)
+    }
+}

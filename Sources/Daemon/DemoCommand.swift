@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Workflow
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The main job: import ICE's real list, run the daemon, play the illustrative scenario.",
+        discussion: """
+            Migrates the database, starts the daemon in this process, imports ICE's list of Florida
+            287(g) agreements through the command queue, seeds the State Board of Immigration
+            Enforcement's 2025 seats, then plays an illustrative scenario (real agencies and
+            agreements; example requests and votes) and prints the register by state, the Board's
+            docket, one agency's history and the log's verification. Running it again on the same
+            database changes nothing (every command has a stable idempotency key).
+            Exit code 1 when an outcome is not the one the rules require or verification fails.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "ICE's participating-agencies CSV.") var data = "data/ice-287g-participating-fl-2025-07-18.csv"
+    @Option(help: "The Board's seat history.") var boardSeats = "data/board-seats-2025.json"
+    @Option(help: "Agency whose history is printed at the end.") var historyAgency = "bay-county-sheriffs-office"
+
+    func run() async throws {
+        var logging = db
+        if logging.logLevel == .info { logging.logLevel = .warning }
+        let logger = logging.logger("sbie.demo")
+        let connection = try await db.connect(logger)
+        let migrator = try Migrator.load(from: try Migrator.locateDirectory())
+        let applied = try await migrator.migrate(on: connection, logger: logger)
+        heading("Database")
+        print("migrations: \(applied.isEmpty ? "up to date" : "applied \(applied.count)") (\(migrator.migrations.count) in Sql/)")
+
+        let daemon = Task {
+            try await DaemonService(conninfo: db.conninfo, configuration: .init(), pollInterval: .milliseconds(200),
+                                    once: false, logger: logger).run()
+        }
+        defer { daemon.cancel() }
+        var unexpected = 0
+
+        heading("ICE's list of Florida 287(g) agreements")
+        let report = try await importList(connection)
+        print(report)
+
+        heading("The State Board of Immigration Enforcement's 2025 seats (data/board-seats-2025.json)")
+        let seats = try BoardSeed.commands(from: Data(contentsOf: URL(fileURLWithPath: boardSeats))).get()
+        for (index, command) in seats.enumerated() {
+            let outcome = try await submitAndWait(connection, command, key: "board-seats-2025:\(index)")
+            if outcome.status != .accepted { unexpected += 1 }
+        }
+        for row in try await connection.query(
+            "SELECT data->>'seat', coalesce(data->>'member', '(vacant)'), data->>'effective_on', "
+                + "CASE WHEN (data->>'date_uncertain')::boolean THEN ' (date uncertain)' ELSE '' END "
+                + "FROM events WHERE stream_id = 'board' ORDER BY global_position").rows
+        {
+            print("  \(row.values.map { $0 ?? "" }[2]) \(row.values[0] ?? ""): \(row.values[1] ?? "")\(row.values[3] ?? "")")
+        }
+
+        print("""
+
+            ==================================================================================
+            ILLUSTRATIVE SCENARIO: the agencies and agreements below are real (ICE's list of
+            2025-07-18); the requests, reviews, votes and notices are EXAMPLES, not events
+            that happened. Only the Key West commission's votes of 2025-06-30 and 2025-07-08
+            are real, and they are recorded as annotations.
+            ==================================================================================
+            """)
+        for part in try IllustrativeScenario.parts() {
+            heading(part.heading)
+            for step in part.steps {
+                let outcome = try await submitAndWait(connection, step.command, key: step.key)
+                let ok = step.expectedRejection == nil
+                    ? outcome.status == .accepted : outcome.errorCode == step.expectedRejection
+                if !ok { unexpected += 1 }
+                print("\n• \(step.title)")
+                await printOutcome(outcome, on: connection)
+                if !ok { print("  UNEXPECTED: the rules require \(step.expectedRejection.map { "rejection \($0)" } ?? "acceptance")") }
+            }
+        }
+        try await waitForQueue(connection)
+        try await AgencyTimeline.catchUp(on: connection)
+
+        heading("The register by state")
+        for row in try await connection.query(
+            "SELECT state, model, count(*) FROM agreement_status GROUP BY 1, 2 ORDER BY 1, 2").rows
+        {
+            print("  \(pad(row.values[0] ?? "", 22)) \(pad(row.values[1] ?? "", 4)) \(row.values[2] ?? "")")
+        }
+        for row in try await connection.query(
+            "SELECT agency_name, model, state, ended_on FROM agreement_status WHERE state <> 'active' ORDER BY 1").rows
+        {
+            print("  changed: \(row.values[0] ?? "") \(row.values[1] ?? ""): \(row.values[2] ?? "")"
+                  + (row.values[3].map { " on \($0 ?? "")" } ?? ""))
+        }
+
+        heading("The Board's docket (open requests in review order)")
+        var docketCommand = try Docket.parse(["--database", db.conninfo])
+        try await docketCommand.run()
+
+        heading("History of \(historyAgency)")
+        var historyCommand = try History.parse(["--database", db.conninfo, "--agency", historyAgency])
+        try await historyCommand.run()
+
+        heading("Verification")
+        let verification = try await connection.verifyLog()
+        print(verification.summary)
+        let rebuild = try await connection.rebuildInlineProjections(checkOnly: true)
+        print(rebuild.matches ? "projections: a rebuild from the log equals the live tables"
+              : "projections: MISMATCH between a rebuild and the live tables")
+        print(unexpected == 0 ? "scenario: every outcome is the one the rules require"
+              : "scenario: \(unexpected) UNEXPECTED outcome(s)")
+        if unexpected > 0 || !verification.isIntact || !rebuild.matches { throw ExitCode(1) }
+    }
+
+    func importList(_ connection: Connection) async throws -> String {
+        var report = try await connection.submitImport(try IceImport.parse(contentsOf: URL(fileURLWithPath: data)))
+        report.outcome = try await connection.waitForImport(report.commandIDs, timeout: .seconds(120))
+        return ImportCommand.summary(report)
+    }
+
+    func submitAndWait(_ connection: Connection, _ command: DomainCommand, key: String) async throws -> CommandRecord {
+        let record = try await connection.submitCommand(
+            type: command.commandType, payload: String(decoding: command.payloadJSON(), as: UTF8.self),
+            idempotencyKey: key)
+        return try await connection.waitForOutcome(record.commandID, timeout: .seconds(30)) ?? record
+    }
+
+    func waitForQueue(_ connection: Connection) async throws {
+        for _ in 0..<300 {
+            let due = try await connection.query(
+                "SELECT count(*) FROM commands WHERE status = 'pending' AND available_at <= now()").rows[0]
+            if try due.decode(0, as: Int.self) == 0 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    func heading(_ text: String) { print("\n## \(text)") }
+    func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}

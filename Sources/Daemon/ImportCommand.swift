@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import Workflow
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import ICE's list of 287(g) participating agencies (CSV) into the register.",
+        discussion: """
+            Reads a CSV export of ICE's spreadsheet (ICE's column names: STATE, LAW ENFORCEMENT AGENCY, \
+            TYPE, COUNTY, SUPPORT TYPE, SIGNED, MOA, and optionally the MOA_URL column derived from its \
+            hyperlinks) and submits one register_agreement command per Florida row to the queue, for \
+            the daemon to decide. The project ships ICE's July 18, 2025 list:
+
+              sbie import data/ice-287g-participating-fl-2025-07-18.csv --wait 60
+
+            A bad row (unknown model, bad date, no name, wrong number of fields) or a row outside \
+            Florida is reported with its line and field and skipped; the other rows go in. Importing \
+            the same file again enqueues nothing. A later edition imports renamed agencies and \
+            re-dated rows as such; a row missing from it ends no agreement.
+
+            Exit codes: 0 every Florida row imported (rows of other states are skipped, not \
+            failures); 1 a bad row was skipped, the daemon rejected a command or --wait ran out; \
+            2 unreadable file, bad edition or connection error.
+            """)
+
+    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file"))
+    var file: String
+
+    @Option(help: ArgumentHelp(
+        "ICE's edition date, YYYY-MM-DD (optionally am/pm), written as each agreement's source.",
+        discussion: "Default: the date at the end of the file name (…-YYYY-MM-DD.csv).",
+        valueName: "date"))
+    var edition: String?
+
+    @Option(help: ArgumentHelp(
+        "Wait up to this many seconds for the daemon to decide the commands, then summarise (0: do not wait).",
+        valueName: "seconds"))
+    var wait: Int = 0
+
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    @OptionGroup var db: DatabaseOptions
+
+    func validate() throws {
+        guard wait >= 0 else { throw ValidationError("--wait must be 0 or more seconds") }
+        if let edition, !IceImport.isValidEdition(edition) {
+            throw ValidationError("--edition must be YYYY-MM-DD (optionally followed by am or pm), not '\(edition)'")
+        }
+    }
+
+    func run() async throws {
+        let logger = db.logger("sbie.import")
+        let parsed: IceImport.Parsed
+        do {
+            parsed = try IceImport.parse(contentsOf: URL(fileURLWithPath: file), edition: edition)
+        } catch {
+            printError("\(file): \(error)")
+            throw ExitCode(2)
+        }
+        let connection = try await db.connect(logger)
+        var report: ImportReport
+        do {
+            report = try await connection.submitImport(parsed, progress: IceImport.terminalProgress())
+            if wait > 0, !report.commandIDs.isEmpty {
+                report.outcome = try await connection.waitForImport(report.commandIDs, timeout: .seconds(wait))
+            }
+        } catch let error as PostgresError {
+            printError("import failed, nothing was enqueued: \(error.message)")
+            throw ExitCode(1)
+        }
+        if json { try printJSON(report) } else { print(Self.summary(report)) }
+        let badRows = report.skipped.contains { $0.field != "STATE" }
+        if badRows { throw ExitCode(1) }
+        if let outcome = report.outcome, outcome.pending > 0 || outcome.rejected > 0 || outcome.failed > 0 {
+            throw ExitCode(1)
+        }
+    }
+
+    static func summary(_ report: ImportReport) -> String {
+        func counts(_ values: [String: Int]) -> String {
+            values.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + (values.isEmpty ? "none" : "")
+        }
+        var lines = [
+            "\(report.file ?? "import"), edition \(report.edition): \(report.rowsRead) rows read, "
+                + "\(report.imported) imported, \(report.skipped.count) skipped",
+            "  queue: \(report.submitted) commands submitted, \(report.alreadySubmitted) already submitted by an earlier import",
+            "  \(report.agencies) agencies (\(report.sheriffsOffices) sheriff's offices); by model: \(counts(report.byModel)); "
+                + "by type: \(counts(report.byType))",
+        ]
+        let outside = report.skipped.filter { $0.field == "STATE" }.map(\.line)
+        if !outside.isEmpty {
+            lines.append("  skipped \(outside.count) row(s) outside Florida, line(s) "
+                + outside.prefix(10).map(String.init).joined(separator: ", ") + (outside.count > 10 ? ", …" : ""))
+        }
+        for skip in report.skipped where skip.field != "STATE" {
+            lines.append("  skipped line \(skip.line), \(skip.field) '\(skip.value)': \(skip.reason)")
+        }
+        if let outcome = report.outcome {
+            lines.append("  daemon: \(outcome.accepted) accepted, \(outcome.rejected) rejected, \(outcome.failed) failed, "
+                + "\(outcome.pending) still pending; these commands appended \(outcome.eventsAppended) events"
+                + (outcome.eventsByType.isEmpty ? "" : " (\(counts(outcome.eventsByType)))"))
+            for refusal in outcome.refusals {
+                lines.append("  \(refusal.status): \(refusal.agencyName): \(refusal.errorCode): \(refusal.errorMessage)")
+            }
+            if outcome.pending > 0 { lines.append("  the daemon did not decide every command in time: is the daemon running?") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,453 @@
+import Crypto
+import Foundation
+import SwiftCSV
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What an import of one ICE list did. JSON keys are snake_case.
+public struct ImportReport: Sendable, Equatable, Codable {
+    /// A row that was not imported: its physical line in the file (1 is the header),
+    /// the ICE column at fault (`SIGNED`, `SUPPORT TYPE`, …; `STATE` for rows outside
+    /// Florida; `*` for a row with the wrong number of fields) and why.
+    public struct Skip: Error, Sendable, Equatable, Codable {
+        public var line: Int
+        public var field: String
+        public var value: String
+        public var reason: String
+
+        public init(line: Int, field: String, value: String, reason: String) {
+            self.line = line
+            self.field = field
+            self.value = value
+            self.reason = reason
+        }
+    }
+
+    /// The file's name as given (no directory), or nil for text passed in directly.
+    public var file: String?
+    /// The edition written into every command's `source_edition`, e.g. `2025-07-18`.
+    public var edition: String
+    /// Data rows read (header and blank lines not counted).
+    public var rowsRead = 0
+    /// Commands this run added to the queue.
+    public var submitted = 0
+    /// Rows whose command was already in the queue (same login, same idempotency key):
+    /// an earlier import of the same rows; nothing was added for them.
+    public var alreadySubmitted = 0
+    /// Rows not imported, in line order.
+    public var skipped: [Skip] = []
+    /// Distinct agencies (by `AgencyID` slug) among the imported rows.
+    public var agencies = 0
+    /// Of those, sheriff's offices (slug contains `sheriffs-office`).
+    public var sheriffsOffices = 0
+    /// Imported rows by model code (`TFM`, `WSO`, `JEM`).
+    public var byModel: [String: Int] = [:]
+    /// Imported rows by ICE's TYPE (`County`, `Municipality`, `State Agency`).
+    public var byType: [String: Int] = [:]
+    /// What the daemon decided, when the caller waited for it (`sbie import --wait`).
+    public var outcome: ImportOutcome?
+    /// The queue's command ids of the imported rows (submitted now or earlier), in file order.
+    /// Not part of the JSON form.
+    public var commandIDs: [UUID] = []
+
+    /// Rows imported (submitted now or earlier): `rowsRead - skipped.count`.
+    public var imported: Int { submitted + alreadySubmitted }
+
+    public init(file: String? = nil, edition: String) {
+        self.file = file
+        self.edition = edition
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, edition, skipped, agencies, submitted, outcome
+        case rowsRead = "rows_read"
+        case alreadySubmitted = "already_submitted"
+        case sheriffsOffices = "sheriffs_offices"
+        case byModel = "by_model"
+        case byType = "by_type"
+    }
+}
+
+/// What the daemon decided for an import's commands (see `Connection.importOutcome(of:)`).
+public struct ImportOutcome: Sendable, Equatable, Codable {
+    /// A rejected or failed command: the agency name from its payload, its code and message.
+    public struct Refusal: Sendable, Equatable, Codable {
+        public var agencyName: String
+        public var status: String
+        public var errorCode: String
+        public var errorMessage: String
+
+        enum CodingKeys: String, CodingKey {
+            case status
+            case agencyName = "agency_name"
+            case errorCode = "error_code"
+            case errorMessage = "error_message"
+        }
+    }
+
+    public var pending = 0
+    public var accepted = 0
+    public var rejected = 0
+    public var failed = 0
+    /// Events the commands appended, in total and by event type.
+    public var eventsAppended = 0
+    public var eventsByType: [String: Int] = [:]
+    /// Rejected and failed commands.
+    public var refusals: [Refusal] = []
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case pending, accepted, rejected, failed, refusals
+        case eventsAppended = "events_appended"
+        case eventsByType = "events_by_type"
+    }
+}
+
+/// A file-level problem: nothing was imported.
+public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file could not be read or is not UTF-8.
+    case unreadable(String)
+    /// The CSV library refused the text (e.g. an unterminated quote).
+    case malformedCSV(String)
+    /// The header lacks ICE columns that are needed.
+    case missingColumns([String])
+    /// No `--edition` and none in the file name; or not `YYYY-MM-DD` (optionally `am`/`pm`).
+    case invalidEdition(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let reason): return "cannot read the file: \(reason)"
+        case .malformedCSV(let reason): return "not a readable CSV file: \(reason)"
+        case .missingColumns(let columns): return "the header lacks ICE's column(s) \(columns.joined(separator: ", "))"
+        case .invalidEdition(let text):
+            return text.isEmpty
+                ? "no edition date: name the file …-YYYY-MM-DD.csv or pass --edition YYYY-MM-DD"
+                : "edition '\(text)' is not YYYY-MM-DD (optionally followed by am or pm)"
+        }
+    }
+}
+
+/// Imports ICE's list of 287(g) participating agencies (one CSV export of the
+/// spreadsheet) as one `register_agreement` command per row.
+///
+/// Columns are found by ICE's header names (case and surrounding spaces ignored):
+/// `STATE`, `LAW ENFORCEMENT AGENCY`, `TYPE`, `COUNTY`, `SUPPORT TYPE`, `SIGNED` and
+/// `MOA` are required; a column whose name starts with `MOA_URL` gives the MOA's PDF
+/// link; other columns (`ADDENDUM`, derived URLs) are ignored. Values are taken as
+/// ICE printed them: `#N/A` county is no county, `link pending` is no MOA link.
+///
+/// Each row is checked on its own (field count, Florida, name, type, model, date, and
+/// the domain's own payload validation); a bad row is reported with its line and field
+/// and skipped, and the others go in.
+public enum IceImport {
+    /// One valid row, ready to submit.
+    public struct Entry: Sendable, Equatable {
+        /// Physical line of the row in the file (the header is line 1).
+        public var line: Int
+        public var agreement: RegisterAgreement
+        /// The canonical JSON payload (`DomainCommand.payloadJSON()`).
+        public var payload: String
+        /// `import:<edition>:<model>:<signed>:<agency slug>:<payload digest>`; see `idempotencyKey(for:)`.
+        public var idempotencyKey: String
+    }
+
+    /// A parsed file: the rows to submit and a report of everything read.
+    public struct Parsed: Sendable {
+        public var rows: [Entry]
+        /// Counts and skipped rows; nothing submitted yet.
+        public var report: ImportReport
+    }
+
+    /// ICE's header names that must be present.
+    public static let requiredColumns = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA"]
+
+    /// Rows per pipelined round trip when submitting.
+    public static let batchSize = 100
+
+    /// The edition in a file name such as `ice-287g-participating-fl-2025-07-18.csv`
+    /// (`…-YYYY-MM-DD.csv`, optionally `…-YYYY-MM-DDpm.csv`); nil when it has none.
+    public static func edition(fromFileName name: String) -> String? {
+        let stem = URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent
+        let candidate = stem.split(separator: "-", omittingEmptySubsequences: false).suffix(3).joined(separator: "-")
+        return isValidEdition(candidate) ? candidate : nil
+    }
+
+    /// `YYYY-MM-DD` (a real date), optionally followed by `am` or `pm` (ICE publishes twice some days).
+    public static func isValidEdition(_ edition: String) -> Bool {
+        var date = edition
+        if date.hasSuffix("am") || date.hasSuffix("pm") { date.removeLast(2) }
+        return FloridaDate(iso: date) != nil
+    }
+
+    /// The edition's date (without an `am`/`pm` suffix).
+    static func editionDate(_ edition: String) -> FloridaDate? {
+        FloridaDate(iso: String(edition.prefix(10)))
+    }
+
+    /// Parses a whole file.
+    /// - Parameters:
+    ///   - url: the CSV file (UTF-8; CRLF or LF).
+    ///   - edition: the edition; nil takes it from the file name.
+    /// - Throws: `ImportError` for a file-level problem (nothing is imported).
+    public static func parse(contentsOf url: URL, edition: String? = nil) throws(ImportError) -> Parsed {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw .unreadable(error.localizedDescription) }
+        guard let text = String(data: data, encoding: .utf8) else { throw .unreadable("not UTF-8 text") }
+        guard let edition = edition ?? self.edition(fromFileName: url.lastPathComponent) else {
+            throw .invalidEdition("")
+        }
+        var parsed = try parse(csv: text, edition: edition)
+        parsed.report.file = url.lastPathComponent
+        return parsed
+    }
+
+    /// Parses CSV text into one command per valid row. Pure: no database.
+    /// - Parameter edition: written as `source_edition`; `YYYY-MM-DD`, optionally `am`/`pm`.
+    ///   A row signed after the edition's date is refused (`SIGNED`).
+    /// - Throws: `ImportError` when the edition is invalid, the CSV cannot be parsed or
+    ///   required columns are missing.
+    public static func parse(csv text: String, edition: String) throws(ImportError) -> Parsed {
+        guard isValidEdition(edition), let editionDate = editionDate(edition) else { throw .invalidEdition(edition) }
+        // SwiftCSV drops a last field that is empty when the text does not end in a newline.
+        let text = text.last?.isNewline == false ? text + "\n" : text
+        var records: [[String]] = []
+        do {
+            let csv = try EnumeratedCSV(string: text, delimiter: .comma, loadColumns: false, rowLimit: 0)
+            try csv.enumerateAsArray(startAt: 0, rowLimit: nil) { records.append($0) }
+        } catch {
+            throw .malformedCSV("\(error)")
+        }
+        guard let header = records.first?.map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) else {
+            throw .missingColumns(requiredColumns)
+        }
+        let missing = requiredColumns.filter { !header.contains($0) }
+        guard missing.isEmpty else { throw .missingColumns(missing) }
+        let column = Dictionary(header.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        let urlColumn = header.firstIndex { $0.hasPrefix("MOA_URL") }
+
+        var report = ImportReport(edition: edition)
+        var rows: [Entry] = []
+        var seen: [String: Int] = [:]  // agency slug + model -> line
+        var line = 1 + newlines(in: records[0])
+        for fields in records.dropFirst() {
+            let start = line + 1
+            line = start + newlines(in: fields)
+            if fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }  // blank line
+            report.rowsRead += 1
+            let result = entry(fields, line: start, header: header, column: column, urlColumn: urlColumn,
+                             edition: edition, editionDate: editionDate)
+            switch result {
+            case .failure(let skip):
+                report.skipped.append(skip)
+            case .success(let entry):
+                let slug = AgencyID.slug(of: entry.agreement.agencyName)
+                let identity = "\(slug) \(entry.agreement.model.rawValue)"
+                if let earlier = seen[identity] {
+                    report.skipped.append(ImportReport.Skip(
+                        line: start, field: "LAW ENFORCEMENT AGENCY", value: entry.agreement.agencyName,
+                        reason: "the same agency and SUPPORT TYPE as line \(earlier): one agreement per agency and model"))
+                    continue
+                }
+                seen[identity] = start
+                rows.append(entry)
+            }
+        }
+        let slugs = Set(rows.map { AgencyID.slug(of: $0.agreement.agencyName) })
+        report.agencies = slugs.count
+        report.sheriffsOffices = slugs.filter { $0.contains("sheriffs-office") }.count
+        for row in rows {
+            report.byModel[row.agreement.model.rawValue, default: 0] += 1
+            report.byType[row.agreement.agencyType.rawValue, default: 0] += 1
+        }
+        return Parsed(rows: rows, report: report)
+    }
+
+    /// The idempotency key of a row's command:
+    /// `import:<edition>:<model>:<signed>:<agency slug, ≤ 100 chars>:<16 hex of SHA-256(payload)>`.
+    ///
+    /// A function of the row's content only, so importing the same rows again (whether
+    /// or not the daemon has processed the first run) finds the first commands and
+    /// enqueues nothing; a row that changed (a corrected file) gets a new command, which
+    /// `decide` turns into a rename or a date correction. Keys are unique per database
+    /// login: another login's re-import enqueues commands that append nothing, since
+    /// `decide` appends nothing for identical facts.
+    public static func idempotencyKey(for agreement: RegisterAgreement, payload: String) -> String {
+        let digest = SHA256.hash(data: Data(payload.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        let slug = AgencyID.slug(of: agreement.agencyName).prefix(100)
+        return "import:\(agreement.sourceEdition):\(agreement.model.slug):\(agreement.signedOn):\(slug):\(digest)"
+    }
+
+    private static func newlines(in fields: [String]) -> Int {
+        fields.reduce(0) { $0 + $1.filter(\.isNewline).count }
+    }
+
+    /// Validates one record; the skip names the first field at fault.
+    private static func entry(
+        _ fields: [String], line: Int, header: [String], column: [String: Int], urlColumn: Int?,
+        edition: String, editionDate: FloridaDate
+    ) -> Result<Entry, ImportReport.Skip> {
+        func value(_ name: String) -> String {
+            column[name].map { fields[$0].trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        }
+        func skip(_ field: String, _ reason: String, shown: String? = nil) -> Result<Entry, ImportReport.Skip> {
+            .failure(ImportReport.Skip(line: line, field: field, value: shown ?? value(field), reason: reason))
+        }
+        guard fields.count == header.count else {
+            return skip("*", "has \(fields.count) fields; the header has \(header.count)",
+                        shown: String(fields.joined(separator: ",").prefix(120)))
+        }
+        guard value("STATE").uppercased() == "FLORIDA" else { return skip("STATE", "not a Florida agency") }
+        let name = value("LAW ENFORCEMENT AGENCY")
+        guard AgencyID(name: name) != nil else { return skip("LAW ENFORCEMENT AGENCY", "no agency name") }
+        guard let type = AgencyType(rawValue: value("TYPE")) else {
+            return skip("TYPE", "not County, Municipality or State Agency")
+        }
+        guard let model = Model(codeOrName: value("SUPPORT TYPE")) else {
+            return skip("SUPPORT TYPE", "not a 287(g) model (Task Force Model, Warrant Service Officer, Jail Enforcement Model)")
+        }
+        guard let signed = FloridaDate(iso: value("SIGNED")) else { return skip("SIGNED", "not a YYYY-MM-DD date") }
+        guard signed <= editionDate else { return skip("SIGNED", "after the edition's date \(editionDate)") }
+        let county = value("COUNTY")
+        let link = urlColumn.map { fields[$0].trimmingCharacters(in: .whitespaces) } ?? ""
+        let agreement = RegisterAgreement(
+            agencyName: name, agencyType: type, county: county.isEmpty || county == "#N/A" ? nil : county,
+            model: model, signedOn: signed,
+            moaURL: value("MOA").lowercased() == "link" && link.hasPrefix("http") ? link : nil,
+            sourceEdition: edition)
+        let command = DomainCommand.registerAgreement(agreement)
+        let payload = command.payloadJSON()
+        // The daemon's own validation (lengths, characters), so no row is refused later.
+        if case .failure(let rejection) = DomainCommand.parse(type: command.commandType, payload: payload) {
+            let field = rejection.field.flatMap { iceColumn[$0] } ?? "*"
+            return skip(field, rejection.message, shown: field == "*" ? "" : nil)
+        }
+        let text = String(decoding: payload, as: UTF8.self)
+        return .success(Entry(line: line, agreement: agreement, payload: text,
+                            idempotencyKey: idempotencyKey(for: agreement, payload: text)))
+    }
+
+    /// Payload key -> ICE column, for reporting the daemon's validation errors.
+    private static let iceColumn = [
+        "agency_name": "LAW ENFORCEMENT AGENCY", "agency_type": "TYPE", "county": "COUNTY",
+        "model": "SUPPORT TYPE", "signed_on": "SIGNED", "moa_url": "MOA", "source_edition": "edition",
+    ]
+
+    /// A progress callback that redraws one line on standard error, or nil when
+    /// standard error is not a terminal (`isatty(2)`), so logs and pipes stay clean.
+    public static func terminalProgress() -> (@Sendable (_ done: Int, _ total: Int) -> Void)? {
+        guard isatty(2) == 1 else { return nil }
+        return { done, total in
+            let end = done == total ? "\n" : ""
+            FileHandle.standardError.write(Data("\rsubmitting: \(done)/\(total) rows\(end)".utf8))
+        }
+    }
+}
+
+extension Connection {
+    /// Submits the parsed rows' `register_agreement` commands through `submit_command`,
+    /// pipelined `IceImport.batchSize` at a time, all in one transaction (every row is
+    /// enqueued or none is), in file order.
+    ///
+    /// - Parameter progress: called after each batch with (rows done, rows in all).
+    /// - Returns: `parsed.report` with `submitted`, `alreadySubmitted` and `commandIDs` filled.
+    /// - Throws: `PostgresError` (e.g. the login may not submit register commands); then
+    ///   nothing was enqueued.
+    public func submitImport(
+        _ parsed: IceImport.Parsed, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> ImportReport {
+        var report = parsed.report
+        let rows = parsed.rows
+        let keys = String(decoding: try JSONEncoder().encode(rows.map(\.idempotencyKey)), as: UTF8.self)
+        let (existingCount, ids): (Int, [UUID]) = try transaction { db in
+            let existing = Set(try db.query(
+                """
+                SELECT idempotency_key FROM commands WHERE submitted_by = session_user
+                AND idempotency_key IN (SELECT json_array_elements_text($1::json))
+                """, [keys], name: "import: existing keys"
+            ).rows.map { try $0.decode(0, as: String.self) })
+            var ids: [UUID] = []
+            var start = 0
+            while start < rows.count {
+                let batch = rows[start..<min(start + IceImport.batchSize, rows.count)]
+                let results = try db.pipeline(batch.map {
+                    Statement("SELECT command_id FROM submit_command($1, $2::json, $3)",
+                              ["register_agreement", $0.payload, $0.idempotencyKey])
+                })
+                for result in results {
+                    guard let row = result.first else {
+                        throw PostgresError(kind: .protocolViolation, message: "submit_command returned no row")
+                    }
+                    ids.append(try row.decode(0))
+                }
+                start = batch.endIndex
+                progress?(start, rows.count)
+            }
+            return (rows.filter { existing.contains($0.idempotencyKey) }.count, ids)
+        }
+        report.commandIDs = ids
+        report.alreadySubmitted = existingCount
+        report.submitted = rows.count - existingCount
+        return report
+    }
+
+    /// How many of `ids` are still pending, and what the decided ones did.
+    /// - Throws: `PostgresError`.
+    public func importOutcome(of ids: [UUID]) throws -> ImportOutcome {
+        let array = "{" + ids.map { $0.uuidString.lowercased() }.joined(separator: ",") + "}"
+        var outcome = ImportOutcome()
+        for row in try query(
+            "SELECT status, count(*) FROM commands WHERE command_id = ANY($1::uuid[]) GROUP BY status",
+            [array], name: "import: statuses"
+        ).rows {
+            let count: Int = try row.decode(1)
+            switch try row.decode(0, as: String.self) {
+            case "pending": outcome.pending = count
+            case "accepted": outcome.accepted = count
+            case "rejected": outcome.rejected = count
+            default: outcome.failed += count
+            }
+        }
+        for row in try query(
+            """
+            SELECT e.event_type, count(*) FROM commands c CROSS JOIN unnest(c.event_positions) AS p(position)
+            JOIN events e ON e.global_position = p.position
+            WHERE c.command_id = ANY($1::uuid[]) GROUP BY e.event_type ORDER BY e.event_type
+            """, [array], name: "import: events"
+        ).rows {
+            let count: Int = try row.decode(1)
+            outcome.eventsByType[try row.decode(0)] = count
+            outcome.eventsAppended += count
+        }
+        outcome.refusals = try query(
+            """
+            SELECT coalesce(payload ->> 'agency_name', ''), status, coalesce(error_code, ''), coalesce(error_message, '')
+            FROM commands WHERE command_id = ANY($1::uuid[]) AND status IN ('rejected', 'failed') ORDER BY seq
+            """, [array], name: "import: refusals"
+        ).rows.map {
+            ImportOutcome.Refusal(agencyName: try $0.decode(0), status: try $0.decode(1),
+                                  errorCode: try $0.decode(2), errorMessage: try $0.decode(3))
+        }
+        return outcome
+    }
+
+    /// Waits until the daemon has decided every command in `ids` (LISTEN on
+    /// `sbie_outcomes`, re-counting on each wake-up and at least every 500 ms),
+    /// or until `timeout` runs out.
+    /// - Returns: the outcome; `pending > 0` when time ran out.
+    /// - Throws: `PostgresError`.
+    public func waitForImport(_ ids: [UUID], timeout: Duration) throws -> ImportOutcome {
+        try listen("sbie_outcomes")
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let outcome = try importOutcome(of: ids)
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if outcome.pending == 0 || remaining <= .zero { return outcome }
+            _ = try waitForNotification(timeout: min(remaining, .milliseconds(500)))
+        }
+    }
+}

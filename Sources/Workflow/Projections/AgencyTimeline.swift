@@ -1,0 +1,115 @@
+import Foundation
+
+/// `agency_timeline`: a catch-up projection with one human-readable row per event
+/// that concerns an agency, following `global_position` from its checkpoint in
+/// `projection_checkpoints`. Rows and checkpoint are written in one transaction,
+/// so the projection is exactly the log's prefix up to the checkpoint, with no
+/// duplicates after a crash. Concurrent runners take turns on the checkpoint row.
+public enum AgencyTimeline {
+    public static let name = "agency_timeline"
+
+    /// Brings the projection up to the end of the log, `batchSize` events per transaction.
+    /// - Returns: the number of events read (rows are written only for agency events).
+    /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
+    @discardableResult
+    public static func catchUp(on db: Connection, batchSize: Int = 2_000) async throws -> Int {
+        var total = 0
+        while true {
+            let read = try await db.transaction { c in try step(c, batchSize: batchSize) }
+            total += read
+            if read < batchSize { return total }
+        }
+    }
+
+    /// Empties the projection and replays it from position 0, in one transaction.
+    public static func rebuild(on db: Connection) async throws -> Int {
+        try await db.transaction { c in
+            try c.executeScript("DELETE FROM agency_timeline")
+            try c.query(
+                "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, 0) "
+                    + "ON CONFLICT (projection) DO UPDATE SET position = 0", [name])
+            var total = 0
+            while true {
+                let read = try step(c, batchSize: 10_000)
+                total += read
+                if read < 10_000 { return total }
+            }
+        }
+    }
+
+    private static func step(_ c: isolated Connection, batchSize: Int) throws -> Int {
+        try c.query("INSERT INTO projection_checkpoints (projection, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", [name])
+        let position: Int64 = try c.query(
+            "SELECT position FROM projection_checkpoints WHERE projection = $1 FOR UPDATE", [name]).rows[0].decode(0)
+        let events = try c.readAll(after: position, limit: batchSize)
+        guard let last = events.last else { return 0 }
+        var rows: [[String?]] = []
+        for event in events {
+            guard let agency = agencyID(inMetadata: event.metadata) else { continue }
+            let decoded = try DomainEvent.decode(type: event.type, data: Data(event.data.utf8))
+            rows.append([
+                String(event.globalPosition), agency, event.occurredAt.iso8601, event.recordedAt.iso8601, event.type,
+                event.streamID, actor(inMetadata: event.metadata), summary(of: decoded),
+            ])
+        }
+        if !rows.isEmpty {
+            // COPY FROM is refused on a table under row-level security (the daemon's login is), so
+            // COPY into a session-local staging table and move the rows with one INSERT.
+            try c.executeScript(
+                "CREATE TEMP TABLE IF NOT EXISTS agency_timeline_staging (LIKE agency_timeline) ON COMMIT DELETE ROWS")
+            try c.copyIn(
+                "COPY agency_timeline_staging (global_position, agency_id, occurred_at, recorded_at, event_type, "
+                    + "stream_id, actor, summary) FROM STDIN", rows: rows)
+            try c.query("WITH moved AS (DELETE FROM agency_timeline_staging RETURNING *) "
+                        + "INSERT INTO agency_timeline SELECT * FROM moved")
+        }
+        try c.query("UPDATE projection_checkpoints SET position = $2 WHERE projection = $1", [name, last.globalPosition])
+        return events.count
+    }
+
+    private static func metadataObject(_ text: String) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+
+    static func agencyID(inMetadata text: String) -> String? { metadataObject(text)?["agency_id"] as? String }
+    static func actor(inMetadata text: String) -> String? { metadataObject(text)?["actor"] as? String }
+
+    /// One sentence saying what an event records, for people reading a history.
+    public static func summary(of event: DomainEvent) -> String {
+        func votes(_ list: [SeatVote]) -> String {
+            list.map { "\($0.seat.title) \($0.member): \($0.vote.rawValue)" }.joined(separator: "; ")
+        }
+        switch event {
+        case .agreementRegistered(let e):
+            return "\(e.model.iceName) agreement signed \(e.signedOn) registered from ICE's list (edition \(e.sourceEdition))"
+        case .agreementDetailsUpdated(let e):
+            return "agreement details updated from ICE's list (edition \(e.sourceEdition))"
+        case .agencyRenamed(let e):
+            return "agency renamed from \"\(e.oldName)\" to \"\(e.newName)\""
+        case .signedDateCorrected(let e):
+            return "signed date corrected from \(e.oldSignedOn) to \(e.signedOn)"
+        case .terminationRequestSubmitted(let e):
+            return "requested termination of its \(e.model.iceName) agreement, filed \(e.filedOn): \(e.reason)"
+        case .terminationRequestWithdrawn(let e):
+            return "termination request withdrawn on \(e.withdrawnOn)"
+        case .reviewScheduled(let e):
+            return "State Board of Immigration Enforcement review scheduled for \(e.meetingDate)"
+        case .boardVoteRecorded(let e):
+            return "Board vote at the \(e.meetingDate) meeting: \(votes(e.tally))"
+        case .terminationApproved(let e):
+            return "termination approved by unanimous vote on \(e.decidedOn) (s. 908.1031, F.S.)"
+        case .terminationDenied(let e):
+            return "termination denied on \(e.decidedOn): approval needs a yes from every sitting member (s. 908.1031, F.S.)"
+        case .terminationNoticeReceived(let e):
+            return "ICE received the termination notice on \(e.receivedOn); the agreement ends on \(e.effectiveOn)"
+        case .agreementTerminated(let e):
+            return "agreement ended on \(e.effectiveOn)"
+        case .boardSeatFilled(let e):
+            return "\(e.seat.title) seat filled by \(e.member ?? "?") from \(e.effectiveOn)"
+        case .boardSeatVacated(let e):
+            return "\(e.seat.title) seat vacant from \(e.effectiveOn)"
+        case .localGovernmentVoteRecorded(let e):
+            return "\(e.body) voted on \(e.votedOn): \(e.motion) (\(e.tally)); an annotation, it changes no agreement"
+        }
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import Testing
+import Workflow
+
+/// ICE's July 18, 2025 Florida list, as shipped in `data/`.
+let iceListURL = TestDatabase.root.appendingPathComponent("data/ice-287g-participating-fl-2025-07-18.csv")
+
+/// The shipped file's text with `edit` applied line by line (CRLF kept); nil drops the line.
+func editedIceList(_ edit: (String) -> String?) throws -> String {
+    let text = try String(contentsOf: iceListURL, encoding: .utf8)
+    return text.components(separatedBy: "\r\n").compactMap { $0.isEmpty ? $0 : edit($0) }.joined(separator: "\r\n")
+}
+
+/// Writes `text` to a fresh temporary file called `name` and returns its URL.
+func temporaryFile(_ name: String, _ text: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sbie-import-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let url = folder.appendingPathComponent(name)
+    try Data(text.utf8).write(to: url)
+    return url
+}
+
+/// Parses and submits a file, then lets the daemon's processor decide everything due.
+func importAndDrain(_ db: Connection, _ url: URL, edition: String? = nil) async throws
+    -> (ImportReport, CommandProcessor.BatchResult)
+{
+    let report = try await db.submitImport(try IceImport.parse(contentsOf: url, edition: edition))
+    var processor = CommandProcessor()
+    return (report, try await drain(&processor, db))
+}
+
+@Suite("ICE list parser")
+struct ImportParserTests {
+    @Test("the real file: 309 rows, 247 agencies, 67 sheriff's offices, ICE's values kept")
+    func realFile() throws {
+        let parsed = try IceImport.parse(contentsOf: iceListURL)
+        let report = parsed.report
+        #expect(report.edition == "2025-07-18")
+        #expect(report.file == "ice-287g-participating-fl-2025-07-18.csv")
+        #expect(report.rowsRead == 309)
+        #expect(report.skipped == [])
+        #expect(parsed.rows.count == 309)
+        #expect(report.agencies == 247)
+        #expect(report.sheriffsOffices == 67)
+        #expect(report.byModel == ["TFM": 237, "WSO": 65, "JEM": 7])
+        #expect(report.byType == ["Municipality": 143, "County": 142, "State Agency": 24])
+        #expect(Set(parsed.rows.map(\.idempotencyKey)).count == 309)
+        #expect(parsed.rows.map(\.line) == Array(2...310))
+
+        let first = parsed.rows[0].agreement
+        #expect(first == RegisterAgreement(
+            agencyName: "Alachua County Sheriff's Office", agencyType: .county, county: "Alachua County",
+            model: .taskForce, signedOn: try #require(FloridaDate(iso: "2025-02-26")),
+            moaURL: "https://www.ice.gov/doclib/287gMOA/AlachuaCoSheriffsOfficeFL_TFM_MOA_02262025.pdf",
+            sourceEdition: "2025-07-18"))
+        let pending = try #require(parsed.rows.first { $0.agreement.agencyName == "Apopka Police Department" })
+        #expect(pending.agreement.county == nil)  // #N/A
+        #expect(pending.agreement.moaURL == nil)  // link pending
+        #expect(parsed.rows.contains {
+            $0.agreement.agencyName == "Florida Department of Highway Safety and Motor Vehicles, Division of Highway Patrol"
+        })
+        #expect(parsed.rows.contains { $0.agreement.agencyName == "Alachua Police Departent" })  // ICE's typo kept
+        #expect(!parsed.rows.contains { row in
+            ([row.agreement.agencyName, row.agreement.county ?? "", row.agreement.moaURL ?? ""]).contains { $0.contains("\r") }
+        })
+        // The payload is what the daemon parses back.
+        let payload = try #require(parsed.rows.first?.payload)
+        #expect(DomainCommand.parse(type: "register_agreement", payload: Data(payload.utf8))
+            == .success(.registerAgreement(first)))
+    }
+
+    @Test("bad rows are named by line and field and skipped; the others are kept")
+    func badRows() throws {
+        let text = [
+            "STATE,LAW ENFORCEMENT AGENCY,TYPE,COUNTY,SUPPORT TYPE,SIGNED,MOA,ADDENDUM,MOA_URL (derived)",
+            "FLORIDA,\"Town of Example, Police Department\",Municipality,#N/A,Task Force Model,2025-03-01,link,,https://example.org/moa.pdf",
+            "FLORIDA,Bad Date Police Department,Municipality,#N/A,Task Force Model,2025-02-30,link pending,,",
+            "FLORIDA,\"Two\nLine Police Department\",Municipality,#N/A,Border Patrol Model,2025-03-01,link pending,,",
+            "FLORIDA,Short Row Police Department,Municipality,#N/A,Task Force Model,2025-03-01",
+            "",
+            "FLORIDA,,County,Example County,Task Force Model,2025-03-01,link pending,,",
+            "GEORGIA,Cobb County Sheriff's Office,County,Cobb County,Jail Enforcement Model,2025-03-01,link,,",
+            "FLORIDA,Late Police Department,Municipality,#N/A,Task Force Model,2025-08-01,link pending,,",
+            "FLORIDA,Town of Example Police Department,Municipality,#N/A,Task Force Model,2025-03-02,link pending,,",
+            "FLORIDA,Fine Sheriff's Office,County,Fine County,Warrant Service Officer,2025-03-01,link pending,,",
+        ].joined(separator: "\r\n")
+        let parsed = try IceImport.parse(csv: text, edition: "2025-07-18")
+        #expect(parsed.rows.map(\.line) == [2, 12])
+        #expect(parsed.rows.map(\.agreement.agencyName) == ["Town of Example, Police Department", "Fine Sheriff's Office"])
+        #expect(parsed.rows[0].agreement.moaURL == "https://example.org/moa.pdf")
+        #expect(parsed.report.rowsRead == 9)
+        #expect(parsed.report.skipped.map { "\($0.line) \($0.field)" } == [
+            "3 SIGNED", "4 SUPPORT TYPE", "6 *", "8 LAW ENFORCEMENT AGENCY", "9 STATE", "10 SIGNED",
+            "11 LAW ENFORCEMENT AGENCY",
+        ])
+        #expect(parsed.report.skipped[0].value == "2025-02-30")
+        #expect(parsed.report.skipped[6].reason.contains("line 2"))
+        #expect(parsed.report.agencies == 2)
+        #expect(parsed.report.sheriffsOffices == 1)
+    }
+
+    @Test("file-level problems: edition, columns, quoting")
+    func fileErrors() {
+        #expect(IceImport.edition(fromFileName: "data/ice-287g-participating-fl-2025-07-18.csv") == "2025-07-18")
+        #expect(IceImport.edition(fromFileName: "list-2025-07-18pm.csv") == "2025-07-18pm")
+        #expect(IceImport.edition(fromFileName: "list.csv") == nil)
+        #expect(IceImport.edition(fromFileName: "list-2025-02-30.csv") == nil)
+        #expect(throws: ImportError.invalidEdition("July")) { try IceImport.parse(csv: "STATE\r\n", edition: "July") }
+        #expect(throws: ImportError.missingColumns(["SIGNED", "MOA"])) {
+            try IceImport.parse(csv: "STATE,LAW ENFORCEMENT AGENCY,TYPE,COUNTY,SUPPORT TYPE\r\n", edition: "2025-07-18")
+        }
+        #expect(throws: ImportError.self) {
+            try IceImport.parse(csv: "STATE,\"LAW ENFORCEMENT\" AGENCY\r\n", edition: "2025-07-18")
+        }
+    }
+}
+
+@Suite("ICE list import (live database)", .enabled(if: TestDatabase.available, "set SBIE_TEST_DSN"))
+struct ImportTests {
+    @Test("the real file: 309 agreements, 247 agencies, 67 sheriff's offices; a second import changes nothing")
+    func realFileTwice() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            let started = ContinuousClock.now
+            let report = try await db.submitImport(try IceImport.parse(contentsOf: iceListURL))
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < .seconds(5), "parsing and submitting 309 rows took \(elapsed)")
+            #expect(report.submitted == 309)
+            #expect(report.alreadySubmitted == 0)
+            #expect(report.rowsRead == report.imported + report.skipped.count)
+            var processor = CommandProcessor()
+            let result = try await drain(&processor, db)
+            #expect(result == CommandProcessor.BatchResult(accepted: 309, eventsAppended: 309))
+
+            func count(_ sql: String) async throws -> Int {
+                try await db.query(sql).rows[0].decode(0)
+            }
+            #expect(try await count("SELECT count(*) FROM agreement_status WHERE state = 'active'") == 309)
+            #expect(try await count("SELECT count(DISTINCT agency_id) FROM agreement_status") == 247)
+            #expect(try await count(
+                "SELECT count(DISTINCT agency_id) FROM agreement_status WHERE agency_id LIKE '%sheriffs-office%'") == 67)
+            let byModel = try await db.query("SELECT model, count(*) FROM agreement_status GROUP BY model").rows
+                .reduce(into: [String: Int]()) { $0[try $1.decode(0)] = try $1.decode(1) }
+            #expect(byModel == ["TFM": 237, "WSO": 65, "JEM": 7])
+            // Every row accounted for: one accepted command per row, each with its agreement.
+            #expect(try await count("""
+                SELECT count(*) FROM commands c JOIN agreement_status a
+                  ON a.agency_name = c.payload ->> 'agency_name' AND a.model = c.payload ->> 'model'
+                 AND a.signed_on = (c.payload ->> 'signed_on')::date
+                WHERE c.status = 'accepted'
+                """) == 309)
+            let outcome = try await db.importOutcome(of: report.commandIDs)
+            #expect(outcome.accepted == 309 && outcome.pending == 0 && outcome.refusals.isEmpty)
+            #expect(outcome.eventsByType == ["AgreementRegistered": 309])
+
+            let position = try await db.lastPosition()
+            let (again, second) = try await importAndDrain(db, iceListURL)
+            #expect(again.submitted == 0)
+            #expect(again.alreadySubmitted == 309)
+            #expect(again.commandIDs == report.commandIDs)
+            #expect(second.processed == 0)
+            #expect(try await db.lastPosition() == position)
+            #expect(try await count("SELECT count(*) FROM commands") == 309)
+
+            // Another edition of the same facts is new commands, but appends nothing either.
+            let (sameFacts, third) = try await importAndDrain(db, iceListURL, edition: "2025-07-19")
+            #expect(sameFacts.submitted == 309)
+            #expect(third.accepted == 309 && third.eventsAppended == 0)
+            #expect(try await db.lastPosition() == position)
+            #expect(try await db.verifyLog().isIntact)
+        }
+    }
+
+    @Test("a later edition with a renamed agency and a missing row: one rename, no termination")
+    func laterEdition() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            _ = try await importAndDrain(db, iceListURL)
+            let position = try await db.lastPosition()
+
+            // Alachua County Sheriff's Office holds two agreements (TFM, WSO); Tallahassee PD one.
+            let later = try editedIceList { line in
+                if line.hasPrefix("FLORIDA,Tallahassee Police Department,") { return nil }
+                return line.replacingOccurrences(of: "FLORIDA,Alachua County Sheriff's Office,",
+                                                 with: "FLORIDA,Alachua Co. Sheriff's Office,")
+            }
+            let url = try temporaryFile("ice-287g-participating-fl-2025-08-01.csv", later)
+            let (report, result) = try await importAndDrain(db, url)
+            #expect(report.edition == "2025-08-01")
+            #expect(report.rowsRead == 308 && report.skipped.isEmpty)
+            #expect(result.accepted == 308 && result.rejected == 0)
+
+            let events = try await db.readAll(after: position)
+            #expect(events.map(\.type) == ["AgencyRenamed"])
+            #expect(events.first?.streamID == "agency-alachua-county-sheriffs-office")
+            #expect(events.first?.data.contains("Alachua Co. Sheriff's Office") == true)
+            #expect(!events.contains { $0.type.contains("Terminat") || $0.type.contains("Ended") })
+            let states = try await db.query("SELECT state, count(*) FROM agreement_status GROUP BY state").rows
+                .map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: Int.self))" }
+            #expect(states == ["active 309"])
+            let tallahassee = try await db.query(
+                "SELECT state FROM agreement_status WHERE agreement_id = 'tallahassee-police-department.tfm.2025-03-10'")
+            #expect(try tallahassee.first?.decode(0, as: String.self) == "active")
+            #expect(try await db.verifyLog().isIntact)
+        }
+    }
+
+    @Test("a CSV with broken rows: each named by line and field, the other rows are in, nothing of the bad ones")
+    func brokenRows() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            let broken = try editedIceList { line in
+                if line.hasPrefix("FLORIDA,Apopka Police Department,") {
+                    return line.replacingOccurrences(of: "2025-07-02", with: "2025-07-32")
+                }
+                if line.hasPrefix("FLORIDA,Tampa Police Department,") {
+                    return line.replacingOccurrences(of: "Task Force Model", with: "Harbor Patrol Model")
+                }
+                if line.hasPrefix("FLORIDA,Naples Police Department,") { return "FLORIDA,Naples Police Department,Municipality" }
+                return line
+            }
+            let lineOf = { (prefix: String) in
+                (broken.components(separatedBy: "\r\n").firstIndex { $0.hasPrefix(prefix) } ?? -1) + 1
+            }
+            let url = try temporaryFile("ice-broken-2025-07-18.csv", broken)
+            let report = try await db.submitImport(try IceImport.parse(contentsOf: url))
+            // The daemon decides on its own connection while the importer waits (as `--wait` does).
+            let daemon = Task {
+                let other = try await Connection.connect(dsn)
+                try await Task.sleep(for: .milliseconds(300))
+                var processor = CommandProcessor()
+                return try await drain(&processor, other)
+            }
+            let outcome = try await db.waitForImport(report.commandIDs, timeout: .seconds(60))
+            let result = try await daemon.value
+            #expect(outcome.pending == 0 && outcome.accepted == 306 && outcome.refusals.isEmpty)
+            #expect(outcome.eventsAppended == 306 && outcome.eventsByType == ["AgreementRegistered": 306])
+            #expect(report.rowsRead == 309)
+            #expect(report.skipped.map { "\($0.line) \($0.field)" } == [
+                "\(lineOf("FLORIDA,Apopka")) SIGNED", "\(lineOf("FLORIDA,Naples")) *", "\(lineOf("FLORIDA,Tampa")) SUPPORT TYPE",
+            ])
+            #expect(report.submitted == 306)
+            #expect(result.accepted == 306 && result.rejected == 0)
+            #expect(try await db.query("SELECT count(*) FROM agreement_status").rows[0].decode(0, as: Int.self) == 306)
+            let leaked = try await db.query("""
+                SELECT count(*) FROM commands WHERE payload ->> 'agency_name' IN
+                  ('Apopka Police Department', 'Tampa Police Department', 'Naples Police Department')
+                """)
+            #expect(try leaked.rows[0].decode(0, as: Int.self) == 0)
+        }
+    }
+}
