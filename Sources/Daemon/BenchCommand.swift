@@ -17,7 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
             Cases, in this order (commands first: they need a log of domain events only):
 
               commands  --commands register_agreement commands submitted by --clients connections
-                        while an in-process daemon (CommandProcessor, LISTEN/poll loop) decides them;
+                        while a daemon decides them (--daemon: an `sbie run` child, or in process);
                         throughput first submit -> last outcome and latency processed_at -
                         submitted_at, both from the database clock. Then, with the daemon idle,
                         --idle-samples commands one at a time, spaced: the NOTIFY wake-up latency.
@@ -48,6 +48,10 @@ struct BenchCommand: AsyncParsableCommand {
     var batch = 100
     @Option(help: "Commands submitted one at a time to the idle daemon.")
     var idleSamples = 50
+    @Option(help: ArgumentHelp(
+        "Who decides the commands: child (an `sbie run` child process) or in-process (a CommandProcessor loop here).",
+        discussion: "in-process also counts the daemon's batches and sleeps."))
+    var daemon: DaemonKind = .child
     @Option(help: "The pgbench executable (a path, or a name looked up in $PATH).")
     var pgbench = "pgbench"
     @Option(help: "Folder of NNNN_name.sql migrations (default: $SBIE_SQL_DIR, ./Sql, or the checkout's Sql/).")
@@ -129,6 +133,11 @@ struct BenchCommand: AsyncParsableCommand {
         }
         return nil
     }
+}
+
+enum DaemonKind: String, ExpressibleByArgument, Codable, Sendable {
+    case child
+    case inProcess = "in-process"
 }
 
 /// A progress line on standard error (the table or JSON goes to standard output).
@@ -283,9 +292,11 @@ struct CommandsResult: Codable, Sendable {
     var clientSeconds: Double
     /// processed_at - submitted_at, database clock.
     var latency: Latency
-    /// Times the daemon found the queue empty and slept (so submissions paid a NOTIFY).
-    var daemonSleeps: Int
-    var batches: Int
+    var daemon: DaemonKind
+    /// Times the daemon found the queue empty and slept (so submissions paid a NOTIFY); in-process only.
+    var daemonSleeps: Int?
+    /// Batches that decided at least one command; in-process only.
+    var batches: Int?
 }
 
 struct IdleResult: Codable, Sendable {
@@ -409,7 +420,9 @@ struct BenchReport: Codable, Sendable {
         out.append(
             "commands: \(commands.accepted) accepted, \(commands.rejected) rejected, \(commands.failed) failed "
                 + "in \(format(commands.seconds)) s (client clock \(format(commands.clientSeconds)) s), "
-                + "\(commands.batches) batches, daemon slept \(commands.daemonSleeps) times.")
+                + "daemon: \(commands.daemon.rawValue)"
+                + (commands.batches.map { ", \($0) batches" } ?? "")
+                + (commands.daemonSleeps.map { ", slept \($0) times while busy" } ?? "") + ".")
         out.append(
             "idle wake-up, client clock (submit call -> outcome seen): p50 \(format(idle.clientLatency.p50)) ms, "
                 + "p99 \(format(idle.clientLatency.p99)) ms.")
@@ -450,7 +463,10 @@ struct BenchRunner {
     func run(database: String, serverVersion: String) async throws -> BenchReport {
         let n = options.clients
         await checkpoint()
-        let daemon = try await BenchDaemon.start(dsn: dsn, logger: logger)
+        let daemon: any BenchDaemon = switch options.daemon {
+        case .child: try await ChildDaemon.start(dsn: dsn, workDirectory: workDirectory)
+        case .inProcess: try await InProcessDaemon.start(dsn: dsn, logger: logger)
+        }
         let commands: CommandsResult
         let idle: IdleResult
         do {
@@ -586,34 +602,16 @@ struct BenchRunner {
     }
 
     /// Runs a program to completion without blocking a Swift concurrency thread.
-    ///
-    /// The program is started from a fresh thread with an empty signal mask: a child
-    /// inherits the mask of the thread that spawns it, Swift's worker threads block most
-    /// signals, and pgbench ends a `-T` run on SIGALRM, which would then never arrive.
     func runProcess(_ path: String, _ arguments: [String], output: URL) async throws -> Int32 {
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        let box = ProcessBox(process: process)
+        let process = try makeProcess(path, arguments, output: output)
         return try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
-            let launcher = Thread {
-                var none = sigset_t()
-                sigemptyset(&none)
-                pthread_sigmask(SIG_SETMASK, &none, nil)
-                do {
-                    try box.process.run()
-                } catch {
-                    box.process.terminationHandler = nil
-                    continuation.resume(throwing: error)
-                }
+            do {
+                try launch(process)
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
             }
-            launcher.start()
         }
     }
 
@@ -644,7 +642,7 @@ struct BenchRunner {
     // MARK: Commands
 
     /// The busy queue: submitters enqueue --commands commands while the daemon decides them.
-    func runCommands(_ daemon: BenchDaemon) async throws -> CommandsResult {
+    func runCommands(_ daemon: any BenchDaemon) async throws -> CommandsResult {
         progress("commands: \(options.clients) clients submit \(options.commands) register_agreement commands")
         var submitters: [Connection] = []
         for _ in 0..<options.clients { submitters.append(try await Connection.connect(dsn, logger: logger)) }
@@ -680,11 +678,12 @@ struct BenchRunner {
         return CommandsResult(
             submitted: total, accepted: accepted, rejected: try row.decode(1), failed: try row.decode(2),
             seconds: elapsed, acceptedPerSecond: elapsed > 0 ? Double(accepted) / elapsed : 0,
-            clientSeconds: clientSeconds, latency: latency, daemonSleeps: daemon.sleeps, batches: daemon.batches)
+            clientSeconds: clientSeconds, latency: latency, daemon: options.daemon, daemonSleeps: daemon.sleeps,
+            batches: daemon.batches)
     }
 
     /// The idle daemon: one command at a time, spaced so that the daemon is asleep each time.
-    func runIdle(_ daemon: BenchDaemon) async throws -> IdleResult {
+    func runIdle(_ daemon: any BenchDaemon) async throws -> IdleResult {
         progress("idle daemon: \(options.idleSamples) commands one at a time")
         let client = try await Connection.connect(dsn, logger: logger)
         var clientLatencies: [Double] = []
@@ -702,7 +701,7 @@ struct BenchRunner {
         return IdleResult(latency: latency, clientLatency: Latency(milliseconds: clientLatencies))
     }
 
-    func waitUntilDecided(_ watcher: Connection, daemon: BenchDaemon) async throws {
+    func waitUntilDecided(_ watcher: Connection, daemon: any BenchDaemon) async throws {
         while true {
             if let failure = daemon.failure { throw BenchError("the daemon failed: \(failure)") }
             let pending: Int = try await watcher.query(
@@ -766,7 +765,44 @@ struct BenchRunner {
     }
 }
 
-/// Hands a `Process` to the launcher thread; only that thread touches it until it runs.
+/// A process whose standard output and error go to `output`.
+func makeProcess(_ path: String, _ arguments: [String], output: URL) throws -> Process {
+    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+    let handle = try FileHandle(forWritingTo: output)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    process.standardOutput = handle
+    process.standardError = handle
+    return process
+}
+
+/// Starts a process from a fresh thread with an empty signal mask, and waits until it started.
+///
+/// A child inherits the signal mask of the thread that spawns it, and Swift's worker
+/// threads block most signals: pgbench would never see the SIGALRM that ends a `-T`
+/// run, and an `sbie run` child would never see SIGTERM.
+func launch(_ process: Process) throws {
+    let box = ProcessBox(process: process)
+    let started = DispatchSemaphore(value: 0)
+    let failure = Mutex<(any Error)?>(nil)
+    let launcher = Thread {
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
+        do {
+            try box.process.run()
+        } catch {
+            failure.withLock { $0 = error }
+        }
+        started.signal()
+    }
+    launcher.start()
+    started.wait()
+    if let error = failure.withLock({ $0 }) { throw error }
+}
+
+/// Hands a `Process` to the launcher thread, which alone touches it until it runs.
 private struct ProcessBox: @unchecked Sendable {
     let process: Process
 }
@@ -811,24 +847,91 @@ extension Connection {
     }
 }
 
-// MARK: - The in-process daemon
+// MARK: - The daemons
+
+/// Whatever decides the queued commands during the commands cases.
+protocol BenchDaemon: Sendable {
+    /// Why it stopped early, if it did.
+    var failure: String? { get }
+    var sleeps: Int? { get }
+    var batches: Int? { get }
+    func stopAndWait() async throws
+}
+
+/// `sbie run` (this executable) as a child process, stopped with SIGTERM.
+final class ChildDaemon: BenchDaemon {
+    private let process: Process
+    private let log: URL
+    private let stopping = Atomic<Bool>(false)
+    private let exited = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    private let exitStatus = Mutex<Int32?>(nil)
+
+    private init(process: Process, log: URL) {
+        (self.process, self.log) = (process, log)
+    }
+
+    static func start(dsn: String, workDirectory: URL) async throws -> ChildDaemon {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let log = workDirectory.appendingPathComponent("sbie-run.log")
+        let process = try makeProcess(executable, ["run", "--database", dsn, "--log-level", "warning"], output: log)
+        let daemon = ChildDaemon(process: process, log: log)
+        process.terminationHandler = { finished in daemon.terminated(finished.terminationStatus) }
+        try launch(process)
+        return daemon
+    }
+
+    private func terminated(_ status: Int32) {
+        exitStatus.withLock { $0 = status }
+        exited.withLock { continuation in
+            continuation?.resume()
+            continuation = nil
+        }
+    }
+
+    var failure: String? {
+        guard let status = exitStatus.withLock({ $0 }), !stopping.load(ordering: .relaxed) else { return nil }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return "sbie run exited with status \(status):\n\(output.suffix(2000))"
+    }
+    var sleeps: Int? { nil }
+    var batches: Int? { nil }
+
+    func stopAndWait() async throws {
+        stopping.store(true, ordering: .relaxed)
+        await withCheckedContinuation { continuation in
+            let done = exited.withLock { waiting in
+                if exitStatus.withLock({ $0 }) != nil { return true }
+                waiting = continuation
+                return false
+            }
+            if done {
+                continuation.resume()
+            } else {
+                process.terminate()  // SIGTERM: finish the batch in flight, exit 0
+            }
+        }
+        if let status = exitStatus.withLock({ $0 }), status != 0 {
+            throw BenchError("sbie run exited with status \(status) after SIGTERM")
+        }
+    }
+}
 
 /// Decides queued commands in a loop, as `sbie run` does: process batches while there is
-/// work; when there is none, register in `queue_sleepers` (so submissions NOTIFY), re-check,
-/// wait for a notification up to 1 s, and unregister.
-final class BenchDaemon: Sendable {
+/// work; when there is none, mark itself sleeping in `queue_sleepers` (so submissions
+/// NOTIFY), re-check, wait for a notification up to 1 s, and mark itself awake.
+final class InProcessDaemon: BenchDaemon {
     private let stopping = Atomic<Bool>(false)
     private let sleepCount = Atomic<Int>(0)
     private let batchCount = Atomic<Int>(0)
     private let failureText = Mutex<String?>(nil)
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
-    var sleeps: Int { sleepCount.load(ordering: .relaxed) }
-    var batches: Int { batchCount.load(ordering: .relaxed) }
+    var sleeps: Int? { sleepCount.load(ordering: .relaxed) }
+    var batches: Int? { batchCount.load(ordering: .relaxed) }
     var failure: String? { failureText.withLock { $0 } }
 
-    static func start(dsn: String, logger: Logger) async throws -> BenchDaemon {
-        let daemon = BenchDaemon()
+    static func start(dsn: String, logger: Logger) async throws -> InProcessDaemon {
+        let daemon = InProcessDaemon()
         let worker = try await Connection.connect(dsn, logger: logger)
         let listener = try await Connection.connect(dsn, logger: logger)
         try await listener.listen("sbie_commands")
@@ -861,8 +964,7 @@ final class BenchDaemon: Sendable {
                 batchCount.add(1, ordering: .relaxed)
                 continue
             }
-            try await listener.execute(
-                "INSERT INTO queue_sleepers (backend_pid) VALUES (pg_backend_pid()) ON CONFLICT DO NOTHING")
+            try await listener.markDaemonSleeping()
             // Notifications that arrived while busy are for commits the re-check will see.
             while try await listener.waitForNotification(timeout: .zero) != nil {}
             let recheck = try await processor.processBatch(on: worker, logger: logger)
@@ -872,7 +974,7 @@ final class BenchDaemon: Sendable {
                 sleepCount.add(1, ordering: .relaxed)
                 _ = try await listener.waitForNotification(timeout: .seconds(1))
             }
-            try await listener.execute("DELETE FROM queue_sleepers WHERE backend_pid = pg_backend_pid()")
+            try await listener.markDaemonAwake()
         }
         await worker.close()
         await listener.close()
