@@ -124,21 +124,20 @@ public actor Connection {
         -> QueryResult
     {
         let raw = try live()
-        let label = name ?? Self.label(sql)
         let statementName: String
         if let existing = prepared[sql] {
             statementName = existing
         } else {
             statementName = "s\(prepared.count + 1)"
             let result = PQprepare(raw, statementName, sql, 0, nil)
-            try consume(result, statement: label)
+            try consume(result, statement: name ?? Self.label(sql))
             prepared[sql] = statementName
         }
         let values = parameters.map(\.postgresValue)
         let result = withParameterArrays(values) { count, pointers, lengths, formats in
             PQexecPrepared(raw, statementName, count, pointers, lengths, formats, 0)
         }
-        return try consume(result, statement: label)
+        return try consume(result, statement: name ?? Self.label(sql))
     }
 
     /// Runs one statement and returns the number of rows it affected.
@@ -449,11 +448,12 @@ public actor Connection {
     }
 
     /// The one place that turns a `PGresult` into rows or a `PostgresError`; clears it.
+    /// `statement` (the label for errors) is only evaluated when there is an error.
     @discardableResult
-    private func consume(_ result: OpaquePointer?, statement: String) throws -> QueryResult {
+    private func consume(_ result: OpaquePointer?, statement: @autoclosure () -> String) throws -> QueryResult {
         guard let result else {
             let message = handle.raw.map { Self.errorMessage($0) } ?? "connection is closed"
-            throw PostgresError(kind: .connection, message: message, statement: statement)
+            throw PostgresError(kind: .connection, message: message, statement: statement())
         }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
@@ -487,7 +487,7 @@ public actor Connection {
             kind: lost && sqlState == nil ? .connection : .statement,
             sqlState: sqlState, message: message,
             detail: field(CPQ_DIAG_MESSAGE_DETAIL), hint: field(CPQ_DIAG_MESSAGE_HINT),
-            constraint: field(CPQ_DIAG_CONSTRAINT_NAME), statement: statement)
+            constraint: field(CPQ_DIAG_CONSTRAINT_NAME), statement: statement())
     }
 }
 
