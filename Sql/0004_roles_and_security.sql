@@ -179,6 +179,7 @@ $$;
 
 -- Every event is appended through the function, which computes the hash chain.
 ALTER FUNCTION append_events(text, text, json) SECURITY DEFINER SET search_path = public, pg_temp;
+ALTER FUNCTION append_events_batch(json) SECURITY DEFINER SET search_path = public, pg_temp;
 
 -- Ownership: the group, not whichever login migrated.
 ALTER TABLE events OWNER TO workflow_owner;
@@ -194,6 +195,7 @@ ALTER TABLE schema_migrations OWNER TO workflow_owner;
 ALTER FUNCTION event_hash_field(text) OWNER TO workflow_owner;
 ALTER FUNCTION event_hash(bytea, bigint, text, integer, uuid, text, json, json, timestamptz) OWNER TO workflow_owner;
 ALTER FUNCTION append_events(text, text, json) OWNER TO workflow_owner;
+ALTER FUNCTION append_events_batch(json) OWNER TO workflow_owner;
 ALTER FUNCTION events_are_immutable() OWNER TO workflow_owner;
 ALTER FUNCTION commands_wake_daemon() OWNER TO workflow_owner;
 ALTER FUNCTION submit_command(text, json, text, timestamptz) OWNER TO workflow_owner;
@@ -204,10 +206,12 @@ ALTER FUNCTION command_actor_kind(text) OWNER TO workflow_owner;
 REVOKE ALL ON events, commands, queue_sleepers, agreement_status, termination_requests, board_docket,
               projection_checkpoints, agency_timeline, agency_logins, schema_migrations FROM PUBLIC;
 REVOKE ALL ON FUNCTION append_events(text, text, json) FROM PUBLIC;
+REVOKE ALL ON FUNCTION append_events_batch(json) FROM PUBLIC;
 REVOKE ALL ON FUNCTION submit_command(text, json, text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION current_agency_id() FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION append_events(text, text, json) TO workflow_daemon;
+GRANT EXECUTE ON FUNCTION append_events_batch(json) TO workflow_daemon;
 GRANT EXECUTE ON FUNCTION submit_command(text, json, text, timestamptz)
     TO workflow_daemon, agency_clerk, board_staff, registrar;
 GRANT EXECUTE ON FUNCTION current_agency_id() TO workflow_daemon, agency_clerk, board_staff, registrar, auditor;

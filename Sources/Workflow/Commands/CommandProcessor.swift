@@ -123,13 +123,13 @@ public struct CommandProcessor: Sendable {
             var plan = BatchPlan(snapshot: snapshot)
             let today = FloridaDate(floridaDateOf: Date())
             for command in claimed { plan.add(command, today: today) }
-            plan.statements.append(Statement("SELECT pg_notify('sbie_outcomes', '')"))
-            let results = try c.pipeline(plan.statements)
-            for (index, expected) in plan.appendChecks {
-                let appended = try Connection.appended(results[index])
-                guard appended.map(\.globalPosition) == expected else {
+            let statements = plan.statements()
+            let results = try c.pipeline(statements)
+            if !plan.predictedPositions.isEmpty {
+                let landed = try Connection.appended(results[0]).map(\.globalPosition)
+                guard landed == plan.predictedPositions else {
                     throw PostgresError(kind: .protocolViolation,
-                                        message: "append landed at \(appended.map(\.globalPosition)), expected \(expected)")
+                                        message: "events landed at \(landed), expected \(plan.predictedPositions)")
                 }
             }
             return (plan.snapshot, plan.result)
@@ -170,17 +170,24 @@ extension Connection {
 }
 
 /// The statements of one batch, built while deciding its commands in order.
+///
+/// Set-based: whatever the batch size, one `append_events_batch` call appends every
+/// event, one statement per projection table writes every row that changed (from
+/// the state after the whole batch), one statement records every outcome and one
+/// enqueues every timer.
 struct BatchPlan {
     var snapshot: CommandProcessor.Snapshot
-    var statements: [Statement] = []
-    /// Pipeline index of each append, with the positions it must land at.
-    var appendChecks: [(Int, [Int64])] = []
     var result = CommandProcessor.BatchResult()
-    private var nextPosition: Int64
+    /// The global positions the events will land at, in order (this batch holds the append lock).
+    private(set) var predictedPositions: [Int64] = []
+    private var appends: [(stream: String, expected: ExpectedVersion, events: [NewEvent])] = []
+    private var outcomes: [String] = []
+    private var timers: [String] = []
+    private var touchedAgreements = Set<AgreementID>()
+    private var touchedRequests = Set<UUID>()
 
     init(snapshot: CommandProcessor.Snapshot) {
         self.snapshot = snapshot
-        self.nextPosition = snapshot.position + 1
     }
 
     mutating func add(_ command: CommandProcessor.Claimed, today: FloridaDate) {
@@ -191,11 +198,10 @@ struct BatchPlan {
         switch decision {
         case .failure(let rejection):
             result.rejected += 1
-            statements.append(Statement(
-                """
-                UPDATE commands SET status = 'rejected', error_code = $2, error_message = $3,
-                    processed_at = clock_timestamp() WHERE command_id = $1
-                """, [command.id, rejection.code, rejection.message]))
+            outcomes.append(
+                "{\"command_id\":\"\(command.id.uuidString.lowercased())\",\"status\":\"rejected\","
+                    + "\"error_code\":\(jsonString(rejection.code)),\"error_message\":\(jsonString(rejection.message)),"
+                    + "\"outcome\":null,\"event_positions\":[]}")
         case .success(let decision):
             accept(command, decision)
         }
@@ -205,59 +211,79 @@ struct BatchPlan {
         result.accepted += 1
         var positions: [Int64] = []
         var outcomeEvents: [String] = []
-        var touchedAgreements = Set<AgreementID>()
-        var touchedRequests = Set<UUID>()
         // Consecutive events of one stream go in one append.
         var index = 0
         while index < decision.events.count {
             let stream = decision.events[index].stream
-            var group: [DomainEvent] = []
-            while index < decision.events.count && decision.events[index].stream == stream {
-                group.append(decision.events[index].event)
-                index += 1
-            }
             let version = snapshot.streamVersions[stream, default: 0]
             var newEvents: [NewEvent] = []
-            for event in group {
+            while index < decision.events.count && decision.events[index].stream == stream {
+                let event = decision.events[index].event
+                index += 1
                 snapshot.state.apply(event, stream: stream)
-                let agency = Projections.agencyID(of: event, stream: stream, in: snapshot.state)
+                let position = snapshot.position + 1
+                snapshot.position = position
                 var metadata = "{\"actor\":\(jsonString(command.submittedBy)),\"command_id\":\"\(command.id.uuidString.lowercased())\""
                 metadata += ",\"command_type\":\(jsonString(command.type))"
-                if let agency { metadata += ",\"agency_id\":\(jsonString(agency.slug))" }
+                if let agency = Projections.agencyID(of: event, stream: stream, in: snapshot.state) {
+                    metadata += ",\"agency_id\":\(jsonString(agency.slug))"
+                }
                 metadata += "}"
                 newEvents.append(NewEvent(
                     type: event.eventType, data: String(decoding: event.encodedData(), as: UTF8.self),
                     metadata: metadata,
                     occurredAt: event.occurredOn.map { Timestamp($0.startInstant) } ?? command.submittedAt))
                 Projections.touched(by: event, in: snapshot.state, agreements: &touchedAgreements, requests: &touchedRequests)
-                outcomeEvents.append("{\"type\":\(jsonString(event.eventType)),\"stream\":\(jsonString(stream)),\"position\":\(nextPosition)}")
-                positions.append(nextPosition)
-                nextPosition += 1
+                outcomeEvents.append("{\"type\":\(jsonString(event.eventType)),\"stream\":\(jsonString(stream)),\"position\":\(position)}")
+                positions.append(position)
             }
-            let expected = Array(positions.suffix(group.count))
-            appendChecks.append((statements.count, expected))
-            statements.append(Connection.appendStatement(newEvents, to: stream, expected: version == 0 ? .noStream : .exact(version)))
-            snapshot.streamVersions[stream] = version + group.count
-            snapshot.position = nextPosition - 1
-            result.eventsAppended += group.count
+            appends.append((stream, version == 0 ? .noStream : .exact(version), newEvents))
+            snapshot.streamVersions[stream] = version + newEvents.count
+            result.eventsAppended += newEvents.count
+        }
+        predictedPositions += positions
+        for (offset, timer) in decision.scheduled.enumerated() {
+            timers.append(
+                "{\"idempotency_key\":\"timer:\(command.id.uuidString.lowercased()):\(offset)\","
+                    + "\"command_type\":\(jsonString(timer.command.commandType)),"
+                    + "\"payload\":\(String(decoding: timer.command.payloadJSON(), as: UTF8.self)),"
+                    + "\"agency_id\":\(timer.command.agencyID.map { jsonString($0.slug) } ?? "null"),"
+                    + "\"available_at\":\"\(Timestamp(timer.due.startInstant).iso8601)\"}")
+        }
+        outcomes.append(
+            "{\"command_id\":\"\(command.id.uuidString.lowercased())\",\"status\":\"accepted\","
+                + "\"error_code\":null,\"error_message\":null,"
+                + "\"outcome\":{\"events\":[\(outcomeEvents.joined(separator: ","))],\"scheduled\":\(decision.scheduled.count)},"
+                + "\"event_positions\":[\(positions.map(String.init).joined(separator: ","))]}")
+    }
+
+    /// The batch's statements: the append first (its result is checked), then the
+    /// projections, the timers, the outcomes and one wake-up for waiting clients.
+    func statements() -> [Statement] {
+        var statements: [Statement] = []
+        if !appends.isEmpty {
+            statements.append(Connection.appendBatchStatement(appends))
         }
         statements += Projections.upserts(agreements: touchedAgreements, requests: touchedRequests, in: snapshot.state)
-        for (offset, timer) in decision.scheduled.enumerated() {
+        if !timers.isEmpty {
             statements.append(Statement(
                 """
                 INSERT INTO commands (idempotency_key, command_type, payload, agency_id, available_at)
-                VALUES ($1, $2, $3::json, $4, $5) ON CONFLICT (submitted_by, idempotency_key) DO NOTHING
-                """,
-                ["timer:\(command.id.uuidString.lowercased()):\(offset)", timer.command.commandType,
-                 String(decoding: timer.command.payloadJSON(), as: UTF8.self), timer.command.agencyID?.slug,
-                 Timestamp(timer.due.startInstant)]))
+                SELECT t.idempotency_key, t.command_type, t.payload, t.agency_id, t.available_at
+                FROM json_to_recordset($1::json) AS t(idempotency_key text, command_type text, payload json,
+                                                     agency_id text, available_at timestamptz)
+                ON CONFLICT (submitted_by, idempotency_key) DO NOTHING
+                """, ["[" + timers.joined(separator: ",") + "]"]))
         }
-        let outcome = "{\"events\":[\(outcomeEvents.joined(separator: ","))]"
-            + ",\"scheduled\":\(decision.scheduled.count)}"
         statements.append(Statement(
             """
-            UPDATE commands SET status = 'accepted', outcome = $2::json, event_positions = $3::bigint[],
-                error_code = NULL, error_message = NULL, processed_at = clock_timestamp() WHERE command_id = $1
-            """, [command.id, outcome, "{" + positions.map(String.init).joined(separator: ",") + "}"]))
+            UPDATE commands c SET status = u.status, error_code = u.error_code, error_message = u.error_message,
+                outcome = u.outcome, event_positions = u.event_positions, processed_at = clock_timestamp()
+            FROM json_to_recordset($1::json) AS u(command_id uuid, status text, error_code text, error_message text,
+                                                 outcome json, event_positions bigint[])
+            WHERE c.command_id = u.command_id
+            """, ["[" + outcomes.joined(separator: ",") + "]"]))
+        statements.append(Statement("SELECT pg_notify('sbie_outcomes', '')"))
+        return statements
     }
 }

@@ -141,11 +141,8 @@ extension Connection {
         occurred_at, recorded_at, prev_hash, hash
         """
 
-    /// The statement that appends `events` to one stream through `append_events`.
-    /// Exposed so callers can pipeline many appends in one round trip.
-    public nonisolated static func appendStatement(
-        _ events: [NewEvent], to stream: String, expected: ExpectedVersion
-    ) -> Statement {
+    /// The JSON array of events that `append_events` takes.
+    nonisolated static func eventsJSON(_ events: [NewEvent]) -> String {
         var json = "["
         for (index, event) in events.enumerated() {
             if index > 0 { json += "," }
@@ -153,10 +150,30 @@ extension Connection {
             json += ",\"data\":\(event.data),\"metadata\":\(event.metadata)"
             json += ",\"occurred_at\":\"\(event.occurredAt.iso8601)\"}"
         }
-        json += "]"
-        return Statement(
+        return json + "]"
+    }
+
+    /// The statement that appends `events` to one stream through `append_events`.
+    /// Exposed so callers can pipeline many appends in one round trip.
+    public nonisolated static func appendStatement(
+        _ events: [NewEvent], to stream: String, expected: ExpectedVersion
+    ) -> Statement {
+        Statement(
             "SELECT event_id, global_position, stream_version FROM append_events($1, $2, $3::json)",
-            [stream, expected.description, json])
+            [stream, expected.description, eventsJSON(events)])
+    }
+
+    /// The statement that appends to many streams at once, in order, through
+    /// `append_events_batch` (each expected version is checked against the stream's
+    /// version after the appends before it).
+    public nonisolated static func appendBatchStatement(
+        _ appends: [(stream: String, expected: ExpectedVersion, events: [NewEvent])]
+    ) -> Statement {
+        let json = appends.map {
+            "{\"stream_id\":\(jsonString($0.stream)),\"expected_version\":\"\($0.expected)\",\"events\":\(eventsJSON($0.events))}"
+        }.joined(separator: ",")
+        return Statement(
+            "SELECT event_id, global_position, stream_version FROM append_events_batch($1::json)", ["[" + json + "]"])
     }
 
     /// Decodes the rows `append_events` returns.

@@ -53,29 +53,41 @@ public enum Projections {
         ]
     }
 
-    static func upsert(_ table: String, _ columns: [String], _ row: [String?]) -> Statement {
-        let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
+    /// Rows as a JSON array of objects keyed by column; `votes` is JSON already.
+    static func jsonRows(_ columns: [String], _ rows: [[String?]]) -> String {
+        "[" + rows.map { row in
+            "{" + zip(columns, row).map { column, value in
+                let json = value.map { column == "votes" ? $0 : jsonString($0) } ?? "null"
+                return "\(jsonString(column)):\(json)"
+            }.joined(separator: ",") + "}"
+        }.joined(separator: ",") + "]"
+    }
+
+    /// One statement that inserts or updates every given row of a table.
+    static func upsert(_ table: String, _ columns: [String], _ rows: [[String?]]) -> Statement {
         let updates = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         return Statement(
-            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) "
-                + "ON CONFLICT (\(columns[0])) DO UPDATE SET \(updates)", row)
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(columns.joined(separator: ", ")) "
+                + "FROM json_populate_recordset(NULL::\(table), $1::json) "
+                + "ON CONFLICT (\(columns[0])) DO UPDATE SET \(updates)", [jsonRows(columns, rows)])
     }
 
     /// The statements that bring the inline projections up to date for the given
-    /// agreements and requests (whose state changed in this transaction).
+    /// agreements and requests (whose state changed in this transaction): at most
+    /// one per table, whatever the number of rows.
     static func upserts(agreements: Set<AgreementID>, requests: Set<UUID>, in state: RegisterState) -> [Statement] {
         var statements: [Statement] = []
-        for id in agreements.sorted() {
-            guard let agreement = state.agreements[id] else { continue }
-            statements.append(upsert("agreement_status", agreementColumns, agreementRow(agreement, state)))
-        }
-        for id in requests.sorted(by: { $0.uuidString < $1.uuidString }) {
-            guard let request = state.requests[id] else { continue }
-            statements.append(upsert("termination_requests", requestColumns, requestRow(request)))
-            if let docket = docketRow(request, state) {
-                statements.append(upsert("board_docket", docketColumns, docket))
-            } else {
-                statements.append(Statement("DELETE FROM board_docket WHERE request_id = $1", [id]))
+        let agreementRows = agreements.sorted().compactMap { state.agreements[$0].map { agreementRow($0, state) } }
+        if !agreementRows.isEmpty { statements.append(upsert("agreement_status", agreementColumns, agreementRows)) }
+        let changed = requests.sorted { $0.uuidString < $1.uuidString }.compactMap { state.requests[$0] }
+        if !changed.isEmpty {
+            statements.append(upsert("termination_requests", requestColumns, changed.map(requestRow)))
+            let open = changed.compactMap { docketRow($0, state) }
+            if !open.isEmpty { statements.append(upsert("board_docket", docketColumns, open)) }
+            let closed = changed.filter { !$0.status.isOpen }.map { $0.id.uuidString.lowercased() }
+            if !closed.isEmpty {
+                statements.append(Statement("DELETE FROM board_docket WHERE request_id = ANY ($1::uuid[])",
+                                            ["{" + closed.joined(separator: ",") + "}"]))
             }
         }
         return statements
