@@ -154,16 +154,10 @@ public actor Connection {
     /// - Throws: `PostgresError` for the first statement that fails; the rest do not run.
     public func executeScript(_ sql: String, name: String? = nil) throws {
         let raw = try live()
-        var failure: PostgresError?
         guard PQsendQuery(raw, sql) == 1 else {
             throw PostgresError(kind: .connection, message: Self.errorMessage(raw), statement: name)
         }
-        while let result = PQgetResult(raw) {
-            do { try consume(result, statement: name ?? Self.label(sql)) } catch let error as PostgresError {
-                if failure == nil { failure = error }
-            }
-        }
-        if let failure { throw failure }
+        try drainResults(raw, statement: name ?? Self.label(sql))
     }
 
     // MARK: Transactions
@@ -319,17 +313,7 @@ public actor Connection {
         }
         flush()
         PQputCopyEnd(raw, sendFailed ? "client failed to send data" : nil)
-        var copied = 0
-        var failure: PostgresError?
-        while let result = PQgetResult(raw) {
-            do {
-                copied = try consume(result, statement: Self.label(sql)).affectedRows
-            } catch let error as PostgresError {
-                if failure == nil { failure = error }
-            }
-        }
-        if let failure { throw failure }
-        return copied
+        return try drainResults(raw, statement: Self.label(sql))?.affectedRows ?? 0
     }
 
     /// Runs `COPY … TO STDOUT` and returns the raw bytes the server sent.
@@ -357,13 +341,7 @@ public actor Connection {
                 break
             }
         }
-        var failure: PostgresError?
-        while let result = PQgetResult(raw) {
-            do { try consume(result, statement: Self.label(sql)) } catch let error as PostgresError {
-                if failure == nil { failure = error }
-            }
-        }
-        if let failure { throw failure }
+        try drainResults(raw, statement: Self.label(sql))
         return output
     }
 
@@ -445,6 +423,22 @@ public actor Connection {
     private static func errorMessage(_ raw: OpaquePointer) -> String {
         guard let text = PQerrorMessage(raw) else { return "unknown libpq error" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Reads every pending result until libpq returns NULL (as it must be, before the
+    /// next command), and returns the last one.
+    /// - Throws: the first result's `PostgresError`, after draining the rest.
+    @discardableResult
+    private func drainResults(_ raw: OpaquePointer, statement: @autoclosure () -> String) throws -> QueryResult? {
+        var last: QueryResult?
+        var failure: PostgresError?
+        while let result = PQgetResult(raw) {
+            do { last = try consume(result, statement: statement()) } catch let error as PostgresError {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return last
     }
 
     /// The one place that turns a `PGresult` into rows or a `PostgresError`; clears it.
