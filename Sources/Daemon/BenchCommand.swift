@@ -495,7 +495,16 @@ struct BenchRunner {
             },
             ours: { try await runAppends(connections: 1, eventsPerAppend: batch) })
 
+        let layer = try await runLayer()
         let cases = [
+            CaseRow("libpq: INSERT per row, autocommit", unit: "rows/s", ours: layer.autocommit,
+                    raw: rawSingle1.rowsPerSecond, rawName: "INSERT, 1 client", goal: .none),
+            CaseRow("libpq: INSERT per row, one transaction", unit: "rows/s", ours: layer.oneTransaction,
+                    raw: rawBatch1.rowsPerSecond, rawName: "\(batch)-row INSERT, 1 client", goal: .none),
+            CaseRow("libpq: pipeline, 10,000 INSERTs", unit: "rows/s", ours: layer.pipeline,
+                    raw: rawBatch1.rowsPerSecond, rawName: "\(batch)-row INSERT, 1 client", goal: .none),
+            CaseRow("libpq: COPY FROM STDIN, 100,000 rows", unit: "rows/s", ours: layer.copy,
+                    raw: rawBatch1.rowsPerSecond, rawName: "\(batch)-row INSERT, 1 client", goal: .none),
             CaseRow("append, 1 conn, 1 event/tx", unit: "ev/s", ours: appendSingle1.rowsPerSecond,
                     raw: rawSingle1.rowsPerSecond, rawName: "INSERT, 1 client", goal: .atLeast(0.9)),
             CaseRow("append, 1 conn, latency p50", unit: "ms", ours: appendSingle1.latency.p50,
@@ -524,6 +533,34 @@ struct BenchRunner {
             batch: options.batch, rawSingle1: rawSingle1, rawSingleN: rawSingleN, rawBatch1: rawBatch1,
             appendSingle1: appendSingle1, appendSingleN: appendSingleN, appendBatch1: appendBatch1,
             commands: commands, idle: idle, rebuild: rebuild, cases: cases)
+    }
+
+    /// The libpq layer's own throughput on a two-column table: one INSERT per round
+    /// trip (autocommit, then in one transaction), pipeline mode, and COPY.
+    func runLayer() async throws -> (autocommit: Double, oneTransaction: Double, pipeline: Double, copy: Double) {
+        progress("libpq layer: per-row INSERT, pipeline, COPY")
+        let c = try await Connection.connect(dsn, logger: logger)
+        try await c.executeScript("CREATE TABLE layer_rows (n int, s text)")
+        func rate(_ rows: Int, _ body: () async throws -> Void) async throws -> Double {
+            let start = ContinuousClock.now
+            try await body()
+            return Double(rows) / max(seconds(ContinuousClock.now - start), 1e-9)
+        }
+        let autocommit = try await rate(2_000) {
+            for i in 0..<2_000 { try await c.execute("INSERT INTO layer_rows VALUES ($1, $2)", [i, "row \(i)"]) }
+        }
+        let oneTransaction = try await rate(10_000) {
+            try await c.transaction { c in
+                for i in 0..<10_000 { try c.execute("INSERT INTO layer_rows VALUES ($1, $2)", [i, "row \(i)"]) }
+            }
+        }
+        let statements = (0..<10_000).map { Statement("INSERT INTO layer_rows VALUES ($1, $2)", [$0, "row \($0)"]) }
+        let pipeline = try await rate(10_000) { try await c.pipeline(statements) }
+        let rows = (0..<100_000).map { [String($0), "row \($0)"] as [String?] }
+        let copy = try await rate(100_000) { try await c.copyIn("COPY layer_rows (n, s) FROM STDIN", rows: rows) }
+        try await c.executeScript("DROP TABLE layer_rows")
+        await c.close()
+        return (autocommit, oneTransaction, pipeline, copy)
     }
 
     /// Runs raw (pgbench) and ours (append) alternately, --rounds times each, and pools each side.
