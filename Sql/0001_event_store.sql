@@ -137,15 +137,24 @@ BEGIN
             'stream_exists or a number) and a non-empty array of events' USING ERRCODE = '22023';
     END IF;
 
-    SELECT array_agg(a.o ORDER BY a.o, e.o), array_agg(a.x ->> 'stream_id' ORDER BY a.o, e.o),
-           array_agg(a.x ->> 'expected_version' ORDER BY a.o, e.o),
-           array_agg((e.x ->> 'event_id')::uuid ORDER BY a.o, e.o), array_agg(e.x ->> 'event_type' ORDER BY a.o, e.o),
-           array_agg(e.x -> 'data' ORDER BY a.o, e.o),
-           array_agg(coalesce(e.x -> 'metadata', '{}'::json) ORDER BY a.o, e.o),
-           array_agg(coalesce((e.x ->> 'occurred_at')::timestamptz, v_now) ORDER BY a.o, e.o)
+    -- Each append's fields are read once (MATERIALIZED): read per event row, they would
+    -- re-parse the whole append's JSON for every event.
+    WITH a AS MATERIALIZED (
+        SELECT o, x ->> 'stream_id' AS stream_id, x ->> 'expected_version' AS expected, x -> 'events' AS events
+        FROM json_array_elements(p_appends) WITH ORDINALITY AS t(x, o)
+    ), e AS MATERIALIZED (
+        SELECT a.o AS append_no, ev.o AS event_no, a.stream_id, a.expected, (ev.x ->> 'event_id')::uuid AS id,
+               ev.x ->> 'event_type' AS type, ev.x -> 'data' AS data,
+               coalesce(ev.x -> 'metadata', '{}'::json) AS meta,
+               coalesce((ev.x ->> 'occurred_at')::timestamptz, v_now) AS occurred
+        FROM a, json_array_elements(a.events) WITH ORDINALITY AS ev(x, o)
+    )
+    SELECT array_agg(append_no ORDER BY append_no, event_no), array_agg(stream_id ORDER BY append_no, event_no),
+           array_agg(expected ORDER BY append_no, event_no), array_agg(id ORDER BY append_no, event_no),
+           array_agg(type ORDER BY append_no, event_no), array_agg(data ORDER BY append_no, event_no),
+           array_agg(meta ORDER BY append_no, event_no), array_agg(occurred ORDER BY append_no, event_no)
     INTO v_append, v_stream, v_expected, v_id, v_type, v_data, v_meta, v_occurred
-    FROM json_array_elements(p_appends) WITH ORDINALITY AS a(x, o),
-         json_array_elements(a.x -> 'events') WITH ORDINALITY AS e(x, o);
+    FROM e;
     v_n := cardinality(v_id);
     IF array_position(v_id, NULL) IS NOT NULL OR array_position(v_type, NULL) IS NOT NULL
        OR array_position(v_data, NULL) IS NOT NULL THEN
