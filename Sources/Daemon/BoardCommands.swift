@@ -69,7 +69,47 @@ struct RecordVote: AsyncParsableCommand {
 struct Seat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record a change in the Board's composition (seats have effective dates).",
-        subcommands: [Fill.self, Vacate.self])
+        subcommands: [Fill.self, Vacate.self, Load.self])
+
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record every seat change of a seat-history file (default: the Board's 2025 seats).",
+            discussion: """
+                Submits the file's fill and vacate entries in order and waits for each. Each entry \
+                has a stable idempotency key, so loading the same file twice changes nothing.
+                """)
+
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "A seat-history JSON file.") var file = "data/board-seats-2025.json"
+        @Option(help: "Seconds to wait for each outcome.") var timeout: Double = 30
+
+        func run() async throws {
+            let connection = try await db.connect(db.logger("sbie.seat"))
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+                printError("cannot read \(file): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+            let commands: [DomainCommand]
+            switch BoardSeed.commands(from: data) {
+            case .success(let list): commands = list
+            case .failure(let rejection):
+                printError("\(file): \(rejection.message)")
+                throw ExitCode(2)
+            }
+            let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+            var failed = false
+            for (index, command) in commands.enumerated() {
+                var options = try SubmitOptions.parse(["--timeout", String(timeout)])
+                options.idempotencyKey = "\(stem):\(index)"
+                do { try await submitAndReport(command, options: options, on: connection) } catch let exit as ExitCode {
+                    if exit.rawValue == 2 { throw exit }
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
 
     /// What fill and vacate share.
     struct Details: ParsableArguments {
@@ -124,13 +164,13 @@ struct Annotate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record a local government's vote about an agreement (an annotation: it changes no state).",
         discussion: """
-            E.g. a city commission declaring its agreement void (DESIGN.md rule 8). Find agreement ids \
+            E.g. a city commission declaring its agreement void (it is recorded as an annotation and changes no agreement). Find agreement ids \
             with `sbie status --agency NAME`.
 
             """ + "\n" + waitDiscussion)
 
     @OptionGroup var db: DatabaseOptions
-    @Argument(help: "The agreement's id, e.g. key-west-police-department.tfm.2025-04-02.") var agreementID: AgreementID
+    @Argument(help: "The agreement's id, e.g. key-west-police-department.tfm.2025-03-05.") var agreementID: AgreementID
     @Option(help: "The body that voted, e.g. \"Key West City Commission\".") var body: String
     @Option(help: "The date of the vote (YYYY-MM-DD).") var date: FloridaDate
     @Option(help: "The motion.") var motion: String

@@ -94,7 +94,7 @@ func submitAndReport(
             type: command.commandType, payload: String(decoding: command.payloadJSON(), as: UTF8.self),
             idempotencyKey: options.idempotencyKey ?? UUID().uuidString.lowercased())
     } catch let error as SubmissionError {
-        printError("refused: \(error.code): \(error.message)")
+        printError("refused: " + (error.message.hasPrefix(error.code) ? error.message : "\(error.code): \(error.message)"))
         throw ExitCode(1)
     }
     let id = submitted.commandID

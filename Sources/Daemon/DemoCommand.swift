@@ -7,12 +7,12 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The main job: import ICE's real list, run the daemon, play the illustrative scenario.",
         discussion: """
-            Migrates the database, starts the daemon in this process, imports ICE's list of Florida
-            287(g) agreements through the command queue, seeds the State Board of Immigration
-            Enforcement's 2025 seats, then plays an illustrative scenario (real agencies and
-            agreements; example requests and votes) and prints the register by state, the Board's
-            docket, one agency's history and the log's verification. Running it again on the same
-            database changes nothing (every command has a stable idempotency key).
+            Migrates the database, starts the daemon in this process, imports ICE's list of Florida \
+            287(g) agreements through the command queue, seeds the State Board of Immigration \
+            Enforcement's 2025 seats, then plays an illustrative scenario (real agencies and \
+            agreements; example requests and votes) and prints the register by state, the Board's \
+            docket, one agency's history and the log's verification. Running it again on the same \
+            database changes nothing (every command has a stable idempotency key). \
             Exit code 1 when an outcome is not the one the rules require or verification fails.
             """)
 
@@ -26,6 +26,7 @@ struct Demo: AsyncParsableCommand {
         if logging.logLevel == .info { logging.logLevel = .warning }
         let logger = logging.logger("sbie.demo")
         let connection = try await db.connect(logger)
+        let started = Timestamp(Date())
         let migrator = try Migrator.load(from: try Migrator.locateDirectory())
         let applied = try await migrator.migrate(on: connection, logger: logger)
         heading("Database")
@@ -45,7 +46,7 @@ struct Demo: AsyncParsableCommand {
         heading("The State Board of Immigration Enforcement's 2025 seats (data/board-seats-2025.json)")
         let seats = try BoardSeed.commands(from: Data(contentsOf: URL(fileURLWithPath: boardSeats))).get()
         for (index, command) in seats.enumerated() {
-            let outcome = try await submitAndWait(connection, command, key: "board-seats-2025:\(index)")
+            let outcome = try await submitAndWait(connection, command, key: "\(URL(fileURLWithPath: boardSeats).deletingPathExtension().lastPathComponent):\(index)")
             if outcome.status != .accepted { unexpected += 1 }
         }
         for row in try await connection.query(
@@ -73,6 +74,9 @@ struct Demo: AsyncParsableCommand {
                     ? outcome.status == .accepted : outcome.errorCode == step.expectedRejection
                 if !ok { unexpected += 1 }
                 print("\n• \(step.title)")
+                if outcome.submittedAt < started {
+                    print("  (recorded by an earlier run of the demo; shown with the state as it stands now)")
+                }
                 await printOutcome(outcome, on: connection)
                 if !ok { print("  UNEXPECTED: the rules require \(step.expectedRejection.map { "rejection \($0)" } ?? "acceptance")") }
             }
@@ -90,15 +94,15 @@ struct Demo: AsyncParsableCommand {
             "SELECT agency_name, model, state, ended_on FROM agreement_status WHERE state <> 'active' ORDER BY 1").rows
         {
             print("  changed: \(row.values[0] ?? "") \(row.values[1] ?? ""): \(row.values[2] ?? "")"
-                  + (row.values[3].map { " on \($0 ?? "")" } ?? ""))
+                  + (row.values[3].map { " on \($0)" } ?? ""))
         }
 
         heading("The Board's docket (open requests in review order)")
-        var docketCommand = try Docket.parse(["--database", db.conninfo])
+        let docketCommand = try Docket.parse(["--database", db.conninfo])
         try await docketCommand.run()
 
         heading("History of \(historyAgency)")
-        var historyCommand = try History.parse(["--database", db.conninfo, "--agency", historyAgency])
+        let historyCommand = try History.parse(["--database", db.conninfo, "--agency", historyAgency])
         try await historyCommand.run()
 
         heading("Verification")

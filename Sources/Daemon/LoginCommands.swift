@@ -62,6 +62,12 @@ struct Login: AsyncParsableCommand {
         let password = try options.resolvedPassword()
         let logger = db.logger("sbie.login")
         let connection = try await db.connect(logger)
+        if let agency, try await connection.query(
+            "SELECT 1 FROM agreement_status WHERE agency_id = $1 LIMIT 1", [agency]).isEmpty
+        {
+            printError("no agency \(agency) in the register (see `sbie status`); import ICE's list first")
+            throw ExitCode(2)
+        }
         do {
             try await connection.createLogin(options.name, role: role, agencyID: agency, password: password)
         } catch let error as LoginError {

@@ -6,9 +6,9 @@ struct Rebuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild projections from position 0, or check that a rebuild equals the live tables.",
         discussion: """
-            PROJECTION is inline (agreement_status, termination_requests and board_docket, rebuilt
-            together from one replay and swapped in atomically while appends wait), agency_timeline,
-            or all. With --check, the inline tables are rebuilt into temporary tables and compared
+            PROJECTION is inline (agreement_status, termination_requests and board_docket, rebuilt \
+            together from one replay and swapped in atomically while appends wait), agency_timeline, \
+            or all. With --check, the inline tables are rebuilt into temporary tables and compared \
             row by row with the live ones, and nothing is swapped; exit 1 when they differ.
             """)
 

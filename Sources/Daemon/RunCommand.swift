@@ -8,15 +8,15 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the daemon: decide queued commands, exactly once each.",
         discussion: """
-            Claims due commands in batches (FOR UPDATE SKIP LOCKED), decides each against the
-            current state folded from the log, and in one transaction per batch appends the
-            events, updates the inline projections (agreement_status, termination_requests,
-            board_docket) and records every outcome. Then brings the agency_timeline catch-up
+            Claims due commands in batches (FOR UPDATE SKIP LOCKED), decides each against the \
+            current state folded from the log, and in one transaction per batch appends the \
+            events, updates the inline projections (agreement_status, termination_requests, \
+            board_docket) and records every outcome. Then brings the agency_timeline catch-up \
             projection up to date.
 
-            Idle, it waits for a NOTIFY (submissions notify only while a daemon is idle) and
-            also polls every --poll-interval, and wakes for durable timers (the WSO 90-day end).
-            Several daemons may run at once. Reconnects when the database restarts.
+            Idle, it waits for a NOTIFY (submissions notify only while a daemon is idle) and \
+            also polls every --poll-interval, and wakes for durable timers (the WSO 90-day end). \
+            Several daemons may run at once. Reconnects when the database restarts. \
             SIGTERM or SIGINT: finishes the batch in flight and exits 0.
             """)
 
@@ -37,7 +37,12 @@ struct Run: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as DaemonService.Fatal {
+            printError(error.message)
+            throw ExitCode(2)
+        }
     }
 }
 
@@ -49,9 +54,14 @@ struct DaemonService: Service {
     let once: Bool
     let logger: Logger
 
+    /// An error the daemon does not retry: it cannot start (the first connection
+    /// failed), its login lacks the privileges, or `--once` met any error.
+    struct Fatal: Error { var message: String }
+
     func run() async throws {
         var processor = CommandProcessor(configuration: configuration)
         var backoff = Duration.milliseconds(250)
+        var connectedOnce = false
         logger.info("daemon starting", metadata: ["batch_size": "\(configuration.batchSize)", "pid": "\(getpid())"])
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -61,9 +71,15 @@ struct DaemonService: Service {
                 try await listener.removeStaleSleepers()
                 let pid = await worker.backendPID
                 logger.info("connected", metadata: ["worker_backend_pid": "\(pid)"])
+                connectedOnce = true
                 backoff = .milliseconds(250)
                 try await loop(&processor, worker: worker, listener: listener)
                 return
+            } catch let error as PostgresError where error.sqlState == PostgresError.State.insufficientPrivilege {
+                throw Fatal(message: "this login may not run the daemon (\(error.message)); "
+                                + "use a workflow_daemon login: sbie login create-daemon NAME")
+            } catch let error as PostgresError where !connectedOnce || once {
+                throw Fatal(message: "cannot \(connectedOnce ? "continue" : "start"): \(error.message)")
             } catch let error as PostgresError where error.kind == .connection {
                 logger.warning("database unavailable; reconnecting", metadata: [
                     "error": "\(error.message)", "retry_in": "\(backoff)",
@@ -71,6 +87,7 @@ struct DaemonService: Service {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             } catch {
+                if once || !connectedOnce { throw Fatal(message: "cannot \(connectedOnce ? "continue" : "start"): \(error)") }
                 // Failures of single commands are recorded on the commands; what reaches
                 // here is the daemon's own trouble. Keep running: reconnect and go on.
                 logger.error("daemon loop failed; restarting it", metadata: [

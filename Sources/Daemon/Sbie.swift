@@ -9,12 +9,12 @@ struct Sbie: AsyncParsableCommand {
         commandName: "sbie",
         abstract: "Event-sourced record of 287(g) termination requests before Florida's State Board of Immigration Enforcement.",
         discussion: """
-            One executable for the daemon and for the command-line client of every actor:
-            agencies file termination requests, board staff schedule reviews and record votes,
+            One executable for the daemon and for the command-line client of every actor: \
+            agencies file termination requests, board staff schedule reviews and record votes, \
             auditors read, replay and verify the history.
 
-            The database is named by --database, else $DATABASE_URL, else libpq's defaults
-            and PG* variables (as psql). Exit codes: 0 success, 1 rejected or verification
+            The database is named by --database, else $DATABASE_URL, else libpq's defaults \
+            and PG* variables (as psql). Exit codes: 0 success, 1 rejected or verification \
             failed, 2 usage or connection error.
             """,
         subcommands: [
@@ -36,6 +36,10 @@ struct Sbie: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as PostgresError {
+            // A database error that no command handled (e.g. a login without the privilege).
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            exit(withError: ExitCode(2))
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
@@ -105,8 +109,8 @@ struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply the numbered SQL migrations in Sql/ that are not yet applied.",
         discussion: """
-            Each file is applied once, in version order, in its own transaction, and recorded in
-            schema_migrations with its SHA-256. A second run does nothing. An applied file whose
+            Each file is applied once, in version order, in its own transaction, and recorded in \
+            schema_migrations with its SHA-256. A second run does nothing. An applied file whose \
             content changed is refused: add a new migration instead.
             """)
 
@@ -140,8 +144,8 @@ struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reread the whole event log and check its hash chain, positions and stream versions.",
         discussion: """
-            Recomputes every SHA-256 in Swift, independently of the database's own function, and
-            reports the first position whose hash does not match, any gap in global positions and
+            Recomputes every SHA-256 in Swift, independently of the database's own function, and \
+            reports the first position whose hash does not match, any gap in global positions and \
             any stream whose versions are not 1..n. Exit code 1 on any finding.
             """)
 

@@ -44,6 +44,11 @@ public struct VerificationReport: Sendable, Equatable, Codable {
 
     public var isIntact: Bool { firstHashMismatch == nil && gaps.isEmpty && streamsWithBadVersions.isEmpty }
 
+    enum CodingKeys: String, CodingKey {
+        case eventsChecked = "events_checked", lastPosition = "last_position", firstHashMismatch = "first_hash_mismatch"
+        case gaps, streamsWithBadVersions = "streams_with_bad_versions"
+    }
+
     /// One line per finding, or `OK …` when intact.
     public var summary: String {
         if isIntact { return "OK: \(eventsChecked) events verified, positions 1…\(lastPosition) dense, hash chain intact" }

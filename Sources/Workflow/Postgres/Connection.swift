@@ -422,7 +422,8 @@ public actor Connection {
 
     private static func errorMessage(_ raw: OpaquePointer) -> String {
         guard let text = PQerrorMessage(raw) else { return "unknown libpq error" }
-        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(cString: text).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     }
 
     /// Reads every pending result until libpq returns NULL (as it must be, before the

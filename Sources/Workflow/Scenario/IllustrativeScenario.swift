@@ -135,11 +135,11 @@ public enum IllustrativeScenario {
                 step("2025-06-30: the Key West City Commission declares its agreement void",
                      .recordLocalGovernmentVote(RecordLocalGovernmentVote(
                         agreementID: keyWestTFM, body: "Key West City Commission", votedOn: try day("2025-06-30"),
-                        motion: "Declare the 287(g) Task Force Model agreement void", tally: "not recorded here (see the Commission's minutes)"))),
+                        motion: "Declare the 287(g) Task Force Model agreement void", tally: "see the Commission's minutes"))),
                 step("2025-07-08: the Commission reverses that vote; the agreement never ended",
                      .recordLocalGovernmentVote(RecordLocalGovernmentVote(
                         agreementID: keyWestTFM, body: "Key West City Commission", votedOn: try day("2025-07-08"),
-                        motion: "Rescind the 2025-06-30 vote declaring the agreement void", tally: "not recorded here (see the Commission's minutes)"))),
+                        motion: "Rescind the 2025-06-30 vote declaring the agreement void", tally: "see the Commission's minutes"))),
             ]),
         ]
     }
