@@ -96,6 +96,27 @@ public struct AgencyID: Sendable, Hashable, Comparable, Codable, CustomStringCon
 
     /// The slug of a name (may be empty).
     public static func slug(of name: String) -> String {
+        // Fast path for ASCII names (all of ICE's list): the same rules without Foundation's
+        // folding, which cost a fifth of the daemon's time.
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            var words: [String] = []
+            var current: [UInt8] = []
+            func flush() {
+                if !current.isEmpty { words.append(String(decoding: current, as: UTF8.self)) }
+                current.removeAll(keepingCapacity: true)
+            }
+            for byte in name.utf8 {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): current.append(byte)
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): current.append(byte + 32)
+                case UInt8(ascii: "'"), UInt8(ascii: "`"): continue
+                case UInt8(ascii: "&"): flush(); words.append("and")
+                default: flush()
+                }
+            }
+            flush()
+            return words.flatMap { abbreviations[$0] ?? [$0] }.joined(separator: "-")
+        }
         var text = name.replacingOccurrences(of: "&", with: " and ")
         for apostrophe in ["'", "\u{2019}", "\u{2018}", "`"] {
             text = text.replacingOccurrences(of: apostrophe, with: "")
@@ -161,7 +182,10 @@ public struct AgreementID: Sendable, Hashable, Comparable, Codable, CustomString
 
     public var description: String { "\(agency.slug).\(model.slug).\(signedOn)" }
 
-    public static func < (lhs: AgreementID, rhs: AgreementID) -> Bool { lhs.description < rhs.description }
+    /// By agency, then model, then signed date (without building the descriptions).
+    public static func < (lhs: AgreementID, rhs: AgreementID) -> Bool {
+        (lhs.agency.slug, lhs.model.slug, lhs.signedOn) < (rhs.agency.slug, rhs.model.slug, rhs.signedOn)
+    }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()

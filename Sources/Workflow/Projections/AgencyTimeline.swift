@@ -45,11 +45,12 @@ public enum AgencyTimeline {
         guard let last = events.last else { return 0 }
         var rows: [[String?]] = []
         for event in events {
-            guard let agency = agencyID(inMetadata: event.metadata) else { continue }
+            let metadata = metadataObject(event.metadata)
+            guard let agency = metadata?["agency_id"] as? String else { continue }
             let decoded = try DomainEvent.decode(type: event.type, data: Data(event.data.utf8))
             rows.append([
                 String(event.globalPosition), agency, event.occurredAt.iso8601, event.recordedAt.iso8601, event.type,
-                event.streamID, actor(inMetadata: event.metadata), summary(of: decoded),
+                event.streamID, metadata?["actor"] as? String, summary(of: decoded),
             ])
         }
         if !rows.isEmpty {
@@ -70,9 +71,6 @@ public enum AgencyTimeline {
     private static func metadataObject(_ text: String) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
     }
-
-    static func agencyID(inMetadata text: String) -> String? { metadataObject(text)?["agency_id"] as? String }
-    static func actor(inMetadata text: String) -> String? { metadataObject(text)?["actor"] as? String }
 
     /// One sentence saying what an event records, for people reading a history.
     public static func summary(of event: DomainEvent) -> String {
