@@ -98,7 +98,7 @@ public enum Projections {
         switch event {
         case .agreementRegistered(let e): agreements.insert(e.agreementID)
         case .agreementDetailsUpdated(let e): agreements.insert(e.agreementID)
-        case .agencyRenamed: break  // handled by the caller's agency scan below
+        case .agencyRenamed: break  // every row showing the name: see touched(by:in:…)
         case .signedDateCorrected(let e): agreements.insert(e.agreementID)
         case .terminationRequestSubmitted(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
         case .terminationRequestWithdrawn(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
@@ -119,9 +119,6 @@ public enum Projections {
         if case .agencyRenamed(let e) = event {
             for a in state.agreements(of: e.agencyID) { agreements.insert(a.id) }
             for r in state.requests.values where r.agencyID == e.agencyID { requests.insert(r.id) }
-        } else if case .signedDateCorrected = event {
-            // A corrected date changes the agreement id's date part only in the row's signed_on.
-            touched(by: event, agreements: &agreements, requests: &requests)
         } else {
             touched(by: event, agreements: &agreements, requests: &requests)
         }
