@@ -88,7 +88,8 @@ func approvedScenario() -> Scenario {
     @Test func noticeRejections() {
         var s = approvedScenario()
         #expect(s.rejectionCode(notice(9, tallahasseePD, received: "2025-10-20")) == "request_not_found")
-        #expect(s.rejectionCode(notice(2, leonSO, received: "2025-10-20")) == "agency_mismatch")
+        // Another agency's request is refused as an unknown one (issue 11 item 5; was agency_mismatch).
+        #expect(s.rejectionCode(notice(2, leonSO, received: "2025-10-20")) == "request_not_found")
         #expect(s.rejectionCode(notice(2, tallahasseePD, received: "2025-10-14")) == "notice_before_approval")
         #expect(s.rejectionCode(notice(2, tallahasseePD, received: "2025-10-20", served: "2025-10-14")) == "notice_before_approval")
         #expect(s.rejectionCode(notice(2, tallahasseePD, received: "2025-10-20", served: "2025-10-21")) == "received_before_served")

@@ -107,7 +107,8 @@ func submit(_ request: Int, _ agency: AgencyID, _ model: Model = .taskForce, fil
 
     @Test func explicitAgreementMustBeTheAgencys() {
         let s = Scenario(realRows)
-        #expect(s.rejectionCode(submit(1, tallahasseePD, agreement: leonTFM)) == "agency_mismatch")
+        // Another agency's agreement is refused as an unknown one (issue 11 item 5; was agency_mismatch).
+        #expect(s.rejectionCode(submit(1, tallahasseePD, agreement: leonTFM)) == "agreement_not_found")
         #expect(s.rejectionCode(submit(1, leonSO, .warrantServiceOfficer, agreement: leonTFM)) == "invalid_field_value")
         #expect(s.rejectionCode(submit(1, tallahasseePD, agreement: AgreementID(agency: tallahasseePD, model: .taskForce, signedOn: d("2025-01-01")))) == "agreement_not_found")
         #expect(s.rejectionCode(submit(1, tallahasseePD, agreement: tallahasseeTFM)) == nil)
@@ -140,7 +141,8 @@ func submit(_ request: Int, _ agency: AgencyID, _ model: Model = .taskForce, fil
     @Test func withdrawRejections() {
         let s = Scenario(realRows + [submit(1, tallahasseePD)])
         #expect(s.rejectionCode(withdraw(2)) == "request_not_found")
-        #expect(s.rejectionCode(withdraw(1, leonSO)) == "agency_mismatch")
+        // Another agency's request is refused as an unknown one (issue 11 item 5; was agency_mismatch).
+        #expect(s.rejectionCode(withdraw(1, leonSO)) == "request_not_found")
         #expect(s.rejectionCode(withdraw(1, on: "2025-07-31")) == "date_before_submission")
         #expect(s.rejectionCode(withdraw(1, on: "2025-08-05"), today: "2025-08-04") == "date_in_future")
     }

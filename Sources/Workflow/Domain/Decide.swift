@@ -101,22 +101,34 @@ private struct Decider {
 
     func agreement(_ id: AgreementID, field: String = "agreement_id") throws(Rejection) -> Agreement {
         guard let agreement = state.agreements[id] else {
-            throw Rejection(.agreementNotFound, "no agreement \(id) in the register", field: field)
+            throw Self.noSuchAgreement(id, field: field)
         }
         return agreement
     }
 
     func request(_ id: UUID) throws(Rejection) -> TerminationRequest {
         guard let request = state.requests[id] else {
-            throw Rejection(.requestNotFound, "no termination request \(id.uuidString.lowercased())", field: "request_id")
+            throw Self.noSuchRequest(id)
         }
         return request
     }
 
-    func sameAgency(_ request: TerminationRequest, _ agency: AgencyID) throws(Rejection) {
-        guard request.agencyID == agency else {
-            throw Rejection(.agencyMismatch, "\(Source.rule1): request \(request.id.uuidString.lowercased()) belongs to \(request.agencyID), not \(agency)", field: "agency_id")
+    /// An agency's own request, or the same rejection as for an unknown id: an agency (a
+    /// clerk) learns nothing about another agency's requests, not even that an id exists
+    /// (issue 11 item 5; rule 1 is enforced all the same).
+    func ownRequest(_ id: UUID, of agency: AgencyID) throws(Rejection) -> TerminationRequest {
+        guard let request = state.requests[id], request.agencyID == agency else {
+            throw Self.noSuchRequest(id)
         }
+        return request
+    }
+
+    static func noSuchRequest(_ id: UUID) -> Rejection {
+        Rejection(.requestNotFound, "no termination request \(id.uuidString.lowercased())", field: "request_id")
+    }
+
+    static func noSuchAgreement(_ id: AgreementID, field: String = "agreement_id") -> Rejection {
+        Rejection(.agreementNotFound, "no agreement \(id) in the register", field: field)
     }
 
     func name(_ agency: AgencyID) -> String { state.agencies[agency]?.name ?? agency.slug }
@@ -191,10 +203,9 @@ private struct Decider {
         try notFuture(p.filedOn, "filed_on")
         let target: Agreement
         if let id = p.agreementID {
-            target = try agreement(id)
-            guard target.agencyID == p.agencyID else {
-                throw Rejection(.agencyMismatch, "\(Source.rule1): agreement \(id) belongs to \(target.agencyID), not \(p.agencyID)", field: "agreement_id")
-            }
+            // Another agency's agreement is refused exactly as an unknown one (issue 11 item 5).
+            guard let own = state.agreements[id], own.agencyID == p.agencyID else { throw Self.noSuchAgreement(id) }
+            target = own
             guard target.model == p.model else {
                 throw Rejection(.invalidFieldValue, "agreement \(id) is a \(target.model.iceName) agreement, not \(p.model.iceName)", field: "model")
             }
@@ -231,8 +242,7 @@ private struct Decider {
     }
 
     func withdraw(_ p: WithdrawTerminationRequest) throws(Rejection) -> Decision {
-        let request = try request(p.requestID)
-        try sameAgency(request, p.agencyID)
+        let request = try ownRequest(p.requestID, of: p.agencyID)
         guard request.status.isOpen else {
             throw Rejection(.requestNotOpen, "a request may be withdrawn only before the Board decides; request \(request.id.uuidString.lowercased()) is \(request.status.rawValue)", field: "request_id")
         }
@@ -302,8 +312,7 @@ private struct Decider {
     /// Rules 4, 6, 7: notice only after approval; the agreement ends on ICE's receipt
     /// (TFM, JEM) or 90 days after it (WSO), per the MOA templates.
     func notice(_ p: RecordTerminationNotice) throws(Rejection) -> Decision {
-        let request = try request(p.requestID)
-        try sameAgency(request, p.agencyID)
+        let request = try ownRequest(p.requestID, of: p.agencyID)
         let agreement = try agreement(request.agreementID, field: "request_id")
         guard agreement.status != .terminated else {
             throw Rejection(.agreementTerminated, "\(Source.final): \(agreement.id) ended on \(agreement.terminatedOn?.description ?? "?")", field: "request_id")

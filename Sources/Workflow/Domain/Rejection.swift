@@ -58,7 +58,10 @@ public enum RejectionCode: String, Sendable, CaseIterable, Codable {
     case noActiveAgreement = "no_active_agreement"
     /// Rule 1: the agreement is not `active` (termination already approved or pending).
     case agreementNotActive = "agreement_not_active"
-    /// Rule 1: the agreement or request belongs to another agency.
+    /// Rule 1: a payload names another agency than the clerk's own (SQLSTATE CQ003 at submission).
+    /// `decide` no longer produces it: another agency's request or agreement is refused exactly
+    /// as an unknown id (`request_not_found`, `agreement_not_found`), so that a clerk learns nothing
+    /// about other agencies (issue 11 item 5).
     case agencyMismatch = "agency_mismatch"
     /// Rule 2: the agreement already has an open request.
     case requestAlreadyOpen = "request_already_open"
