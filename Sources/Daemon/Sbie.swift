@@ -38,7 +38,7 @@ struct Sbie: AsyncParsableCommand {
             }
         } catch let error as PostgresError {
             // A database error that no command handled (e.g. a login without the privilege).
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(Refusal.describe(error))\n".utf8))
             exit(withError: ExitCode(2))
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }

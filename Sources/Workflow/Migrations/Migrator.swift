@@ -164,7 +164,7 @@ extension Connection {
             done.append(migration)
         }
         if done.isEmpty { try harden() }
-        try executeScript("SET search_path = sbie, public")
+        try executeScript("SET search_path = sbie")  // as Connection sets it
         return done
     }
 

@@ -83,11 +83,12 @@ public actor Connection {
             let text = PQresultErrorMessage(result).map { String(cString: $0) } ?? ""
             box.logger.debug("postgres notice", metadata: ["notice": "\(text.trimmingCharacters(in: .whitespacesAndNewlines))"])
         }, Unmanaged.passUnretained(handle.noticeLogger).toOpaque())
-        // The project's objects are in schema sbie (Sql/0007_security.sql); public stays on the
-        // path for extensions. Set here as well as the database's default, so that a database
-        // whose default was not set (migrated by a login that does not own it) works the same.
+        // The project's objects are in schema sbie (Sql/0007_security.sql). Our sessions do not
+        // search public at all (pg_catalog is searched first implicitly): a look-alike function
+        // someone created there could otherwise win overload resolution in our own statements.
+        // (psql users get the database's default, sbie, public.)
         try executeScript(
-            "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET search_path = sbie, public")
+            "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET search_path = sbie")
     }
 
     /// Closes the connection now (otherwise it closes when the last reference goes).
