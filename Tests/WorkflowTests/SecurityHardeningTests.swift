@@ -163,6 +163,14 @@ struct SecurityHardeningTests {
             #expect(await sqlState {
                 try await rawSubmit(clerk, "submit_termination_request", json(terminationRequest(SecurityFixture.agencyB)))
             } == "CQ003")
+            // The key escaped (json unescapes it before the check), and repeated in escaped form.
+            #expect(await sqlState {
+                try await rawSubmit(clerk, "submit_termination_request", #"{"agency\u005fid": "\#(SecurityFixture.agencyB)"}"#)
+            } == "CQ003")
+            #expect(await sqlState {
+                try await rawSubmit(clerk, "submit_termination_request",
+                                    #"{"agency_id": "\#(SecurityFixture.agencyA)", "agency\u005fid": "\#(SecurityFixture.agencyB)"}"#)
+            } == "CQ002")
             // Everyone else's normal work still runs, and none of the look-alikes did.
             let registrar = try await f.connect(f.registrar)
             try await rawSubmit(registrar, "register_agreement", json(registration("Tallahassee Police Department")))
