@@ -100,6 +100,19 @@ BEGIN
         EXECUTE pg_catalog.format('ALTER %s public.%I SET SCHEMA sbie',
             CASE r.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, r.typname);
     END LOOP;
+    -- What stays in public is not ours (an extension's, a DBA's), or a migration forgot to
+    -- give it to workflow_owner: say so, since its functions would no longer find our tables.
+    FOR r IN
+        SELECT 'table ' || c.relname AS what FROM pg_catalog.pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+        UNION ALL
+        SELECT 'function ' || p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = 'public'::regnamespace
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        RAISE WARNING '0007: % stays in schema public (not owned by workflow_owner, not one of ours by name)', r.what;
+    END LOOP;
 END $$;
 
 -- The schema belongs to workflow_record: a schema's owner may drop any object in it, so
