@@ -83,12 +83,15 @@ public actor Connection {
             let text = PQresultErrorMessage(result).map { String(cString: $0) } ?? ""
             box.logger.debug("postgres notice", metadata: ["notice": "\(text.trimmingCharacters(in: .whitespacesAndNewlines))"])
         }, Unmanaged.passUnretained(handle.noticeLogger).toOpaque())
-        // The project's objects are in schema sbie (Sql/0007_security.sql). Our sessions do not
-        // search public at all (pg_catalog is searched first implicitly): a look-alike function
-        // someone created there could otherwise win overload resolution in our own statements.
-        // (psql users get the database's default, sbie, public.)
-        try executeScript(
-            "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET search_path = sbie")
+        // The project's objects are in schema sbie (Sql/0007_security.sql). Where it exists, our
+        // sessions search only sbie (pg_catalog is searched first implicitly), not public: a
+        // look-alike function someone created there could otherwise win overload resolution in
+        // our own statements. (psql users get the database's default, sbie, public; a database
+        // without schema sbie, not yet migrated, keeps its default.)
+        try executeScript("""
+            SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8';
+            SELECT pg_catalog.set_config('search_path', 'sbie', false) WHERE pg_catalog.to_regnamespace('sbie') IS NOT NULL
+            """)
     }
 
     /// Closes the connection now (otherwise it closes when the last reference goes).
