@@ -54,15 +54,15 @@ CREATE TRIGGER signed_checkpoints_no_truncate BEFORE TRUNCATE ON signed_checkpoi
     FOR EACH STATEMENT EXECUTE FUNCTION signed_checkpoints_are_immutable();
 
 -- record_checkpoint(position, hash, signed_at, public_key, signature, reason) appends one
--- signed checkpoint and returns its checkpoint_id. The head must be in the log (checked
--- in the same statement as the insert) and signed_at within 5 minutes of the database's clock.
+-- signed checkpoint and returns its row. The head must be in the log (checked in the same
+-- statement as the insert) and signed_at within 5 minutes of the database's clock.
 CREATE FUNCTION record_checkpoint(
     p_position bigint, p_hash bytea, p_signed_at timestamptz, p_public_key bytea, p_signature bytea, p_reason text
-) RETURNS bigint
+) RETURNS signed_checkpoints
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
-    v_id bigint;
+    v_row signed_checkpoints;
 BEGIN
     IF p_position IS NULL OR p_position < 1 OR p_hash IS NULL OR length(p_hash) <> 32
        OR p_signed_at IS NULL OR p_public_key IS NULL OR length(p_public_key) <> 32
@@ -81,13 +81,13 @@ BEGIN
     SELECT p_position, p_hash, p_signed_at, p_public_key, p_signature, p_reason,
            pg_catalog.clock_timestamp(), session_user
     FROM events e WHERE e.global_position = p_position AND e.hash = p_hash
-    RETURNING checkpoint_id INTO v_id;
-    IF v_id IS NULL THEN
+    RETURNING * INTO v_row;
+    IF v_row.checkpoint_id IS NULL THEN
         RAISE EXCEPTION 'record_checkpoint: the log has no event at position % with hash %',
             p_position, pg_catalog.encode(p_hash, 'hex')
             USING ERRCODE = 'CP001', DETAIL = pg_catalog.format('position=%s', p_position);
     END IF;
-    RETURN v_id;
+    RETURN v_row;
 END
 $$;
 

@@ -101,7 +101,7 @@ extension Connection {
         let result: QueryResult
         do {
             result = try query(
-                "SELECT \(Self.checkpointColumns) FROM signed_checkpoints WHERE checkpoint_id = record_checkpoint($1, $2, $3, $4, $5, $6)",
+                "SELECT \(Self.checkpointColumns) FROM record_checkpoint($1, $2, $3, $4, $5, $6)",
                 [checkpoint.head.position, checkpoint.head.hash, checkpoint.signedAt, checkpoint.publicKey,
                  checkpoint.signature, reason.rawValue],
                 name: "record_checkpoint")

@@ -286,11 +286,12 @@ struct ExportLine {
             return value
         }
         func string(_ span: ArraySlice<UInt8>, _ name: String) throws -> ArraySlice<UInt8> {
-            guard let text = JSONScanner.decodeString(span) else { throw Malformed(message: "\(name) must be a JSON string") }
+            guard span.first == UInt8(ascii: "\""), span.last == UInt8(ascii: "\""), let text = JSONScanner.decodeString(span)
+            else { throw Malformed(message: "\(name) must be a JSON string") }
             return text[...]
         }
         func hashField(_ span: ArraySlice<UInt8>, _ name: String) throws -> [UInt8] {
-            guard let text = JSONScanner.decodeString(span), text.count == 64, let bytes = Hex.decode(bytes: text[...]) else {
+            guard span.first == UInt8(ascii: "\""), span.last == UInt8(ascii: "\""), let text = JSONScanner.decodeString(span), text.count == 64, let bytes = Hex.decode(bytes: text[...]) else {
                 throw Malformed(message: "\(name) must be 64 lowercase hex digits")
             }
             return bytes
