@@ -42,7 +42,8 @@ struct Run: AsyncParsableCommand {
         // Issue 19 (checkpoints): the signer runs beside the daemon when given a key (not with --once).
         if let checkpointKey, !once {
             let key = try loadCheckpointKey(checkpointKey)
-            services.append(.init(service: CheckpointService(conninfo: db.conninfo, key: key, logger: logger)))
+            services.append(.init(service: CheckpointService(conninfo: db.conninfo, key: key, logger: logger),
+                                  successTerminationBehavior: .gracefullyShutdownGroup))
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

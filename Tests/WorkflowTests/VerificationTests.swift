@@ -414,3 +414,40 @@ struct IndependentVerifierTests {
         }
     }
 }
+
+@Suite("sbie run --checkpoint-key (live database, real child process)",
+       .enabled(if: TestDatabase.available, "set SBIE_TEST_DSN"), .serialized)
+struct DaemonCheckpointTests {
+    @Test("the daemon given a key signs the head at start and exits 0 on SIGTERM; a group-readable key stops it with exit 2")
+    func daemonSigns() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            // A real command (the daemon folds the log: it must hold events the domain knows).
+            _ = try await db.query("SELECT * FROM submit_command('register_agreement', $1::json, 'checkpoint-test')",
+                                   [registerPayload(1)])
+            var processor = CommandProcessor()
+            _ = try await drain(&processor, db)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sbie-run-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let path = folder.appendingPathComponent("daemon.key").path
+            let key = try CheckpointKey.generate(path: path)
+
+            let daemon = try DaemonProcess(dsn, ["--checkpoint-key", path])
+            var rows: [StoredCheckpoint] = []
+            for _ in 0..<200 where rows.isEmpty {
+                rows = try await db.checkpoints(publicKey: key.publicKey)
+                if rows.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let head = try #require(try await db.chainHead().head)
+            #expect(head.position >= 1)
+            #expect(rows.first?.checkpoint.head == head && rows.first?.reason == .scheduled)
+            #expect(daemon.terminate() == 0)
+
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+            let refused = try DaemonProcess(dsn, ["--checkpoint-key", path])
+            refused.process.waitUntilExit()
+            #expect(refused.process.terminationStatus == 2)
+        }
+    }
+}

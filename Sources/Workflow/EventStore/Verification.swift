@@ -198,6 +198,17 @@ public struct ExportVerifier: Sendable {
         return true
     }
 
+    /// Lines longer than this (64 MiB) are refused as malformed, so a hostile file
+    /// cannot make the verifier hold an unbounded line.
+    public static let maxLineBytes = 64 << 20
+
+    mutating func lineTooLong() {
+        guard result.failure == nil else { return }
+        line += 1
+        result.failure = .init(position: result.head.position + 1, line: line, code: .malformedLine,
+                               message: "the line is longer than \(Self.maxLineBytes) bytes")
+    }
+
     /// Marks the export as truncated: its last line did not end with a line feed.
     public mutating func unterminatedLastLine() {
         guard result.failure == nil else { return }
@@ -214,13 +225,19 @@ public struct ExportVerifier: Sendable {
         var verifier = ExportVerifier(watch: watch)
         var pending: [UInt8] = []
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            var scanFrom = pending.count
             pending.append(contentsOf: chunk)
             var start = pending.startIndex
-            while let newline = pending[start...].firstIndex(of: 0x0a) {
+            while let newline = pending[scanFrom...].firstIndex(of: 0x0a) {
                 if !verifier.check(line: pending[start..<newline]) { return verifier.result }
                 start = newline + 1
+                scanFrom = start
             }
             pending.removeSubrange(..<start)
+            if pending.count > maxLineBytes {
+                verifier.lineTooLong()
+                return verifier.result
+            }
         }
         if !pending.isEmpty { verifier.unterminatedLastLine() }
         return verifier.result
