@@ -64,9 +64,9 @@ AS $$
 DECLARE
     v_row signed_checkpoints;
 BEGIN
-    IF p_position IS NULL OR p_position < 1 OR p_hash IS NULL OR length(p_hash) <> 32
-       OR p_signed_at IS NULL OR p_public_key IS NULL OR length(p_public_key) <> 32
-       OR p_signature IS NULL OR length(p_signature) <> 64
+    IF p_position IS NULL OR p_position < 1 OR p_hash IS NULL OR pg_catalog.length(p_hash) <> 32
+       OR p_signed_at IS NULL OR p_public_key IS NULL OR pg_catalog.length(p_public_key) <> 32
+       OR p_signature IS NULL OR pg_catalog.length(p_signature) <> 64
        OR p_reason IS NULL OR p_reason NOT IN ('manual', 'scheduled', 'board_decision') THEN
         RAISE EXCEPTION 'record_checkpoint: needs a position >= 1, a 32-byte hash, signed_at, a 32-byte public key, '
             'a 64-byte signature and a reason (manual, scheduled, board_decision)' USING ERRCODE = '22023';

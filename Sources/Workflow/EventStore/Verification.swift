@@ -149,6 +149,9 @@ public struct ExportVerifier: Sendable {
     /// - Parameter watch: positions whose hashes to keep in `result.watched`.
     public init(watch: Set<Int64> = []) { self.watch = watch }
 
+    /// Each member's name as the line spells it, quoted (`"global_position"`, …).
+    static let quotedMembers: [[UInt8]] = members.map { Array("\"\($0)\"".utf8) }
+
     /// The member names of an events line, in order.
     public static let members = [
         "global_position", "stream_id", "stream_version", "event_id", "event_type", "data", "metadata",
@@ -281,7 +284,7 @@ struct ExportLine {
         for (index, name) in ExportVerifier.members.enumerated() {
             let keyStart = scanner.index
             try scanner.skipString()
-            guard line[keyStart..<scanner.index].elementsEqual(Array("\"\(name)\"".utf8)) else {
+            guard line[keyStart..<scanner.index].elementsEqual(ExportVerifier.quotedMembers[index]) else {
                 throw Malformed(message: "member \(index + 1) must be \"\(name)\" (members: \(ExportVerifier.members.joined(separator: ", ")))")
             }
             try scanner.expect(UInt8(ascii: ":"), "a ':' after \"\(name)\"")
@@ -335,7 +338,7 @@ struct ExportLine {
     static func isLowercaseUUID(_ text: ArraySlice<UInt8>) -> Bool {
         guard text.count == 36 else { return false }
         for (offset, c) in text.enumerated() {
-            if [8, 13, 18, 23].contains(offset) {
+            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
                 guard c == UInt8(ascii: "-") else { return false }
             } else if !(c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") || c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f")) {
                 return false
