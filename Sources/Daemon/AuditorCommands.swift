@@ -51,7 +51,11 @@ struct Status: AsyncParsableCommand {
         var events: Int?
         var agreements: [AgreementStatusRow]
         var requests: [TerminationRequestRow]
-        enum CodingKeys: String, CodingKey { case asOf = "as_of", position, events, agreements, requests }
+        /// The latest signed checkpoint of the log (issue 19), if any.
+        var latestCheckpoint: StoredCheckpoint?
+        enum CodingKeys: String, CodingKey {
+            case asOf = "as_of", position, events, agreements, requests, latestCheckpoint = "latest_checkpoint"
+        }
     }
 
     func run() async throws {
@@ -68,6 +72,7 @@ struct Status: AsyncParsableCommand {
                             agreements: try await connection.agreementStatusRows(agency: agencyID),
                             requests: try await connection.terminationRequestRows(agency: agencyID))
         }
+        report.latestCheckpoint = try await connection.checkpoints(limit: 1).first
         if json { return try printJSON(report) }
         if let asOf, let position = report.position, let events = report.events {
             let clock = if case .position = asOf { "in log order" } else { "by legal time" }
@@ -79,6 +84,12 @@ struct Status: AsyncParsableCommand {
         let counts = Dictionary(grouping: report.agreements, by: \.state).mapValues(\.count)
         let byState = AgreementStatus.allCases.compactMap { s in counts[s.rawValue].map { "\($0) \(s.rawValue)" } }
         print("\n\(report.agreements.count) agreement(s)" + (byState.isEmpty ? "" : ": " + byState.joined(separator: ", ")))
+        if let latest = report.latestCheckpoint?.checkpoint {
+            print("latest checkpoint: position \(latest.head.position), hash \(latest.head.hashHex), "
+                  + "signed \(latest.signedAt.iso8601) by key \(latest.keyID)")
+        } else {
+            print("latest checkpoint: none signed")
+        }
         if agencyID != nil, !report.requests.isEmpty {
             print("")
             printTable(["request", "agreement", "state", "filed", "meeting", "decided", "ends"], report.requests.map {

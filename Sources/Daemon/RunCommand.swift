@@ -25,6 +25,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Unexpected failures before a command is marked failed (dead letter).") var maxAttempts = 5
     @Option(help: "Longest idle wait between queue checks, in milliseconds.") var pollInterval = 1000
     @Flag(help: "Process what is due now, then exit (no waiting).") var once = false
+    // Issue 19 (checkpoints): a separate Service in the same group; see CheckpointService.
+    @Option(help: "Sign checkpoints of the log with this Ed25519 key file (daily and after each Board decision).")
+    var checkpointKey: String?
 
     func run() async throws {
         let logger = db.logger("sbie.daemon")
@@ -34,9 +37,16 @@ struct Run: AsyncParsableCommand {
         let daemon = DaemonService(
             conninfo: db.conninfo, configuration: configuration,
             pollInterval: .milliseconds(max(10, pollInterval)), once: once, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)]
+        // Issue 19 (checkpoints): the signer runs beside the daemon when given a key (not with --once).
+        if let checkpointKey, !once {
+            let key = try loadCheckpointKey(checkpointKey)
+            services.append(.init(service: CheckpointService(conninfo: db.conninfo, key: key, logger: logger),
+                                  successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch let error as DaemonService.Fatal {

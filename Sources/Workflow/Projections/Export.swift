@@ -9,12 +9,18 @@ public enum ExportSource: String, Sendable, CaseIterable {
     case agencyTimeline = "agency_timeline"
 
     /// The query: every column (hashes as hex), in a stable order.
+    ///
+    /// The events' columns are exactly what the hash chain covers, in its text forms
+    /// (docs/export-format.md): times as UTC `YYYY-MM-DDTHH:MM:SS.ffffffZ`, whatever the
+    /// session's time zone, so that the export verifies with no database.
     var sql: String {
         switch self {
         case .events:
             return """
                 SELECT global_position, stream_id, stream_version, event_id, event_type, data, metadata,
-                       occurred_at, recorded_at, encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
+                       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
+                       to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at,
+                       encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
                 FROM events ORDER BY global_position
                 """
         case .agreementStatus: return "SELECT * FROM agreement_status ORDER BY agreement_id"
