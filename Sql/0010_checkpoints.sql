@@ -91,9 +91,13 @@ BEGIN
 END
 $$;
 
-ALTER TABLE signed_checkpoints OWNER TO workflow_owner;
-ALTER FUNCTION signed_checkpoints_are_immutable() OWNER TO workflow_owner;
+-- Checkpoints are part of the record (0007): the table and its trigger function belong to
+-- workflow_record, which no login holds, so only a superuser can disable the trigger.
+-- record_checkpoint (SECURITY DEFINER, owned by workflow_owner) inserts and reads back.
+ALTER TABLE signed_checkpoints OWNER TO workflow_record;
+ALTER FUNCTION signed_checkpoints_are_immutable() OWNER TO workflow_record;
 ALTER FUNCTION record_checkpoint(bigint, bytea, timestamptz, bytea, bytea, text) OWNER TO workflow_owner;
+GRANT SELECT, INSERT ON signed_checkpoints TO workflow_owner;
 
 REVOKE ALL ON signed_checkpoints FROM PUBLIC;
 REVOKE ALL ON FUNCTION signed_checkpoints_are_immutable() FROM PUBLIC;
