@@ -125,7 +125,8 @@ func resolveAgencyOrExit(_ text: String, on connection: Connection) async throws
 }
 
 /// Up to three of `names` closest to `text` (edit distance of their slugs, within about a
-/// quarter of the length; or containing it as whole words), closest first.
+/// quarter of the length and at most twice the best one's plus one; or containing it as
+/// whole words), closest first.
 func closestNames(to text: String, among names: [String], limit: Int = 3) -> [String] {
     let wanted = AgencyID.slug(of: text)
     guard !wanted.isEmpty else { return [] }
@@ -140,7 +141,10 @@ func closestNames(to text: String, among names: [String], limit: Int = 3) -> [St
             scored.append((name, threshold + 1))
         }
     }
-    return scored.sorted { ($0.score, $0.name) < ($1.score, $1.name) }.prefix(limit).map(\.name)
+    // Only the near-best: one letter off should not come with names five letters off.
+    let best = scored.map(\.score).min() ?? 0
+    return scored.filter { $0.score <= best * 2 + 1 }.sorted { ($0.score, $0.name) < ($1.score, $1.name) }
+        .prefix(limit).map(\.name)
 }
 
 /// Levenshtein distance, or `limit + 1` as soon as it must exceed `limit`.

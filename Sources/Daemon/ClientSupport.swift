@@ -120,13 +120,19 @@ func submitAndReport(
 }
 
 /// Warns (on standard error) when a reused `--idempotency-key` returned an earlier command
-/// with another type or payload: nothing new was submitted, and what follows is that
-/// command's outcome.
+/// with another type or payload (a new request's generated id aside): nothing new was
+/// submitted, and what follows is that command's outcome.
 func warnIfKeyReused(_ command: DomainCommand, _ stored: CommandRecord, options: SubmitOptions, on connection: Connection) async {
     guard let key = options.idempotencyKey else { return }
-    let sent = try? JSONDecoder().decode(JSONValue.self, from: command.payloadJSON())
-    let first = (try? await connection.commandPayload(stored.commandID)).flatMap { $0 }
-        .flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+    // A new request's id is drawn afresh on each run: a retry differs only in it.
+    func comparable(_ value: JSONValue?) -> JSONValue? {
+        guard case .object(var fields)? = value, stored.commandType == "submit_termination_request" else { return value }
+        fields["request_id"] = nil
+        return .object(fields)
+    }
+    let sent = comparable(try? JSONDecoder().decode(JSONValue.self, from: command.payloadJSON()))
+    let first = comparable((try? await connection.commandPayload(stored.commandID)).flatMap { $0 }
+        .flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) })
     guard stored.commandType != command.commandType || (first != nil && sent != first) else { return }
     FileHandle.standardError.write(Data((
         "warning: idempotency key '\(key)' was already used for command \(lower(stored.commandID)) "

@@ -18,9 +18,9 @@ struct Login: AsyncParsableCommand {
             The login is recorded as the actor of each event its commands cause.
 
             Needs a superuser, or a workflow_owner member with CREATEROLE.
-            Exit codes: 0 done, 1 refused (exists, not permitted, cannot
-            drop), 2 usage error, unknown login or agency, or no connection.
-            See docs/security.md.
+
+            Exit codes: 0 done; 1 refused (the login exists, not permitted, cannot be dropped); \
+            2 usage error, unknown login or agency, or no connection. See docs/security.md.
             """,
         subcommands: [CreateClerk.self, CreateBoardStaff.self, CreateRegistrar.self, CreateAuditor.self,
                       CreateDaemon.self, List.self, Remap.self, Drop.self]
@@ -145,10 +145,9 @@ struct Login: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an agency clerk's login, mapped to one agency.",
             discussion: """
-                The clerk may submit submit_termination_request,
-                withdraw_termination_request and record_termination_notice for
-                that agency only, and reads only its agency's commands and
-                projection rows. Example:
+                The clerk may submit submit_termination_request, withdraw_termination_request and \
+                record_termination_notice for that agency only, and reads only its agency's commands \
+                and projection rows. Example:
                   sbie login create-clerk tpd_clerk \\
                     --agency tallahassee-police-department --password-stdin
                 """)

@@ -16,6 +16,7 @@ struct Sbie: AsyncParsableCommand {
             The database is named by --database, else $DATABASE_URL, else libpq's defaults \
             and PG* variables (as psql).
 
+
             """ + exitCodesHelp + """
 
 
@@ -67,8 +68,7 @@ struct DatabaseOptions: ParsableArguments {
     @Option(
         name: [.customLong("database"), .customShort("d")],
         help: ArgumentHelp(
-            "libpq connection string or postgres:// URL.",
-            discussion: "Defaults to $DATABASE_URL, then libpq's defaults and PG* variables.",
+            "libpq connection string or postgres:// URL (default: $DATABASE_URL, then libpq's defaults and PG* variables).",
             valueName: "conninfo"))
     var database: String?
 
