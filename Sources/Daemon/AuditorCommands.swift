@@ -30,8 +30,8 @@ struct Status: AsyncParsableCommand {
         discussion: """
             Without --as-of it reads the agreement_status and termination_requests tables. \
             With --as-of it folds the event log instead:
-              --as-of 1200         up to and including global position 1200 (what the record said then);
-              --as-of 2025-09-16   events that occurred on or before that Florida date (legal time);
+              --as-of 1200         up to position 1200 included (what the record said);
+              --as-of 2025-09-16   events of that Florida date or before (legal time);
               --as-of 2025-09-16T12:00:00Z   events that occurred before that instant.
 
             The table fits the terminal (or $COLUMNS): long agency names and agreement ids are \
