@@ -98,11 +98,23 @@ func requireEventLog(_ connection: Connection, for command: String) async throws
 
 // MARK: - Agency names
 
-/// Resolves an agency's name or id to the register's agency, or exits with a sentence:
+/// Resolves an agency's name or id to the register's agency (or to one whose registration
+/// is queued, when the login may see it), or exits with a sentence:
 /// 2 with the closest names ("did you mean …") when there is no such agency, 1 when a
 /// clerk names an agency that is not its own.
 func resolveAgencyOrExit(_ text: String, on connection: Connection) async throws -> AgencyID {
     if let id = try await connection.resolveAgency(text) { return id }
+    // An agreement whose registration is still queued (an import in progress) is decided
+    // before anything submitted after it: its agency counts as known.
+    let slug = AgencyID.slug(of: text)
+    if let queued = try? await connection.query(
+        "SELECT DISTINCT payload->>'agency_name' FROM commands WHERE status = 'pending' AND command_type = 'register_agreement'",
+        name: "queued registrations").rows,
+       let name = try queued.compactMap({ try $0.decodeIfPresent(0, as: String.self) }).first(where: { AgencyID.slug(of: $0) == slug }),
+       let id = AgencyID(name: name)
+    {
+        return id
+    }
     let login = try await LoginContext.current(connection)
     let known = try await connection.query(
         "SELECT DISTINCT agency_id, agency_name FROM agreement_status ORDER BY agency_id", name: "agency names"
