@@ -8,8 +8,8 @@ import Workflow
 let waitDiscussion = """
     Waits for the daemon (`sbie run`) to decide, then prints the events and the new state, or the \
     rejection's code and the rule's source. Exit codes: 0 accepted (or queued with --no-wait); \
-    1 rejected or refused; 2 usage or connection error, or no outcome within --timeout (the command \
-    stays queued).
+    1 rejected, or refused (the login may not submit it); 2 not carried out: usage error, unknown \
+    agency or request, no connection, or no outcome within --timeout (the command stays queued).
     """
 
 struct RequestTermination: AsyncParsableCommand {

@@ -10,28 +10,30 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure appends, the command queue and rebuilds against raw PostgreSQL (pgbench).",
         discussion: """
-            Creates a fresh database sbie_bench_<random> on the server named by --database (the
-            login must be allowed to CREATE DATABASE; CHECKPOINT is tried before each case), applies
+            Creates a fresh database sbie_bench_<random> on the server named by --database (the \
+            login must be allowed to CREATE DATABASE; CHECKPOINT is tried before each case), applies \
             the migrations, runs every case on it, and drops it at the end unless --keep.
 
             Cases, in this order (commands first: they need a log of domain events only):
 
-              commands  --commands register_agreement commands submitted by --clients connections
-                        while a daemon decides them (--daemon: an `sbie run` child, or in process);
-                        throughput first submit -> last outcome and latency processed_at -
-                        submitted_at, both from the database clock. Then, with the daemon idle,
-                        --idle-samples commands one at a time, spaced: the NOTIFY wake-up latency.
-              rebuild   rebuildInlineProjections(checkOnly: true) and foldLog over that log, against
-                        a raw COPY (SELECT * FROM events) TO STDOUT through copyOut.
-              append    append_events with 1 event per transaction at 1 and at --clients connections,
-                        and --batch events per append (one transaction) at 1 connection, each right
-                        after pgbench doing the same inserts into raw_events: a plain table with the
-                        columns, primary key, unique constraints and indexes of events, but no
-                        triggers, no checks, an identity position and no hashing.
+            commands: --commands register_agreement commands submitted by --clients connections \
+            while a daemon decides them (--daemon: an `sbie run` child, or in process); throughput \
+            first submit -> last outcome and latency processed_at - submitted_at, both from the \
+            database clock. Then, with the daemon idle, --idle-samples commands one at a time, \
+            spaced: the NOTIFY wake-up latency.
 
-            pgbench runs as a subprocess with -n -M prepared -T --seconds and -l (its
-            per-transaction log gives p50/p99). Goals: single append >= 0.9x raw; batched
-            append >= 0.5x raw batched INSERT; commands >= 0.5x raw --clients INSERT throughput,
+            rebuild: rebuildInlineProjections(checkOnly: true) and foldLog over that log, against \
+            a raw COPY (SELECT * FROM events) TO STDOUT through copyOut.
+
+            append: append_events with 1 event per transaction at 1 and at --clients connections, \
+            and --batch events per append (one transaction) at 1 connection, each right after \
+            pgbench doing the same inserts into raw_events: a plain table with the columns, primary \
+            key, unique constraints and indexes of events, but no triggers, no checks, an identity \
+            position and no hashing.
+
+            pgbench runs as a subprocess with -n -M prepared -T --seconds and -l (its \
+            per-transaction log gives p50/p99). Goals: single append >= 0.9x raw; batched \
+            append >= 0.5x raw batched INSERT; commands >= 0.5x raw --clients INSERT throughput, \
             p50 <= 10x and p99 <= 50x raw single-INSERT latency; rebuild >= 0.3x raw COPY read.
             """)
 

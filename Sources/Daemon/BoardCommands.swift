@@ -3,7 +3,7 @@ import Foundation
 import Workflow
 
 // Board staff's commands: schedule a review, record a vote seat by seat, fill or
-// vacate a seat; and the register keeper's annotation of a local government's vote.
+// vacate a seat; and the registrar's annotation of a local government's vote.
 
 struct ScheduleReviewCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,7 +76,10 @@ struct Seat: AsyncParsableCommand {
             abstract: "Record every seat change of a seat-history file (default: the Board's 2025 seats).",
             discussion: """
                 Submits the file's fill and vacate entries in order and waits for each. Each entry \
-                has a stable idempotency key, so loading the same file twice changes nothing.
+                has a stable idempotency key, so loading the same file twice changes nothing. A \
+                relative path that is not in the current directory is looked up in the checkout \
+                sbie was built in (as `migrate` finds Sql/). Stops at the first refusal (e.g. a \
+                login that may not change seats).
                 """)
 
         @OptionGroup var db: DatabaseOptions
@@ -86,6 +89,7 @@ struct Seat: AsyncParsableCommand {
         func run() async throws {
             let connection = try await db.connect(db.logger("sbie.seat"))
             let data: Data
+            let file = locateDataFile(file)
             do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
                 printError("cannot read \(file): \(error.localizedDescription)")
                 throw ExitCode(2)
@@ -105,6 +109,10 @@ struct Seat: AsyncParsableCommand {
                 do { try await submitAndReport(command, options: options, on: connection) } catch let exit as ExitCode {
                     if exit.rawValue == 2 { throw exit }
                     failed = true
+                } catch let refused as SubmissionRefused {
+                    // The next entries would be refused alike: say so once.
+                    printError("seat load stopped at entry \(index + 1) of \(commands.count) (\(refused.code)); nothing after it was submitted")
+                    throw refused
                 }
             }
             if failed { throw ExitCode(1) }
@@ -164,8 +172,9 @@ struct Annotate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record a local government's vote about an agreement (an annotation: it changes no state).",
         discussion: """
-            E.g. a city commission declaring its agreement void (it is recorded as an annotation and changes no agreement). Find agreement ids \
-            with `sbie status --agency NAME`.
+            E.g. a city commission declaring its agreement void (it is recorded as an annotation and \
+            changes no agreement). Submitted by a registrar login (register upkeep), not board staff. \
+            Find agreement ids with `sbie status --agency NAME`.
 
             """ + "\n" + waitDiscussion)
 

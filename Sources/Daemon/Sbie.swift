@@ -14,9 +14,17 @@ struct Sbie: AsyncParsableCommand {
             auditors read, replay and verify the history.
 
             The database is named by --database, else $DATABASE_URL, else libpq's defaults \
-            and PG* variables (as psql). Exit codes: 0 success, 1 rejected or verification \
-            failed, 2 usage or connection error.
+            and PG* variables (as psql).
+
+
+            """ + exitCodesHelp + """
+
+
+            Shell completion: `sbie --generate-completion-script bash` (or zsh, fish) prints a \
+            script to source or install, e.g. \
+            `sbie --generate-completion-script bash > /etc/bash_completion.d/sbie`.
             """,
+        version: sbieVersion,
         subcommands: [
             Demo.self, Migrate.self, Run.self, ImportCommand.self, Verify.self, Rebuild.self,
             RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
@@ -27,7 +35,8 @@ struct Sbie: AsyncParsableCommand {
     )
 
     /// ArgumentParser's entry point, except that a usage error exits with 2 (its default
-    /// is 64), as documented: 0 success, 1 rejected or failed verification, 2 usage or connection.
+    /// is 64) and a database error nobody handled is said as a sentence, with the exit
+    /// codes of `exitCodesHelp`: 0 done, 1 refused, 2 not carried out.
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -38,8 +47,11 @@ struct Sbie: AsyncParsableCommand {
             }
         } catch let error as PostgresError {
             // A database error that no command handled (e.g. a login without the privilege).
-            FileHandle.standardError.write(Data("error: \(Refusal.describe(error))\n".utf8))
-            exit(withError: ExitCode(2))
+            let (message, code) = explain(error)
+            printError(message)
+            exit(withError: code)
+        } catch is SubmissionRefused {
+            exit(withError: Exit.refused)  // the reason is printed already
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
@@ -48,17 +60,19 @@ struct Sbie: AsyncParsableCommand {
     }
 }
 
+/// The version `sbie --version` prints.
+let sbieVersion = "0.1.0"
+
 /// Options every subcommand that talks to PostgreSQL takes.
 struct DatabaseOptions: ParsableArguments {
     @Option(
         name: [.customLong("database"), .customShort("d")],
         help: ArgumentHelp(
-            "libpq connection string or postgres:// URL.",
-            discussion: "Defaults to $DATABASE_URL, then libpq's defaults and PG* variables.",
+            "libpq connection string or postgres:// URL (default: $DATABASE_URL, then libpq's defaults and PG* variables).",
             valueName: "conninfo"))
     var database: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "How much to log on standard error.")
     var logLevel: Logger.Level = .info
 
     var conninfo: String { database ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "" }
@@ -136,6 +150,11 @@ struct Migrate: AsyncParsableCommand {
         } catch let error as MigrationError {
             printError("\(error)")
             throw ExitCode(1)
+        } catch let error as PostgresError where error.sqlState == PostgresError.State.insufficientPrivilege {
+            let login = (try? await connection.query("SELECT session_user::text").rows.first?.decode(0, as: String.self)) ?? nil
+            printError("login \(login ?? "?") may not migrate this database (\(error.message)): run `sbie migrate` as a superuser, "
+                       + "or as a login with CREATEROLE that owns the database (docs/security.md)")
+            throw Exit.refused
         }
     }
 }
@@ -172,6 +191,7 @@ struct Verify: AsyncParsableCommand {
         }
         let logger = db.logger("sbie.verify")
         let connection = try await db.connect(logger)
+        try await requireEventLog(connection, for: "verify")
         let report = try await connection.verifyLog()
         if json { try printJSON(report) } else { print(report.summary) }
         if !report.isIntact { throw ExitCode(1) }

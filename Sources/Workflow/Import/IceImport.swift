@@ -223,7 +223,7 @@ public enum IceImport {
             throw .malformedCSV("\(error)")
         }
         guard let header = records.first?.map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) else {
-            throw .missingColumns(requiredColumns)
+            throw .malformedCSV("the file is empty (no header, no rows)")
         }
         let missing = requiredColumns.filter { !header.contains($0) }
         guard missing.isEmpty else { throw .missingColumns(missing) }

@@ -430,8 +430,13 @@ public actor Connection {
 
     private static func errorMessage(_ raw: OpaquePointer) -> String {
         guard let text = PQerrorMessage(raw) else { return "unknown libpq error" }
-        return String(cString: text).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        // libpq ends a line without a full stop ("No such file or directory\n\tIs the server
+        // running…"): join its lines as sentences.
+        let lines = String(cString: text).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return lines.enumerated().map { index, line in
+            index < lines.count - 1 && !(line.last.map { ".?!:;".contains($0) } ?? true) ? line + "." : line
+        }.joined(separator: " ")
     }
 
     /// Reads every pending result until libpq returns NULL (as it must be, before the
