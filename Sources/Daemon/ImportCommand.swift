@@ -10,9 +10,19 @@ struct ImportCommand: AsyncParsableCommand {
             Reads a CSV export of ICE's spreadsheet (ICE's column names: STATE, LAW ENFORCEMENT AGENCY, \
             TYPE, COUNTY, SUPPORT TYPE, SIGNED, MOA, and optionally the MOA_URL column derived from its \
             hyperlinks) and submits one register_agreement command per Florida row to the queue, for \
-            the daemon to decide. The project ships ICE's July 18, 2025 list:
+            the daemon to decide. The project ships ICE's lists of May 29 and July 18, 2025:
 
+              sbie import data/ice-287g-participating-fl-2025-05-29.csv --wait 60
+              sbie import data/ice-287g-participating-fl-2025-07-18.csv --plan
               sbie import data/ice-287g-participating-fl-2025-07-18.csv --wait 60
+
+            Each edition is reconciled with the register first: every row and live agreement is \
+            classified (unchanged, details_changed, renamed, holder_changed, redated, resigned, new, \
+            not_listed, listed_again, ambiguous). --plan prints that and enqueues nothing; a plain \
+            import enqueues what is certain and lists what needs a registrar's decision (settle it \
+            with `sbie agency rename`, `sbie agreement change-holder`, `sbie agreement mark-duplicate`). \
+            An edition older than the newest imported is refused; the same edition again, from any \
+            login, enqueues nothing.
 
             A bad row (unknown model, bad date, no name, wrong number of fields) or a row outside \
             Florida is reported with its line and field and skipped; the other rows go in. Importing \
@@ -40,6 +50,8 @@ struct ImportCommand: AsyncParsableCommand {
 
     @Flag(help: "Print the report as JSON.") var json = false
 
+    @Flag(help: "Print the reconciliation with the register and enqueue nothing.") var plan = false
+
     @OptionGroup var db: DatabaseOptions
 
     func validate() throws {
@@ -59,22 +71,77 @@ struct ImportCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let connection = try await db.connect(logger)
+        if plan {
+            let reconciliation = try await connection.planEdition(parsed)
+            if json { try printJSON(reconciliation) } else {
+                print(Self.summary(parsed.report))
+                print(Self.planSummary(reconciliation))
+            }
+            if reconciliation.refusal != nil { throw ExitCode(1) }
+            return
+        }
         var report: ImportReport
+        let reconciliation: EditionPlan
         do {
-            report = try await connection.submitImport(parsed, progress: IceImport.terminalProgress())
-            if wait > 0, !report.commandIDs.isEmpty {
-                report.outcome = try await connection.waitForImport(report.commandIDs, timeout: .seconds(wait))
+            (report, reconciliation) = try await connection.submitEdition(parsed, progress: IceImport.terminalProgress())
+            let all = report.commandIDs + (report.editionCommandID.map { [$0] } ?? [])
+            if wait > 0, !all.isEmpty {
+                _ = try await connection.waitForImport(all, timeout: .seconds(wait))
+                report.outcome = try await connection.importOutcome(of: report.commandIDs)
+                if let edition = report.editionCommandID {
+                    let closing = try await connection.importOutcome(of: [edition])
+                    report.outcome?.pending += closing.pending
+                    report.outcome?.eventsAppended += closing.eventsAppended
+                    for (type, count) in closing.eventsByType { report.outcome?.eventsByType[type, default: 0] += count }
+                    report.outcome?.refusals += closing.refusals
+                    report.outcome?.rejected += closing.rejected
+                    report.outcome?.failed += closing.failed
+                }
             }
         } catch let error as PostgresError {
             printError("import failed, nothing was enqueued: \(error.message)")
             throw ExitCode(1)
         }
-        if json { try printJSON(report) } else { print(Self.summary(report)) }
+        if json { try printJSON(report) } else {
+            print(Self.summary(report))
+            print(Self.planSummary(reconciliation, applied: true))
+        }
+        if reconciliation.refusal != nil { throw ExitCode(1) }
         let badRows = report.skipped.contains { $0.field != "STATE" }
         if badRows { throw ExitCode(1) }
         if let outcome = report.outcome, outcome.pending > 0 || outcome.rejected > 0 || outcome.failed > 0 {
             throw ExitCode(1)
         }
+    }
+
+    /// The reconciliation for people: counts, then each non-trivial row with its evidence.
+    static func planSummary(_ plan: EditionPlan, applied: Bool = false) -> String {
+        var lines: [String] = []
+        if let refusal = plan.refusal {
+            return "  REFUSED: \(refusal)"
+        }
+        let order = EditionPlan.Kind.allCases.map(\.rawValue)
+        let counts = order.compactMap { kind in plan.counts[kind].map { "\(kind) \($0)" } }.joined(separator: ", ")
+        lines.append("  reconciliation with the register (newest edition before: \(plan.latestEdition ?? "none")): \(counts)")
+        lines.append("  live agreements once applied: \(plan.liveAfter)")
+        if plan.alreadyImported {
+            lines.append("  edition \(plan.edition) is already imported: nothing to enqueue")
+        }
+        for item in plan.items {
+            let at = item.line.map { "line \($0)" } ?? "register"
+            lines.append("  \(item.kind.rawValue)\(item.classes.count > 1 ? " (" + item.classes.map(\.rawValue).joined(separator: ", ") + ")" : ""): "
+                + "\(at): \(item.agencyName), \(item.model.rawValue) \(item.signedOn)"
+                + (item.agreementID.map { " [\($0)]" } ?? ""))
+            for evidence in item.evidence { lines.append("      \(evidence)") }
+        }
+        let decisions = plan.items.filter(\.needsDecision)
+        if !decisions.isEmpty {
+            lines.append("  \(decisions.count) item(s) need a registrar's decision\(applied ? "; nothing was applied for them" : "")")
+        }
+        if !applied, plan.refusal == nil, !plan.alreadyImported {
+            lines.append("  plan only: \(plan.commands.count) command(s) would be enqueued; nothing was")
+        }
+        return lines.joined(separator: "\n")
     }
 
     static func summary(_ report: ImportReport) -> String {
