@@ -250,3 +250,89 @@ struct ImportTests {
         }
     }
 }
+
+/// ICE's May 29, 2025 Florida list, as shipped in `data/`.
+let mayListURL = TestDatabase.root.appendingPathComponent("data/ice-287g-participating-fl-2025-05-29.csv")
+
+@Suite("ICE editions, one after another (live database)", .enabled(if: TestDatabase.available, "set SBIE_TEST_DSN"))
+struct EditionImportTests {
+    func importEdition(_ db: Connection, _ url: URL) async throws -> (ImportReport, EditionPlan, CommandProcessor.BatchResult) {
+        let (report, plan) = try await db.submitEdition(try IceImport.parse(contentsOf: url))
+        var processor = CommandProcessor()
+        return (report, plan, try await drain(&processor, db))
+    }
+
+    func checkLog(_ db: Connection) async throws {
+        #expect(try await db.verifyLog().isIntact)
+        #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+    }
+
+    @Test("May then July: renames, holder changes, re-dated rows, 311 live; St. Cloud resolved -> 310; Escambia TFM refused")
+    func mayThenJuly() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            let (may, _, first) = try await importEdition(db, mayListURL)
+            #expect(may.submitted == 272 && first.rejected == 0)
+            try await checkLog(db)
+
+            // --plan appends and enqueues nothing.
+            let position = try await db.lastPosition()
+            let commands: Int = try await db.query("SELECT count(*) FROM commands").rows[0].decode(0)
+            let plan = try await db.planEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(plan.counts["renamed"] == 7 && plan.counts["holder_changed"] == 2 && plan.counts["redated"] == 4)
+            #expect(try await db.lastPosition() == position)
+            #expect(try await db.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == commands)
+
+            let (july, julyPlan, second) = try await importEdition(db, iceListURL)
+            #expect(second.rejected == 0 && second.failed == 0)
+            #expect(july.needsDecision?.count == 1)
+            #expect(julyPlan.liveAfter == 311)
+            let events = try await db.readAll(after: position)
+            let byType = Dictionary(grouping: events, by: \.type).mapValues(\.count)
+            #expect(byType["AgencyRenamed"] == 7)
+            #expect(byType["AgreementHolderChanged"] == 2)
+            #expect(byType["SignedDateCorrected"] == 4)
+            #expect(byType["AgreementRegistered"] == 40)
+            #expect(byType["AgreementNotListed"] == 2)
+            #expect(byType["EditionRecorded"] == 1)
+            func count(_ sql: String) async throws -> Int { try await db.query(sql).rows[0].decode(0) }
+            #expect(try await count("SELECT count(*) FROM agreement_status WHERE state = 'active'") == 311)
+            #expect(try await count("SELECT count(*) FROM agreement_status WHERE not_listed_since = '2025-07-18'") == 2)
+            #expect(try await count("""
+                SELECT count(*) FROM (SELECT agency_id, model FROM agreement_status WHERE state = 'active'
+                GROUP BY 1, 2 HAVING count(*) > 1) d
+                """) == 0)
+            try await checkLog(db)
+
+            // The same edition again, from this login: nothing enqueued.
+            let (again, _) = try await db.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(again.alreadyImported == true && again.submitted == 0)
+
+            // July then May: refused, nothing enqueued or appended.
+            let before = try await db.lastPosition()
+            let (old, oldPlan) = try await db.submitEdition(try IceImport.parse(contentsOf: mayListURL))
+            #expect(oldPlan.refusal != nil && old.submitted == 0)
+            #expect(try await db.lastPosition() == before)
+
+            // The registrar resolves St. Cloud: 310.
+            let mark = DomainCommand.markDuplicateAgreement(MarkDuplicateAgreement(
+                agreementID: try #require(AgreementID("city-of-st-cloud-police-department.tfm.2025-04-15")),
+                duplicateOf: try #require(AgreementID("st-cloud-police-department.tfm.2025-04-14")),
+                edition: try #require(FloridaDate(iso: "2025-07-18"))))
+            _ = try await db.submitCommand(type: mark.commandType, payload: String(decoding: mark.payloadJSON(), as: UTF8.self),
+                                           idempotencyKey: "mark-st-cloud")
+            // The Escambia sheriff's TFM is its last agreement now: refused under s. 908.11(1).
+            let request = DomainCommand.submitTerminationRequest(SubmitTerminationRequest(
+                requestID: UUID(), agencyID: try #require(AgencyID(name: "Escambia County Sheriff's Office")), model: .taskForce,
+                reason: "test", localAuthorization: "test", filedOn: try #require(FloridaDate(iso: "2025-08-01"))))
+            let queued = try await db.submitCommand(type: request.commandType,
+                                                    payload: String(decoding: request.payloadJSON(), as: UTF8.self),
+                                                    idempotencyKey: "escambia-tfm")
+            var processor = CommandProcessor()
+            _ = try await drain(&processor, db)
+            #expect(try await count("SELECT count(*) FROM agreement_status WHERE state = 'active'") == 310)
+            #expect(try await db.command(queued.commandID)?.errorCode == "mandatory_agreement")
+            try await checkLog(db)
+        }
+    }
+}
