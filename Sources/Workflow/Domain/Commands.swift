@@ -587,7 +587,7 @@ public enum DomainCommand: Sendable, Hashable {
             }
             return .recordEdition(RecordEdition(
                 edition: try r.date("edition"), sourceEdition: try r.string("source_edition", max: FieldLimit.name),
-                rows: try r.count("rows", max: 1_000_000), notListed: try ids("not_listed"), listedAgain: try ids("listed_again")))
+                rows: try r.count("rows", max: 1_000_000) ?? 0, notListed: try ids("not_listed"), listedAgain: try ids("listed_again")))
         case "change_agreement_holder":
             let name = try r.mapped("agency_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
             return .changeAgreementHolder(ChangeAgreementHolder(

@@ -40,7 +40,7 @@ public struct RecordEdition: Sendable, Hashable {
     public var edition: FloridaDate
     /// `source_edition`: ICE's label, `YYYY-MM-DD` optionally `am`/`pm`; must start with `edition`.
     public var sourceEdition: String
-    /// `rows`: Florida rows the edition lists (for the record).
+    /// `rows`: optional, Florida rows the edition lists (for the record; default 0).
     public var rows: Int
     /// `not_listed`: live agreements this edition does not list (at most 2,000 ids).
     public var notListed: [AgreementID]

@@ -191,8 +191,8 @@ struct PayloadReader {
     }
 
     /// A required whole number in `0...max`.
-    func count(_ key: String, max: Int) throws(Rejection) -> Int {
-        guard let value = value(key) else { throw missing(key) }
+    func count(_ key: String, max: Int) throws(Rejection) -> Int? {
+        guard let value = value(key) else { return nil }
         guard case .number(let number) = value else { throw wrongType(key, "number", value) }
         guard number >= 0, number <= Double(max), number.rounded() == number else {
             throw invalid(key, "must be a whole number from 0 to \(max)")
