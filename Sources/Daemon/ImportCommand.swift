@@ -114,6 +114,9 @@ struct ImportCommand: AsyncParsableCommand {
         }
     }
 
+    /// Items of one class printed in full by `planSummary` (those needing a decision are always printed).
+    static let itemsShownPerKind = 15
+
     /// The reconciliation for people: counts, then each non-trivial row with its evidence.
     static func planSummary(_ plan: EditionPlan, applied: Bool = false) -> String {
         var lines: [String] = []
@@ -127,7 +130,22 @@ struct ImportCommand: AsyncParsableCommand {
         if plan.alreadyImported {
             lines.append("  edition \(plan.edition) is already imported: nothing to enqueue")
         }
-        for item in plan.items {
+        var shown: [EditionPlan.Kind: Int] = [:]
+        for kind in EditionPlan.Kind.allCases {
+            let hidden = plan.items.filter { $0.kind == kind }.count - itemsShownPerKind
+            if hidden > 0 {
+                lines.append("  (\(kind.rawValue): the first \(itemsShownPerKind) shown, \(hidden) more; --plan --json lists every item)")
+            }
+        }
+        // What needs a decision first, then the changes of identity, then the rest.
+        let priority = EditionPlan.Kind.precedence
+        let ordered = plan.items.enumerated().sorted {
+            let (a, b) = (priority.firstIndex(of: $0.element.kind) ?? 0, priority.firstIndex(of: $1.element.kind) ?? 0)
+            return a != b ? a < b : $0.offset < $1.offset
+        }.map(\.element)
+        for item in ordered {
+            shown[item.kind, default: 0] += 1
+            if shown[item.kind, default: 0] > itemsShownPerKind, !item.needsDecision { continue }
             let at = item.line.map { "line \($0)" } ?? "register"
             lines.append("  \(item.kind.rawValue)\(item.classes.count > 1 ? " (" + item.classes.map(\.rawValue).joined(separator: ", ") + ")" : ""): "
                 + "\(at): \(item.agencyName), \(item.model.rawValue) \(item.signedOn)"

@@ -130,6 +130,8 @@ extension Connection {
         _ parsed: IceImport.Parsed, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> (report: ImportReport, plan: EditionPlan) {
         try transaction { db in
+            // The lock claim_edition takes: concurrent imports plan one after the other.
+            try db.query("SELECT pg_advisory_xact_lock(287000012)", name: "import: edition lock")
             let state = try db.foldLog().state
             let plan = EditionReconciler.reconcile(parsed, state: state)
             var report = parsed.report

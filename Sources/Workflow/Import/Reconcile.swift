@@ -29,11 +29,15 @@ public struct EditionPlan: Sendable, Equatable, Encodable {
         case listedAgain = "listed_again"
         /// More than one candidate, or a likely duplicate listing: a registrar decides.
         case ambiguous
+
+        /// Which class names an item that has several: decisions first, then identity, then details.
+        public static let precedence: [Kind] = [.ambiguous, .holderChanged, .renamed, .resigned, .redated, .notListed,
+                                                .listedAgain, .new, .detailsChanged, .unchanged]
     }
 
     /// One non-trivial row or agreement.
     public struct Item: Sendable, Equatable, Codable {
-        /// The main class (the first of `classes` in `Kind` declaration order, ambiguous first).
+        /// The main class: the first of `classes` in `Kind.precedence`.
         public var kind: Kind
         /// Every class that applies, e.g. renamed and details_changed.
         public var classes: [Kind]
@@ -173,8 +177,8 @@ public enum EditionReconciler {
 
         func item(_ classes: [EditionPlan.Kind], line: Int?, _ name: String, _ model: Model, _ signed: FloridaDate,
                   _ id: AgreementID?, _ evidence: [String], decide: Bool = false) -> EditionPlan.Item {
-            let ordered = EditionPlan.Kind.allCases.filter { classes.contains($0) }
-            let kind = ordered.contains(.ambiguous) ? .ambiguous : ordered.first { $0 != .unchanged } ?? .unchanged
+            let ordered = EditionPlan.Kind.precedence.filter { classes.contains($0) }
+            let kind = EditionPlan.Kind.precedence.first { classes.contains($0) } ?? .unchanged
             return EditionPlan.Item(kind: kind, classes: ordered, line: line, agencyName: name, model: model, signedOn: signed,
                                     agreementID: id, evidence: evidence, needsDecision: decide)
         }
@@ -191,9 +195,13 @@ public enum EditionReconciler {
             }
             guard let agreement = matched[index] ?? pairs[index] else {
                 var evidence = ["no agreement of the register has this agency and model, or its model with the same signed date or MOA file"]
-                if let rowFile = file(row.moaURL),
-                   let other = state.agreements.values.first(where: { $0.isLive && file($0.moaURL) == rowFile }) {
-                    evidence.append("its MOA file \(rowFile) is also \(other.id)'s (listed): possibly an ICE hyperlink error")
+                if let rowFile = file(row.moaURL) {
+                    let others = rows.enumerated().filter { $0.offset != index && file($0.element.agreement.moaURL) == rowFile }
+                    for other in others {
+                        evidence.append("its MOA file \(rowFile) is also the file of line \(other.element.line) "
+                            + "(\(other.element.agreement.agencyName), \(other.element.agreement.model.rawValue) "
+                            + "\(other.element.agreement.signedOn)): possibly an ICE hyperlink error")
+                    }
                 }
                 registers.append(.registerAgreement(row))
                 rowItems.append((index, item([.new], line: entry.line, row.agencyName, row.model, row.signedOn, nil, evidence)))
@@ -243,8 +251,10 @@ public enum EditionReconciler {
                     moaURL = rowURL
                 } else {
                     classes.append(.redated)
+                    let same = file(row.moaURL).flatMap { $0 == file(agreement.moaURL) ? $0 : nil }
                     evidence.append("SIGNED \(agreement.signedOn) -> \(row.signedOn)"
-                        + (file(row.moaURL).map { " (same MOA file \($0))" } ?? " (MOA file not known on both sides)"))
+                        + (same.map { " (same MOA file \($0)): ICE corrected the date" }
+                            ?? " (no second MOA file to compare: a correction, not a new signature)"))
                     redates.append(.correctSignedDate(CorrectSignedDate(
                         agreementID: agreement.id, signedOn: row.signedOn, sourceEdition: label,
                         note: "re-dated in ICE's edition \(label)")))
