@@ -336,3 +336,100 @@ struct EditionImportTests {
         }
     }
 }
+
+@Suite("ICE editions: logins, order and a hand-made edition (live database)", .enabled(if: TestDatabase.available, "set SBIE_TEST_DSN"))
+struct EditionLoginTests {
+    @Test("the same edition from another login enqueues nothing; an older one is IE001 before the daemon ran; an auditor may not import")
+    func sameEditionAnyLogin() async throws {
+        try await SecurityFixture.with { f in
+            let registrar = try await f.connect(f.registrar)
+            let (first, _) = try await registrar.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(first.submitted == 310 && first.alreadyImported == false)
+            // Not yet decided by the daemon: the claim, not the log, stops a second enqueue.
+            let (second, _) = try await f.admin.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(second.alreadyImported == true && second.submitted == 0)
+            let (third, _) = try await registrar.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(third.alreadyImported == true && third.submitted == 0)
+            #expect(try await f.admin.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == 310)
+            #expect(await sqlState { _ = try await registrar.submitEdition(try IceImport.parse(contentsOf: mayListURL)) } == "IE001")
+            let auditor = try await f.connect(f.auditor)
+            #expect(await sqlState { _ = try await auditor.submitEdition(try IceImport.parse(contentsOf: iceListURL, edition: "2025-07-19")) } == "42501")
+            #expect(try await f.admin.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == 310)
+        }
+    }
+
+    static let header = "STATE,LAW ENFORCEMENT AGENCY,TYPE,COUNTY,SUPPORT TYPE,SIGNED,MOA,ADDENDUM,MOA_URL (derived),ADDENDUM_URL (derived)"
+    static func row(_ name: String, _ type: String = "Municipality", _ county: String = "#N/A", _ model: String = "Task Force Model",
+                    signed: String, _ url: String = "") -> String {
+        "FLORIDA,\(name),\(type),\(county),\(model),\(signed),\(url.isEmpty ? "link pending" : "link"),,\(url),"
+    }
+
+    @Test("a hand-made sequence of editions: every class, with the expected events; verify and rebuild after each")
+    func handMade() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            func importText(_ rows: [String], _ edition: String) async throws -> (ImportReport, [String: Int]) {
+                let before = try await db.lastPosition()
+                let (report, _) = try await db.submitEdition(try IceImport.parse(csv: ([Self.header] + rows).joined(separator: "\r\n"),
+                                                                              edition: edition))
+                var processor = CommandProcessor()
+                let result = try await drain(&processor, db)
+                #expect(result.rejected == 0 && result.failed == 0)
+                #expect(try await db.verifyLog().isIntact)
+                #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+                let events = try await db.readAll(after: before)
+                return (report, Dictionary(grouping: events, by: \.type).mapValues(\.count))
+            }
+            let agri = Self.row("Florida Department of Agriculture", "State Agency", signed: "2025-06-11", "https://x/agri_TFM.pdf")
+            let alpha = Self.row("Alpha Police Department", signed: "2025-03-01", "https://x/alpha_0301.pdf")
+            let beta = Self.row("Beta Police Department", signed: "2025-03-02")
+            let gamma = Self.row("Gamma Police Department", signed: "2025-03-03", "https://x/gamma_0303.pdf")
+            let epsilon = Self.row("Epsilon Police Department", signed: "2025-03-05")
+            let sheriff = Self.row("Zeta County Sheriff's Office", "County", "Zeta County", signed: "2025-03-06")
+            let jail = Self.row("Zeta County Sheriff's Office", "County", "Zeta County", "Warrant Service Officer",
+                                signed: "2025-03-07", "https://x/zeta_wso.pdf")
+            let town = Self.row("Town of Eta Police Department", signed: "2025-03-08")
+            let eta = Self.row("Eta Police Department", signed: "2025-03-09", "https://x/eta.pdf")
+            let (_, first) = try await importText([agri, alpha, beta, gamma, epsilon, sheriff, jail, town, eta], "2025-07-01")
+            #expect(first == ["AgreementRegistered": 9, "EditionRecorded": 1])
+            // Epsilon drops out; ICE merges the two Eta rows into one.
+            let (_, second) = try await importText([agri, alpha, beta, gamma, sheriff, jail, eta], "2025-07-05")
+            #expect(second == ["AgreementNotListed": 2, "EditionRecorded": 1])
+
+            let (report, later) = try await importText([
+                Self.row("Office of Agricultural Law Enforcement", "State", "#NA", signed: "2025-06-11", "https://x/agri_TFM.pdf"),
+                Self.row("Alpha Police Department", "Muncipality", signed: "2025-07-01", "https://x/alpha_0701.pdf"),
+                Self.row("Beta Police Department", signed: "2025-03-09", "https://x/beta.pdf"),
+                epsilon, sheriff, eta,
+                Self.row("Zeta County Board of County Commissioners", "County", "Zeta County", "Warrant Service Officer",
+                         signed: "2025-03-07", "https://x/zeta_wso.pdf"),
+                Self.row("Omega Police Department", signed: "2025-07-02"),
+                "FLORIDA,\"Quote \\\"Bad\\\" Police Department\",Municipality,#N/A,Task Force Model,2025-07-02,link pending,,,",
+            ], "2025-07-10")
+            #expect(report.skipped.map { "\($0.line) \($0.field)" } == ["10 *"])
+            #expect(report.classes?["renamed"] == 1 && report.classes?["resigned"] == 1 && report.classes?["redated"] == 1)
+            #expect(report.classes?["holder_changed"] == 1 && report.classes?["listed_again"] == 1 && report.classes?["new"] == 1)
+            #expect(report.needsDecision?.map(\.agreementID?.description) == ["town-of-eta-police-department.tfm.2025-03-08"])
+            #expect(later == ["AgencyRenamed": 1, "AgreementResigned": 1, "SignedDateCorrected": 1, "AgreementDetailsUpdated": 1,
+                              "AgreementHolderChanged": 1, "AgreementRegistered": 1, "AgreementNotListed": 1,
+                              "AgreementListedAgain": 1, "EditionRecorded": 1])
+            let gammaID = try #require(AgreementID("gamma-police-department.tfm.2025-03-03"))
+            let gammaRow = try #require(try await db.agreementStatusRow(gammaID))
+            #expect(gammaRow.state == "active" && gammaRow.notListedSince == "2025-07-10")
+            #expect(gammaRow.firstEdition == "2025-07-01" && gammaRow.latestEdition == "2025-07-05")
+
+            // No TYPE/COUNTY columns, an empty MOA cell beside a known URL.
+            let web = ["State,Law Enforcement Agency,Support Type,Signed,MOA,MOA_URL",
+                       "Florida,Omega Police Department,Task Force Model,2025-07-02,,https://x/omega.pdf"].joined(separator: "\n")
+            let (webReport, _) = try await db.submitEdition(try IceImport.parse(csv: web, edition: "2025-07-11"))
+            #expect(webReport.skipped.isEmpty && webReport.classes?["details_changed"] == 1)
+            var processor = CommandProcessor()
+            _ = try await drain(&processor, db)
+            let omegaID = try #require(AgreementID("omega-police-department.tfm.2025-07-02"))
+            let omega = try #require(try await db.agreementStatusRow(omegaID))
+            #expect(omega.moaURL == "https://x/omega.pdf" && omega.agencyType == "Municipality")
+            #expect(try await db.verifyLog().isIntact)
+            #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+        }
+    }
+}

@@ -242,11 +242,8 @@ enum EditionRules {
         }
         try notFuture(p.edition, today: today, field: "edition")
         try notOlder(p.sourceEdition, date: p.edition, state: state, field: "edition")
+        // Not-listed first, so the edition's EditionRecorded (last) bumps only listed agreements' latest edition.
         var events: [(stream: String, event: DomainEvent)] = []
-        if state.latestEdition != p.sourceEdition {
-            events.append((StreamName.editions, .editionRecorded(EditionRecorded(
-                edition: p.edition, sourceEdition: p.sourceEdition, rows: p.rows))))
-        }
         for id in Set(p.notListed).sorted() {
             guard let a = state.agreements[id], a.isLive, a.notListedSince == nil else { continue }
             events.append((StreamName.agreement(id), .agreementNotListed(AgreementNotListed(
@@ -256,6 +253,10 @@ enum EditionRules {
             guard let a = state.agreements[id], let since = a.notListedSince else { continue }
             events.append((StreamName.agreement(id), .agreementListedAgain(AgreementListedAgain(
                 agreementID: id, notListedSince: since, edition: p.edition, sourceEdition: p.sourceEdition))))
+        }
+        if state.latestEdition != p.sourceEdition {
+            events.append((StreamName.editions, .editionRecorded(EditionRecorded(
+                edition: p.edition, sourceEdition: p.sourceEdition, rows: p.rows))))
         }
         return Decision(events: events)
     }

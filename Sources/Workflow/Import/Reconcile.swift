@@ -193,6 +193,18 @@ public enum EditionReconciler {
                     decide: true)))
                 continue
             }
+            if matched[index] == nil, pairs[index] == nil, let agency = state.agencyID(forName: row.agencyName),
+               let ended = state.agreements(of: agency).last(where: {
+                   $0.model == row.model && $0.status == .terminated && row.signedOn <= ($0.terminatedOn ?? row.signedOn)
+               }) {
+                // ICE's list lags behind terminations: never re-register an ended agreement by import.
+                ambiguousRows[index] = [ended]
+                rowItems.append((index, item([.ambiguous], line: entry.line, row.agencyName, row.model, row.signedOn, ended.id,
+                    ["the register records \(ended.id) as terminated on \(ended.terminatedOn?.description ?? "?"); "
+                        + "ICE still lists it (signed \(row.signedOn), before the end). Nothing is applied; a row signed after the end is a new agreement"],
+                    decide: true)))
+                continue
+            }
             guard let agreement = matched[index] ?? pairs[index] else {
                 var evidence = ["no agreement of the register has this agency and model, or its model with the same signed date or MOA file"]
                 if let rowFile = file(row.moaURL) {
