@@ -30,8 +30,9 @@ struct ImportCommand: AsyncParsableCommand {
             re-dated rows as such; a row missing from it ends no agreement.
 
             Exit codes: 0 every Florida row imported (rows of other states are skipped, not \
-            failures); 1 a bad row was skipped, the daemon rejected a command or --wait ran out; \
-            2 unreadable file, bad edition or connection error.
+            failures; items needing a registrar's decision are listed, not failures); 1 a bad row was \
+            skipped, the edition is older than the newest imported, the daemon rejected a command or \
+            --wait ran out; 2 unreadable file, bad edition or connection error.
             """)
 
     @Argument(help: ArgumentHelp("The CSV file.", valueName: "file"))
@@ -74,7 +75,7 @@ struct ImportCommand: AsyncParsableCommand {
         if plan {
             let reconciliation = try await connection.planEdition(parsed)
             if json { try printJSON(reconciliation) } else {
-                print(Self.summary(parsed.report))
+                print(Self.summary(parsed.report).split(separator: "\n").filter { !$0.hasPrefix("  queue:") }.joined(separator: "\n"))
                 print(Self.planSummary(reconciliation))
             }
             if reconciliation.refusal != nil { throw ExitCode(1) }

@@ -132,7 +132,9 @@ private struct Decider {
             throw Rejection(.invalidFieldValue, "agency_name has no letter or digit", field: "agency_name")
         }
         try notFuture(p.signedOn, "signed_on")
-        try EditionRules.notOlder(p.sourceEdition, date: p.signedOn, state: state, field: "source_edition")
+        if EditionLabel.isValid(p.sourceEdition) {
+            try EditionRules.notOlder(p.sourceEdition, date: p.signedOn, state: state, field: "source_edition")
+        }
         var events: [(stream: String, event: DomainEvent)] = []
         if let agency = state.agencies[agencyID], agency.name != p.agencyName {
             events.append((StreamName.agency(agencyID), .agencyRenamed(AgencyRenamed(
