@@ -132,7 +132,7 @@ struct ImportCommand: AsyncParsableCommand {
             lines.append("  edition \(plan.edition) is already imported: nothing to enqueue")
         }
         var shown: [EditionPlan.Kind: Int] = [:]
-        for kind in EditionPlan.Kind.allCases {
+        for kind in EditionPlan.Kind.allCases where !(plan.latestEdition == nil && kind == .new) {
             let hidden = plan.items.filter { $0.kind == kind }.count - itemsShownPerKind
             if hidden > 0 {
                 lines.append("  (\(kind.rawValue): the first \(itemsShownPerKind) shown, \(hidden) more; --plan --json lists every item)")
@@ -144,7 +144,10 @@ struct ImportCommand: AsyncParsableCommand {
             let (a, b) = (priority.firstIndex(of: $0.element.kind) ?? 0, priority.firstIndex(of: $1.element.kind) ?? 0)
             return a != b ? a < b : $0.offset < $1.offset
         }.map(\.element)
-        for item in ordered {
+        // The first edition in the register: every row is new; the counts say it all.
+        let firstEdition = plan.latestEdition == nil
+        if firstEdition { lines.append("  the register's first edition: every row is a new agreement") }
+        for item in ordered where !(firstEdition && item.kind == .new) {
             shown[item.kind, default: 0] += 1
             if shown[item.kind, default: 0] > itemsShownPerKind, !item.needsDecision { continue }
             let at = item.line.map { "line \($0)" } ?? "register"
