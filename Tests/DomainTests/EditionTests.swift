@@ -220,3 +220,28 @@ import Testing
         #expect(!EditionLabel.isValid("2025-02-30"))
     }
 }
+
+@Suite struct EditionMergeTests {
+    @Test("two agencies listed under one new name: the first is renamed, the other's agreement changes holder")
+    func twoAgenciesMerged() throws {
+        let header = EditionReconcilerTests.header
+        let first = [header,
+                     EditionReconcilerTests.row("Alpha Police Department", signed: "2025-03-01", "https://x/alpha.pdf"),
+                     EditionReconcilerTests.row("Alpha Jail Division", "County", "Alpha County", "Jail Enforcement Model",
+                                                signed: "2025-03-02", "https://x/alpha_jem.pdf")].joined(separator: "\r\n")
+        var state = RegisterState()
+        try EditionReconcilerTests.apply(EditionReconciler.reconcile(try IceImport.parse(csv: first, edition: "2025-07-01"), state: state),
+                                         to: &state)
+        let merged = [header,
+                      EditionReconcilerTests.row("Alpha Public Safety Department", signed: "2025-03-01", "https://x/alpha.pdf"),
+                      EditionReconcilerTests.row("Alpha Public Safety Department", "County", "Alpha County", "Jail Enforcement Model",
+                                                 signed: "2025-03-02", "https://x/alpha_jem.pdf")].joined(separator: "\r\n")
+        let plan = EditionReconciler.reconcile(try IceImport.parse(csv: merged, edition: "2025-07-02"), state: state)
+        #expect(plan.counts["renamed"] == 1 && plan.counts["holder_changed"] == 1)
+        try EditionReconcilerTests.apply(plan, to: &state)
+        let alpha = try #require(AgencyID(name: "Alpha Police Department"))
+        #expect(state.agencies[alpha]?.name == "Alpha Public Safety Department")
+        #expect(state.agreements(of: alpha).filter(\.isLive).map(\.model) == [.jailEnforcement, .taskForce])
+        #expect(state.agreements.values.filter(\.isLive).count == 2)
+    }
+}

@@ -172,6 +172,7 @@ public enum EditionReconciler {
         var renames: [DomainCommand] = [], holders: [DomainCommand] = [], resigns: [DomainCommand] = []
         var redates: [DomainCommand] = [], registers: [DomainCommand] = []
         var renamedAgencies = Set<AgencyID>()
+        var renameClaims: [String: AgencyID] = [:]  // new name's slug -> the agency renamed to it
         var listedAgain: [AgreementID] = []
         var rowItems: [(Int, EditionPlan.Item)] = []
 
@@ -229,7 +230,10 @@ public enum EditionReconciler {
                 let toExisting = rowAgency.map { state.agencies[$0] != nil } ?? false
                 let why = [file(row.moaURL).map { "same MOA file \($0)" }, row.signedOn == agreement.signedOn ? "same signed date \(row.signedOn)" : nil]
                     .compactMap { $0 }.joined(separator: ", ")
-                if !fromListed && !toExisting && targets.count == 1 {
+                let slug = AgencyID.slug(of: row.agencyName)
+                let free = renameClaims[slug].map { $0 == agreement.agencyID } ?? true
+                if !fromListed && !toExisting && targets.count == 1 && free {
+                    renameClaims[slug] = agreement.agencyID
                     classes.append(.renamed)
                     evidence.append("\"\(currentName)\" -> \"\(row.agencyName)\": same \(row.model.rawValue) agreement (\(why)); "
                         + "\"\(currentName)\" is no longer listed; the agency keeps its id \(agreement.agencyID)")
