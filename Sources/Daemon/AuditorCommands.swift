@@ -44,6 +44,8 @@ struct Status: AsyncParsableCommand {
     var asOf: AsOf?
     @Flag(help: "Print whole names and ids, however wide the table.") var wide = false
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Only the live agreements ICE's latest edition does not list (\"not listed since EDITION\").")
+    var notListed = false
 
     struct Report: Encodable {
         var asOf: String?
@@ -75,14 +77,17 @@ struct Status: AsyncParsableCommand {
                             requests: try await connection.terminationRequestRows(agency: agencyID))
         }
         report.latestCheckpoint = try await connection.checkpoints(limit: 1).first
+        if notListed { report.agreements = report.agreements.filter { $0.notListedSince != nil } }
         if json { return try printJSON(report) }
         if let asOf, let position = report.position, let events = report.events {
             let clock = if case .position = asOf { "in log order" } else { "by legal time" }
             print("as of \(asOf), \(clock): \(events) event(s) folded from the log up to position \(position)\n")
         }
         let width = wide ? nil : terminalWidth()
-        printTable(["agreement", "agency", "state", "must keep", "open request", "ended"], report.agreements.map {
-            [$0.agreementID, $0.agencyName, $0.state, $0.mustKeep ? "yes" : "", $0.openRequestID ?? "", $0.endedOn ?? ""]
+        printTable(["agreement", "agency", "state", "must keep", "open request", "ended", "ICE editions"], report.agreements.map {
+            [$0.agreementID, $0.agencyName, $0.state, $0.mustKeep ? "yes" : "", $0.openRequestID ?? "", $0.endedOn ?? "",
+             $0.notListedSince.map { "not listed since \($0)" }
+                ?? [$0.firstEdition, $0.latestEdition].compactMap { $0 }.uniqued().joined(separator: " .. ")]
         }, maxWidth: width, shrinkable: [1, 0])
         let counts = Dictionary(grouping: report.agreements, by: \.state).mapValues(\.count)
         let byState = AgreementStatus.allCases.compactMap { s in counts[s.rawValue].map { "\($0) \(s.rawValue)" } }

@@ -117,9 +117,14 @@ struct Demo: AsyncParsableCommand {
     }
 
     func importList(_ connection: Connection) async throws -> String {
-        var report = try await connection.submitImport(try IceImport.parse(contentsOf: URL(fileURLWithPath: data)))
-        report.outcome = try await connection.waitForImport(report.commandIDs, timeout: .seconds(120))
-        return ImportCommand.summary(report)
+        // The same path as `sbie import`: reconciled with the register, then enqueued.
+        var (report, plan) = try await connection.submitEdition(try IceImport.parse(contentsOf: URL(fileURLWithPath: data)))
+        let all = report.commandIDs + (report.editionCommandID.map { [$0] } ?? [])
+        if !all.isEmpty {
+            _ = try await connection.waitForImport(all, timeout: .seconds(120))
+            report.outcome = try await connection.importOutcome(of: report.commandIDs)
+        }
+        return ImportCommand.summary(report) + "\n" + ImportCommand.planSummary(plan, applied: true)
     }
 
     func submitAndWait(_ connection: Connection, _ command: DomainCommand, key: String) async throws -> CommandRecord {

@@ -19,6 +19,13 @@ let exampleCommands: [DomainCommand] = [
     .recordLocalGovernmentVote(RecordLocalGovernmentVote(agreementID: tallahasseeTFM, body: "City Commission", votedOn: d("2025-06-30"),
                                                          motion: "void", tally: "4-1", sources: ["minutes"])),
     .endAgreement(EndAgreement(agreementID: leonWSO, requestID: uuid(1), effectiveOn: d("2026-02-01"))),
+    .recordEdition(RecordEdition(edition: d("2025-07-18"), sourceEdition: "2025-07-18pm", rows: 309,
+                                 notListed: [leonWSO], listedAgain: [leonTFM])),
+    .changeAgreementHolder(ChangeAgreementHolder(agreementID: leonWSO, agencyName: "Leon County Board of County Commissioners",
+                                                 edition: d("2025-07-18"), sourceEdition: "2025-07-18", note: "moved")),
+    .recordResignedAgreement(RecordResignedAgreement(agreementID: leonTFM, signedOn: d("2025-07-01"), moaURL: "https://x/new.pdf",
+                                                     edition: d("2025-07-18"), sourceEdition: "2025-07-18")),
+    .markDuplicateAgreement(MarkDuplicateAgreement(agreementID: tallahasseeTFM, duplicateOf: leonTFM, edition: d("2025-07-18"), note: "n")),
 ]
 
 func parse(_ type: String, _ json: String) -> Result<DomainCommand, Rejection> {
@@ -178,6 +185,17 @@ func rejection(_ type: String, _ json: String) -> Rejection? {
         s.accept(registration("Leon County Sheriff's Office", .county, county: "Leon County", .taskForce, signed: "2025-02-27", moa: "https://x/y.pdf"))
         s.accept(.recordLocalGovernmentVote(RecordLocalGovernmentVote(agreementID: tallahasseeTFM, body: "B", votedOn: d("2025-06-30"), motion: "m", tally: "t")))
         s.accept(.vacateBoardSeat(VacateBoardSeat(seat: .governor, effectiveOn: d("2027-01-05"))))
+        s.accept(.recordEdition(RecordEdition(edition: d("2025-07-18"), sourceEdition: "2025-07-18", rows: 1, notListed: [tallahasseeTFM])))
+        s.accept(.recordEdition(RecordEdition(edition: d("2025-07-19"), sourceEdition: "2025-07-19", rows: 1, listedAgain: [tallahasseeTFM])))
+        s.accept(.recordResignedAgreement(RecordResignedAgreement(agreementID: tallahasseeTFM, signedOn: d("2025-07-01"),
+                                                                  moaURL: "https://x/new.pdf", edition: d("2025-07-19"))))
+        s.accept(registration("Duplicate Police Department", signed: "2025-03-10", edition: "2025-07-19"))
+        s.accept(.changeAgreementHolder(ChangeAgreementHolder(
+            agreementID: AgreementID(agency: agency("Duplicate Police Department"), model: .taskForce, signedOn: d("2025-03-10")),
+            agencyName: "Another Police Department", edition: d("2025-07-19"))))
+        s.accept(.markDuplicateAgreement(MarkDuplicateAgreement(
+            agreementID: AgreementID(agency: agency("Duplicate Police Department"), model: .taskForce, signedOn: d("2025-03-10")),
+            duplicateOf: tallahasseeTFM, edition: d("2025-07-19"))))
         #expect(Set(s.log.map(\.event.eventType)) == Set(DomainEvent.eventTypes))
         for (_, event) in s.log {
             let data = event.encodedData()

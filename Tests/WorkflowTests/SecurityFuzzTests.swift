@@ -127,6 +127,28 @@ enum MalformedPayloads {
             Field(name: "tally", kind: .text(500), required: true, value: "3-2"),
             Field(name: "sources", kind: .list, required: false, value: ["https://example.org/minutes"]),
         ],
+        "record_edition": [
+            Field(name: "edition", kind: .date, required: true, value: "2025-07-18"),
+            Field(name: "source_edition", kind: .text(500), required: true, value: "2025-07-18pm"),
+        ],
+        "change_agreement_holder": [
+            Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
+            Field(name: "agency_name", kind: .text(500), required: true, value: "Leon County Board of County Commissioners"),
+            Field(name: "edition", kind: .date, required: true, value: "2025-07-18"),
+            Field(name: "note", kind: .text(4000), required: false, value: "moved"),
+        ],
+        "record_resigned_agreement": [
+            Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
+            Field(name: "signed_on", kind: .date, required: true, value: "2025-07-01"),
+            Field(name: "moa_url", kind: .text(2000), required: true, value: "https://www.ice.gov/moa2.pdf"),
+            Field(name: "edition", kind: .date, required: true, value: "2025-07-18"),
+        ],
+        "mark_duplicate_agreement": [
+            Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
+            Field(name: "duplicate_of", kind: .choice, required: true, value: "leon-county-sheriffs-office.tfm.2025-02-26"),
+            Field(name: "edition", kind: .date, required: true, value: "2025-07-18"),
+            Field(name: "note", kind: .text(4000), required: false, value: "same agreement listed twice"),
+        ],
         "end_agreement": [
             Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
             Field(name: "request_id", kind: .choice, required: true, value: requestID),

@@ -292,6 +292,11 @@ public enum DomainCommand: Sendable, Hashable {
     case vacateBoardSeat(VacateBoardSeat)
     case recordLocalGovernmentVote(RecordLocalGovernmentVote)
     case endAgreement(EndAgreement)
+    // Editions of ICE's list (Editions.swift).
+    case recordEdition(RecordEdition)
+    case changeAgreementHolder(ChangeAgreementHolder)
+    case recordResignedAgreement(RecordResignedAgreement)
+    case markDuplicateAgreement(MarkDuplicateAgreement)
 
     /// Every command type, in declaration order.
     public static let commandTypes: [String] = [
@@ -299,6 +304,7 @@ public enum DomainCommand: Sendable, Hashable {
         "submit_termination_request", "withdraw_termination_request", "record_termination_notice",
         "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat",
         "record_local_government_vote", "end_agreement",
+        "record_edition", "change_agreement_holder", "record_resigned_agreement", "mark_duplicate_agreement",
     ]
 
     /// Payloads larger than this many bytes are `payload_too_large`.
@@ -319,6 +325,10 @@ public enum DomainCommand: Sendable, Hashable {
         case .vacateBoardSeat: return "vacate_board_seat"
         case .recordLocalGovernmentVote: return "record_local_government_vote"
         case .endAgreement: return "end_agreement"
+        case .recordEdition: return "record_edition"
+        case .changeAgreementHolder: return "change_agreement_holder"
+        case .recordResignedAgreement: return "record_resigned_agreement"
+        case .markDuplicateAgreement: return "mark_duplicate_agreement"
         }
     }
 
@@ -330,7 +340,9 @@ public enum DomainCommand: Sendable, Hashable {
         switch type {
         case "submit_termination_request", "withdraw_termination_request", "record_termination_notice": return .agency
         case "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat": return .board
-        case "register_agreement", "rename_agency", "correct_signed_date", "record_local_government_vote": return .register
+        case "register_agreement", "rename_agency", "correct_signed_date", "record_local_government_vote",
+             "record_edition", "change_agreement_holder", "record_resigned_agreement", "mark_duplicate_agreement":
+            return .register
         case "end_agreement": return .system
         default: return nil
         }
@@ -438,6 +450,29 @@ public enum DomainCommand: Sendable, Hashable {
             w.set("agreement_id", describing: p.agreementID)
             w.set("request_id", uuid: p.requestID)
             w.set("effective_on", describing: p.effectiveOn)
+        case .recordEdition(let p):
+            w.set("edition", describing: p.edition)
+            w.set("source_edition", p.sourceEdition)
+            w.set("rows", count: p.rows)
+            w.set("not_listed", p.notListed.map(\.description))
+            w.set("listed_again", p.listedAgain.map(\.description))
+        case .changeAgreementHolder(let p):
+            w.set("agreement_id", describing: p.agreementID)
+            w.set("agency_name", p.agencyName)
+            w.set("edition", describing: p.edition)
+            w.set("source_edition", p.sourceEdition)
+            w.set("note", p.note)
+        case .recordResignedAgreement(let p):
+            w.set("agreement_id", describing: p.agreementID)
+            w.set("signed_on", describing: p.signedOn)
+            w.set("moa_url", p.moaURL)
+            w.set("edition", describing: p.edition)
+            w.set("source_edition", p.sourceEdition)
+        case .markDuplicateAgreement(let p):
+            w.set("agreement_id", describing: p.agreementID)
+            w.set("duplicate_of", describing: p.duplicateOf)
+            w.set("edition", describing: p.edition)
+            w.set("note", p.note)
         }
         return w.data
     }
@@ -456,7 +491,14 @@ public enum DomainCommand: Sendable, Hashable {
         "vacate_board_seat": ["seat", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"],
         "record_local_government_vote": ["agreement_id", "body", "voted_on", "motion", "tally", "sources"],
         "end_agreement": ["agreement_id", "request_id", "effective_on"],
+        "record_edition": ["edition", "source_edition", "rows", "not_listed", "listed_again"],
+        "change_agreement_holder": ["agreement_id", "agency_name", "edition", "source_edition", "note"],
+        "record_resigned_agreement": ["agreement_id", "signed_on", "moa_url", "edition", "source_edition"],
+        "mark_duplicate_agreement": ["agreement_id", "duplicate_of", "edition", "note"],
     ]
+
+    /// Agreement ids in `record_edition`'s lists, at most.
+    public static let maxEditionListItems = 1_000
 
     private static func read(type: String, _ r: PayloadReader) throws(Rejection) -> DomainCommand {
         let model = { () throws(Rejection) -> Model in try r.mapped("model", "a model (TFM, WSO, JEM)") { Model(codeOrName: $0) } }
@@ -531,6 +573,36 @@ public enum DomainCommand: Sendable, Hashable {
                 agreementID: try r.agreementID("agreement_id"), body: try r.string("body", max: FieldLimit.name),
                 votedOn: try r.date("voted_on"), motion: try r.string("motion", max: FieldLimit.text),
                 tally: try r.string("tally", max: FieldLimit.name), sources: try sources()))
+        case "record_edition":
+            let ids = { (key: String) throws(Rejection) -> [AgreementID] in
+                var result: [AgreementID] = []
+                for (index, text) in try r.stringList(key, maxItems: maxEditionListItems, maxLength: FieldLimit.name).enumerated() {
+                    guard let id = AgreementID(text) else {
+                        throw Rejection(.invalidFieldValue, "field '\(key)[\(index)]' is not an agreement id: '\(text.prefix(80))'",
+                                        field: "\(key)[\(index)]")
+                    }
+                    result.append(id)
+                }
+                return result
+            }
+            return .recordEdition(RecordEdition(
+                edition: try r.date("edition"), sourceEdition: try r.string("source_edition", max: FieldLimit.name),
+                rows: try r.count("rows", max: 1_000_000) ?? 0, notListed: try ids("not_listed"), listedAgain: try ids("listed_again")))
+        case "change_agreement_holder":
+            let name = try r.mapped("agency_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
+            return .changeAgreementHolder(ChangeAgreementHolder(
+                agreementID: try r.agreementID("agreement_id"), agencyName: name, edition: try r.date("edition"),
+                sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name),
+                note: try r.optionalString("note", max: FieldLimit.text)))
+        case "record_resigned_agreement":
+            return .recordResignedAgreement(RecordResignedAgreement(
+                agreementID: try r.agreementID("agreement_id"), signedOn: try r.date("signed_on"),
+                moaURL: try r.string("moa_url", max: FieldLimit.url), edition: try r.date("edition"),
+                sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name)))
+        case "mark_duplicate_agreement":
+            return .markDuplicateAgreement(MarkDuplicateAgreement(
+                agreementID: try r.agreementID("agreement_id"), duplicateOf: try r.agreementID("duplicate_of"),
+                edition: try r.date("edition"), note: try r.optionalString("note", max: FieldLimit.text)))
         default: // "end_agreement" (allowedKeys already filtered unknown types)
             return .endAgreement(EndAgreement(
                 agreementID: try r.agreementID("agreement_id"), requestID: try r.uuid("request_id"),

@@ -88,6 +88,10 @@ private struct Decider {
             return try seat(BoardSeatChanged(seat: p.seat, member: nil, effectiveOn: p.effectiveOn, dateUncertain: p.dateUncertain,
                                              note: p.note, sources: p.sources, replacesEntryOn: p.replacesEntryOn))
         case .recordLocalGovernmentVote(let p): return try localVote(p)
+        case .recordEdition(let p): return try EditionRules.recordEdition(p, state: state, today: today)
+        case .changeAgreementHolder(let p): return try EditionRules.changeHolder(p, state: state, today: today)
+        case .recordResignedAgreement(let p): return try EditionRules.resign(p, state: state, today: today)
+        case .markDuplicateAgreement(let p): return try EditionRules.markDuplicate(p, state: state, today: today)
         }
     }
 
@@ -140,6 +144,9 @@ private struct Decider {
             throw Rejection(.invalidFieldValue, "agency_name has no letter or digit", field: "agency_name")
         }
         try notFuture(p.signedOn, "signed_on")
+        if EditionLabel.isValid(p.sourceEdition) {
+            try EditionRules.notOlder(p.sourceEdition, date: p.signedOn, state: state, field: "source_edition")
+        }
         var events: [(stream: String, event: DomainEvent)] = []
         if let agency = state.agencies[agencyID], agency.name != p.agencyName {
             events.append((StreamName.agency(agencyID), .agencyRenamed(AgencyRenamed(
@@ -148,7 +155,7 @@ private struct Decider {
         let id = AgreementID(agency: agencyID, model: p.model, signedOn: p.signedOn)
         if let existing = state.agreements[id] ?? state.liveAgreement(of: agencyID, model: p.model) {
             // The same agreement (ICE may re-date a row): never a new one while it lives.
-            guard existing.status != .terminated else { return Decision(events: events) }
+            guard existing.isLive else { return Decision(events: events) }
             let stream = StreamName.agreement(existing.id)
             if existing.id != id, existing.signedOn != p.signedOn {
                 events.append((stream, .signedDateCorrected(SignedDateCorrected(
@@ -174,6 +181,9 @@ private struct Decider {
             throw Rejection(.agencyNotFound, "no agency \(p.agencyID) in the register", field: "agency_id")
         }
         guard agency.name != p.newName else { return Decision() }
+        if let edition = p.sourceEdition, EditionLabel.isValid(edition) {
+            try EditionRules.notOlder(edition, date: today, state: state, field: "source_edition")
+        }
         if let other = state.agencyID(forName: p.newName), other != p.agencyID, state.agencies[other] != nil {
             throw Rejection(.agencyNameTaken, "the name '\(p.newName)' designates another agency (\(other))", field: "new_name")
         }
@@ -187,6 +197,9 @@ private struct Decider {
             throw Rejection(.agreementTerminated, "\(Source.final): \(agreement.id) ended on \(agreement.terminatedOn?.description ?? "?")", field: "agreement_id")
         }
         try notFuture(p.signedOn, "signed_on")
+        if let edition = p.sourceEdition, EditionLabel.isValid(edition) {
+            try EditionRules.notOlder(edition, date: today, state: state, field: "source_edition")
+        }
         guard agreement.signedOn != p.signedOn else { return Decision() }
         return Decision(events: [(StreamName.agreement(agreement.id), .signedDateCorrected(SignedDateCorrected(
             agreementID: agreement.id, oldSignedOn: agreement.signedOn, signedOn: p.signedOn,
@@ -223,6 +236,8 @@ private struct Decider {
             throw Rejection(.agreementNotActive, "\(Source.rule1): agreement \(target.id) is \(target.status.rawValue), not active", field: "model")
         case .terminated:
             throw Rejection(.agreementTerminated, "\(Source.final): \(target.id) ended on \(target.terminatedOn?.description ?? "?")", field: "model")
+        case .duplicate:
+            throw Rejection(.agreementNotActive, "agreement \(target.id) is a duplicate listing of \(target.duplicateOf?.description ?? "?"), not an agreement of its own", field: "model")
         }
         guard p.filedOn >= target.signedOn else {
             throw Rejection(.dateBeforeSigning, "\(Source.dates): filed_on \(p.filedOn) is before the agreement was signed (\(target.signedOn))", field: "filed_on")

@@ -198,6 +198,13 @@ public enum DomainEvent: Sendable, Hashable {
     case boardSeatFilled(BoardSeatChanged)
     case boardSeatVacated(BoardSeatChanged)
     case localGovernmentVoteRecorded(LocalGovernmentVoteRecorded)
+    // Editions of ICE's list (Editions.swift).
+    case editionRecorded(EditionRecorded)
+    case agreementNotListed(AgreementNotListed)
+    case agreementListedAgain(AgreementListedAgain)
+    case agreementHolderChanged(AgreementHolderChanged)
+    case agreementResigned(AgreementResigned)
+    case agreementMarkedDuplicate(AgreementMarkedDuplicate)
 
     /// Every event type.
     public static let eventTypes: [String] = [
@@ -205,6 +212,8 @@ public enum DomainEvent: Sendable, Hashable {
         "TerminationRequestSubmitted", "TerminationRequestWithdrawn", "ReviewScheduled", "BoardVoteRecorded",
         "TerminationApproved", "TerminationDenied", "TerminationNoticeReceived", "AgreementTerminated",
         "BoardSeatFilled", "BoardSeatVacated", "LocalGovernmentVoteRecorded",
+        "EditionRecorded", "AgreementNotListed", "AgreementListedAgain", "AgreementHolderChanged",
+        "AgreementResigned", "AgreementMarkedDuplicate",
     ]
 
     /// The stored `event_type`, past tense, e.g. `TerminationRequestSubmitted`.
@@ -225,6 +234,12 @@ public enum DomainEvent: Sendable, Hashable {
         case .boardSeatFilled: return "BoardSeatFilled"
         case .boardSeatVacated: return "BoardSeatVacated"
         case .localGovernmentVoteRecorded: return "LocalGovernmentVoteRecorded"
+        case .editionRecorded: return "EditionRecorded"
+        case .agreementNotListed: return "AgreementNotListed"
+        case .agreementListedAgain: return "AgreementListedAgain"
+        case .agreementHolderChanged: return "AgreementHolderChanged"
+        case .agreementResigned: return "AgreementResigned"
+        case .agreementMarkedDuplicate: return "AgreementMarkedDuplicate"
         }
     }
 
@@ -243,6 +258,13 @@ public enum DomainEvent: Sendable, Hashable {
         case .agreementTerminated(let e): return e.effectiveOn
         case .boardSeatFilled(let e), .boardSeatVacated(let e): return e.effectiveOn
         case .localGovernmentVoteRecorded(let e): return e.votedOn
+        // The edition's date: when ICE's list showed the change (issue 12 / issue 13 convention).
+        case .editionRecorded(let e): return e.edition
+        case .agreementNotListed(let e): return e.edition
+        case .agreementListedAgain(let e): return e.edition
+        case .agreementHolderChanged(let e): return e.edition
+        case .agreementResigned(let e): return e.edition
+        case .agreementMarkedDuplicate(let e): return e.edition
         }
     }
 
@@ -263,6 +285,12 @@ public enum DomainEvent: Sendable, Hashable {
         case .agreementTerminated(let e): return canonicalJSON(e)
         case .boardSeatFilled(let e), .boardSeatVacated(let e): return canonicalJSON(e)
         case .localGovernmentVoteRecorded(let e): return canonicalJSON(e)
+        case .editionRecorded(let e): return canonicalJSON(e)
+        case .agreementNotListed(let e): return canonicalJSON(e)
+        case .agreementListedAgain(let e): return canonicalJSON(e)
+        case .agreementHolderChanged(let e): return canonicalJSON(e)
+        case .agreementResigned(let e): return canonicalJSON(e)
+        case .agreementMarkedDuplicate(let e): return canonicalJSON(e)
         }
     }
 
@@ -286,6 +314,12 @@ public enum DomainEvent: Sendable, Hashable {
         case "BoardSeatFilled": return .boardSeatFilled(try d(BoardSeatChanged.self))
         case "BoardSeatVacated": return .boardSeatVacated(try d(BoardSeatChanged.self))
         case "LocalGovernmentVoteRecorded": return .localGovernmentVoteRecorded(try d(LocalGovernmentVoteRecorded.self))
+        case "EditionRecorded": return .editionRecorded(try d(EditionRecorded.self))
+        case "AgreementNotListed": return .agreementNotListed(try d(AgreementNotListed.self))
+        case "AgreementListedAgain": return .agreementListedAgain(try d(AgreementListedAgain.self))
+        case "AgreementHolderChanged": return .agreementHolderChanged(try d(AgreementHolderChanged.self))
+        case "AgreementResigned": return .agreementResigned(try d(AgreementResigned.self))
+        case "AgreementMarkedDuplicate": return .agreementMarkedDuplicate(try d(AgreementMarkedDuplicate.self))
         default: throw UnknownEventType(type: type)
         }
     }

@@ -190,6 +190,16 @@ struct PayloadReader {
         return result
     }
 
+    /// A required whole number in `0...max`.
+    func count(_ key: String, max: Int) throws(Rejection) -> Int? {
+        guard let value = value(key) else { return nil }
+        guard case .number(let number) = value else { throw wrongType(key, "number", value) }
+        guard number >= 0, number <= Double(max), number.rounded() == number else {
+            throw invalid(key, "must be a whole number from 0 to \(max)")
+        }
+        return Int(number)
+    }
+
     /// A nested object whose keys are checked by the caller.
     func object(_ key: String) throws(Rejection) -> [String: JSONValue] {
         guard let value = value(key) else { throw missing(key) }
@@ -222,6 +232,10 @@ struct PayloadWriter {
 
     mutating func set(_ key: String, _ list: [String]) {
         if !list.isEmpty { object[key] = .array(list.map(JSONValue.string)) }
+    }
+
+    mutating func set(_ key: String, count: Int) {
+        object[key] = .number(Double(count))
     }
 
     mutating func set(_ key: String, flag: Bool) {

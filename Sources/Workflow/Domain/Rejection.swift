@@ -52,6 +52,10 @@ public enum RejectionCode: String, Sendable, CaseIterable, Codable {
     case agencyNotFound = "agency_not_found"
     /// A rename to a name whose slug already identifies another agency.
     case agencyNameTaken = "agency_name_taken"
+    /// An edition older than the newest in the register (issue 12: it changes no current fact).
+    case editionOutOfOrder = "edition_out_of_order"
+    /// The agency already holds a live agreement of that model (a holder change would make two).
+    case agreementExists = "agreement_exists"
 
     // MARK: Requests (rules 1-3, 6, 7)
     /// Rule 1: the agency holds no active agreement of that model (e.g. South Miami PD).

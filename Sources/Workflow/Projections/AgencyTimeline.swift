@@ -108,6 +108,18 @@ public enum AgencyTimeline {
             return "\(e.seat.title) seat vacant from \(e.effectiveOn)"
         case .localGovernmentVoteRecorded(let e):
             return "\(e.body) voted on \(e.votedOn): \(e.motion) (\(e.tally)); an annotation, it changes no agreement"
+        case .editionRecorded(let e):
+            return "ICE's edition \(e.sourceEdition) recorded (\(e.rows) Florida rows)"
+        case .agreementNotListed(let e):
+            return "\(e.agreementID) not listed in ICE's edition \(e.sourceEdition); not a termination"
+        case .agreementListedAgain(let e):
+            return "\(e.agreementID) listed again in ICE's edition \(e.sourceEdition) (not listed since \(e.notListedSince))"
+        case .agreementHolderChanged(let e):
+            return "\(e.agreementID) now held by \"\(e.toAgencyName)\" (was \(e.fromAgencyID)), per ICE's edition \(e.sourceEdition ?? e.edition.description)"
+        case .agreementResigned(let e):
+            return "agreement re-signed on \(e.signedOn) (was \(e.oldSignedOn)) with a new MOA file"
+        case .agreementMarkedDuplicate(let e):
+            return "\(e.agreementID) recorded as a duplicate listing of \(e.duplicateOf); not a termination"
         }
     }
 }
