@@ -137,12 +137,22 @@ public struct RecordTerminationNotice: Sendable, Hashable {
     public var servedOn: FloridaDate?
     /// `received_on`: the date ICE received it (the MOA's clock starts here).
     public var receivedOn: FloridaDate
+    /// `stated_effective_on`: optional; the effective date ICE stated when it differs from
+    /// the notice-effect policy entry's rule (e.g. the WSO template's "unless exigent
+    /// circumstances involving public safety dictate otherwise"). Not before `received_on`.
+    public var statedEffectiveOn: FloridaDate?
+    /// `stated_effective_source`: where ICE stated it (letter, email, date); required with
+    /// `stated_effective_on` (<= 4000 chars).
+    public var statedEffectiveSource: String?
 
-    public init(requestID: UUID, agencyID: AgencyID, servedOn: FloridaDate? = nil, receivedOn: FloridaDate) {
+    public init(requestID: UUID, agencyID: AgencyID, servedOn: FloridaDate? = nil, receivedOn: FloridaDate,
+                statedEffectiveOn: FloridaDate? = nil, statedEffectiveSource: String? = nil) {
         self.requestID = requestID
         self.agencyID = agencyID
         self.servedOn = servedOn
         self.receivedOn = receivedOn
+        self.statedEffectiveOn = statedEffectiveOn
+        self.statedEffectiveSource = statedEffectiveSource
     }
 }
 
@@ -152,10 +162,15 @@ public struct ScheduleReview: Sendable, Hashable {
     public var requestID: UUID
     /// `meeting_date`
     public var meetingDate: FloridaDate
+    /// `scheduled_on`: optional; the day Board staff scheduled it (the event's legal date).
+    /// Absent: the processing date, but never after `meeting_date` (then `meeting_date`).
+    /// Given: not after `meeting_date`, not before the request was filed.
+    public var scheduledOn: FloridaDate?
 
-    public init(requestID: UUID, meetingDate: FloridaDate) {
+    public init(requestID: UUID, meetingDate: FloridaDate, scheduledOn: FloridaDate? = nil) {
         self.requestID = requestID
         self.meetingDate = meetingDate
+        self.scheduledOn = scheduledOn
     }
 }
 
@@ -259,6 +274,16 @@ public struct RecordLocalGovernmentVote: Sendable, Hashable {
     }
 }
 
+/// `adopt_policy_entry`: a registrar adopts a policy entry (see `PolicyEntry`; the payload's
+/// keys are the entry's: `entry_id`, `topic`, `reading`, `effective_on`, `basis`, `text`,
+/// `source`, `note`). From `effective_on` it decides its topic; decisions already recorded
+/// keep the entry they applied.
+public struct AdoptPolicyEntry: Sendable, Hashable {
+    public var entry: PolicyEntry
+
+    public init(entry: PolicyEntry) { self.entry = entry }
+}
+
 /// `end_agreement`: the system timer that ends a WSO agreement 90 days after ICE
 /// received the notice. Scheduled by `decide`; never submitted by people.
 public struct EndAgreement: Sendable, Hashable {
@@ -292,13 +317,14 @@ public enum DomainCommand: Sendable, Hashable {
     case vacateBoardSeat(VacateBoardSeat)
     case recordLocalGovernmentVote(RecordLocalGovernmentVote)
     case endAgreement(EndAgreement)
+    case adoptPolicyEntry(AdoptPolicyEntry)
 
     /// Every command type, in declaration order.
     public static let commandTypes: [String] = [
         "register_agreement", "rename_agency", "correct_signed_date",
         "submit_termination_request", "withdraw_termination_request", "record_termination_notice",
         "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat",
-        "record_local_government_vote", "end_agreement",
+        "record_local_government_vote", "end_agreement", "adopt_policy_entry",
     ]
 
     /// Payloads larger than this many bytes are `payload_too_large`.
@@ -319,6 +345,7 @@ public enum DomainCommand: Sendable, Hashable {
         case .vacateBoardSeat: return "vacate_board_seat"
         case .recordLocalGovernmentVote: return "record_local_government_vote"
         case .endAgreement: return "end_agreement"
+        case .adoptPolicyEntry: return "adopt_policy_entry"
         }
     }
 
@@ -330,7 +357,8 @@ public enum DomainCommand: Sendable, Hashable {
         switch type {
         case "submit_termination_request", "withdraw_termination_request", "record_termination_notice": return .agency
         case "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat": return .board
-        case "register_agreement", "rename_agency", "correct_signed_date", "record_local_government_vote": return .register
+        case "register_agreement", "rename_agency", "correct_signed_date", "record_local_government_vote",
+             "adopt_policy_entry": return .register
         case "end_agreement": return .system
         default: return nil
         }
@@ -405,9 +433,12 @@ public enum DomainCommand: Sendable, Hashable {
             w.set("agency_id", describing: p.agencyID)
             w.set("served_on", describing: p.servedOn)
             w.set("received_on", describing: p.receivedOn)
+            w.set("stated_effective_on", describing: p.statedEffectiveOn)
+            w.set("stated_effective_source", p.statedEffectiveSource)
         case .scheduleReview(let p):
             w.set("request_id", uuid: p.requestID)
             w.set("meeting_date", describing: p.meetingDate)
+            w.set("scheduled_on", describing: p.scheduledOn)
         case .recordBoardVote(let p):
             w.set("request_id", uuid: p.requestID)
             w.set("meeting_date", describing: p.meetingDate)
@@ -438,6 +469,15 @@ public enum DomainCommand: Sendable, Hashable {
             w.set("agreement_id", describing: p.agreementID)
             w.set("request_id", uuid: p.requestID)
             w.set("effective_on", describing: p.effectiveOn)
+        case .adoptPolicyEntry(let p):
+            w.set("entry_id", p.entry.entryID)
+            w.set("topic", p.entry.topic.rawValue)
+            w.set("reading", p.entry.reading.rawValue)
+            w.set("effective_on", describing: p.entry.effectiveOn)
+            w.set("basis", p.entry.basis.rawValue)
+            w.set("text", p.entry.text)
+            w.set("source", p.entry.source)
+            w.set("note", p.entry.note)
         }
         return w.data
     }
@@ -449,13 +489,15 @@ public enum DomainCommand: Sendable, Hashable {
         "correct_signed_date": ["agreement_id", "signed_on", "source_edition", "note"],
         "submit_termination_request": ["request_id", "agency_id", "model", "agreement_id", "reason", "local_authorization", "filed_on"],
         "withdraw_termination_request": ["request_id", "agency_id", "withdrawn_on", "reason"],
-        "record_termination_notice": ["request_id", "agency_id", "served_on", "received_on"],
-        "schedule_review": ["request_id", "meeting_date"],
+        "record_termination_notice": ["request_id", "agency_id", "served_on", "received_on",
+                                      "stated_effective_on", "stated_effective_source"],
+        "schedule_review": ["request_id", "meeting_date", "scheduled_on"],
         "record_board_vote": ["request_id", "meeting_date", "votes"],
         "fill_board_seat": ["seat", "member", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"],
         "vacate_board_seat": ["seat", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"],
         "record_local_government_vote": ["agreement_id", "body", "voted_on", "motion", "tally", "sources"],
         "end_agreement": ["agreement_id", "request_id", "effective_on"],
+        "adopt_policy_entry": ["entry_id", "topic", "reading", "effective_on", "basis", "text", "source", "note"],
     ]
 
     private static func read(type: String, _ r: PayloadReader) throws(Rejection) -> DomainCommand {
@@ -499,9 +541,26 @@ public enum DomainCommand: Sendable, Hashable {
         case "record_termination_notice":
             return .recordTerminationNotice(RecordTerminationNotice(
                 requestID: try r.uuid("request_id"), agencyID: try r.agencyID("agency_id"),
-                servedOn: try r.optionalDate("served_on"), receivedOn: try r.date("received_on")))
+                servedOn: try r.optionalDate("served_on"), receivedOn: try r.date("received_on"),
+                statedEffectiveOn: try r.optionalDate("stated_effective_on"),
+                statedEffectiveSource: try r.optionalString("stated_effective_source", max: FieldLimit.text)))
         case "schedule_review":
-            return .scheduleReview(ScheduleReview(requestID: try r.uuid("request_id"), meetingDate: try r.date("meeting_date")))
+            return .scheduleReview(ScheduleReview(requestID: try r.uuid("request_id"), meetingDate: try r.date("meeting_date"),
+                                                  scheduledOn: try r.optionalDate("scheduled_on")))
+        case "adopt_policy_entry":
+            let id = try r.mapped("entry_id", "an entry id (letters, digits, '.', '-', '_')") { text in
+                text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || ".-_".unicodeScalars.contains($0)) }
+                    ? text : nil
+            }
+            let topic = try r.mapped("topic", "a policy topic (\(PolicyTopic.allCases.map(\.rawValue).joined(separator: ", ")))") { PolicyTopic(rawValue: $0) }
+            let reading = try r.mapped("reading", "a reading of \(topic.rawValue) (\(topic.readings.map(\.rawValue).joined(separator: ", ")))") {
+                PolicyReading(rawValue: $0).flatMap { topic.readings.contains($0) ? $0 : nil }
+            }
+            return .adoptPolicyEntry(AdoptPolicyEntry(entry: PolicyEntry(
+                entryID: id, topic: topic, reading: reading, effectiveOn: try r.date("effective_on"),
+                basis: try r.mapped("basis", "a basis (\(PolicyBasis.allCases.map(\.rawValue).joined(separator: ", ")))") { PolicyBasis(rawValue: $0) },
+                text: try r.string("text", max: FieldLimit.text), source: try r.string("source", max: FieldLimit.text),
+                note: try r.optionalString("note", max: FieldLimit.text))))
         case "record_board_vote":
             let request = try r.uuid("request_id")
             let meeting = try r.date("meeting_date")

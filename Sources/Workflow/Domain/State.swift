@@ -91,6 +91,10 @@ public struct RegisterState: Sendable, Equatable {
     public private(set) var agreementIDsByAgency: [AgencyID: [AgreementID]] = [:]
     public var requests: [UUID: TerminationRequest] = [:]
     public var board = BoardComposition()
+    /// Policy entries adopted in the log (`PolicyCatalog` defaults apply where none is).
+    public var policy = PolicyRegister()
+    /// Each legal clock's latest legal date (DESIGN.md rule 7; see `DomainEvent.legalClock`).
+    public private(set) var legalClocks: [LegalClock: FloridaDate] = [:]
 
     public init() {}
 
@@ -135,9 +139,26 @@ public struct RegisterState: Sendable, Equatable {
         return nil
     }
 
+    /// The legal date of `event` if it were applied now: the date it carries
+    /// (`DomainEvent.occurredOn`), else the latest legal date already on its clock. So an
+    /// event without a date of its own (an older `ReviewScheduled` written before
+    /// `scheduled_on` existed; a rename or detail update without an edition date) is dated
+    /// at the earliest date it can have had, and never out of order; nil when its clock has
+    /// no date yet (the caller then uses the date it was recorded).
+    public func legalDate(of event: DomainEvent) -> FloridaDate? {
+        event.occurredOn ?? event.legalClock.flatMap { legalClocks[$0] }
+    }
+
     /// Evolve: the state after `event`. `stream` is where the event was stored; the
     /// state is keyed by the ids inside the events, so it is informational here.
     public mutating func apply(_ event: DomainEvent, stream: String) {
+        if let date = legalDate(of: event) {
+            if let clock = event.legalClock { legalClocks[clock] = max(legalClocks[clock] ?? date, date) }
+            if case .agreementRegistered(let e) = event {
+                // An agency's renames are dated no earlier than its agreements' registrations.
+                legalClocks[.agency(e.agencyID)] = max(legalClocks[.agency(e.agencyID)] ?? date, date)
+            }
+        }
         switch event {
         case .agreementRegistered(let e):
             if var agency = agencies[e.agencyID] {
@@ -214,7 +235,12 @@ public struct RegisterState: Sendable, Equatable {
         case .boardSeatFilled(let e), .boardSeatVacated(let e):
             board.record(e.entry, seat: e.seat, replacing: e.replacesEntryOn)
         case .localGovernmentVoteRecorded(let e):
-            agreements[e.agreementID]?.localVotes.append(e)
+            // Kept in voted_on order (annotations are outside the legal clock: rule 8).
+            guard var votes = agreements[e.agreementID]?.localVotes else { return }
+            votes.insert(e, at: votes.firstIndex { $0.votedOn > e.votedOn } ?? votes.count)
+            agreements[e.agreementID]?.localVotes = votes
+        case .policyEntryAdopted(let e):
+            policy.adopt(e)
         }
     }
 

@@ -108,6 +108,8 @@ public enum AgencyTimeline {
             return "\(e.seat.title) seat vacant from \(e.effectiveOn)"
         case .localGovernmentVoteRecorded(let e):
             return "\(e.body) voted on \(e.votedOn): \(e.motion) (\(e.tally)); an annotation, it changes no agreement"
+        case .policyEntryAdopted(let e):
+            return "policy entry '\(e.entryID)' adopted: \(e.topic.rawValue) = \(e.reading.rawValue) from \(e.effectiveOn) (\(e.basis.label): \(e.source))"
         }
     }
 }
