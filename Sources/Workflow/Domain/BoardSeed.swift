@@ -41,4 +41,39 @@ public enum BoardSeed {
         }
         return .success(commands)
     }
+
+    /// The seat commands to send so the register holds the file's entries, given the
+    /// Board's composition already recorded (pure). Loading a corrected file on a register
+    /// loaded with an older version records the differences as corrections; the log keeps both:
+    /// - an entry the register already holds, identically, is sent without
+    ///   `replaces_entry_on` (an accepted no-op);
+    /// - an entry whose `replaces_entry_on` names an entry the register holds is sent as
+    ///   that correction; when the register holds no such entry, `replaces_entry_on` is dropped
+    ///   (nothing to correct: a fresh register);
+    /// - an entry for a seat and date the register holds in another version is sent with
+    ///   `replaces_entry_on` = its own date (a correction in place).
+    public static func plan(_ commands: [DomainCommand], against board: BoardComposition) -> [DomainCommand] {
+        commands.map { command in
+            switch command {
+            case .fillBoardSeat(var p):
+                p.replacesEntryOn = replaces(p.seat, SeatEntry(effectiveOn: p.effectiveOn, member: p.member, dateUncertain: p.dateUncertain,
+                                                               note: p.note, sources: p.sources), p.replacesEntryOn, board)
+                return .fillBoardSeat(p)
+            case .vacateBoardSeat(var p):
+                p.replacesEntryOn = replaces(p.seat, SeatEntry(effectiveOn: p.effectiveOn, member: nil, dateUncertain: p.dateUncertain,
+                                                               note: p.note, sources: p.sources), p.replacesEntryOn, board)
+                return .vacateBoardSeat(p)
+            default:
+                return command
+            }
+        }
+    }
+
+    private static func replaces(_ seat: BoardSeat, _ entry: SeatEntry, _ stated: FloridaDate?, _ board: BoardComposition) -> FloridaDate? {
+        let history = board.history[seat, default: []]
+        if history.contains(entry) { return nil }
+        if let stated, history.contains(where: { $0.effectiveOn == stated }) { return stated }
+        if history.contains(where: { $0.effectiveOn == entry.effectiveOn }) { return entry.effectiveOn }
+        return nil
+    }
 }

@@ -307,6 +307,15 @@ public enum DomainEvent: Sendable, Hashable {
         }
     }
 
+    /// The policy entries the decision that produced this event applied (`policy_entries`).
+    public var policyEntriesApplied: [String] {
+        switch self {
+        case .terminationRequestSubmitted(let e): return e.policyEntries ?? []
+        case .terminationNoticeReceived(let e): return e.policyEntries ?? []
+        default: return []
+        }
+    }
+
     /// The command payload field that gave the legal date, for rejections.
     var legalDateField: String {
         switch self {

@@ -249,3 +249,48 @@ public struct PolicyRegister: Sendable, Equatable {
         byID[entry.entryID] = entry
     }
 }
+
+/// Loads a policy file (`data/policy-2025.json`) into `adopt_policy_entry` commands.
+///
+/// File shape: a JSON object whose `entries` is an array of objects, each exactly the
+/// payload of `adopt_policy_entry` (`entry_id`, `topic`, `reading`, `effective_on`, `basis`,
+/// `text`, `source`, `note`), adopted in order; `alternatives` (optional) is an array of
+/// the same shape, entries shipped but not adopted, which `sbie policy set` may adopt from a
+/// date. Other top-level keys are documentation. Each entry is validated by
+/// `DomainCommand.parse`; a rejection's field is prefixed with `entries[i].`.
+public enum PolicySeed {
+    /// The adoption commands of the file's `entries`, in order; pure.
+    public static func commands(from data: Data) -> Result<[DomainCommand], Rejection> {
+        entries(from: data, key: "entries")
+    }
+
+    /// The file's `alternatives` (entries a registrar may adopt with `sbie policy set`).
+    public static func alternatives(from data: Data) -> Result<[DomainCommand], Rejection> {
+        entries(from: data, key: "alternatives")
+    }
+
+    private static func entries(from data: Data, key: String) -> Result<[DomainCommand], Rejection> {
+        guard let root = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let top) = root else {
+            return .failure(Rejection(.malformedPayload, "policy file is not a JSON object"))
+        }
+        guard let value = top[key] else {
+            if key == "entries" { return .failure(Rejection(.missingField, "policy file has no 'entries' array", field: "entries")) }
+            return .success([])
+        }
+        guard case .array(let items) = value else {
+            return .failure(Rejection(.invalidFieldType, "policy file's '\(key)' must be an array", field: key))
+        }
+        var commands: [DomainCommand] = []
+        for (index, item) in items.enumerated() {
+            let prefix = "\(key)[\(index)]"
+            switch DomainCommand.parse(type: "adopt_policy_entry", payload: canonicalJSON(item)) {
+            case .success(let command): commands.append(command)
+            case .failure(var rejection):
+                rejection.field = rejection.field.map { "\(prefix).\($0)" } ?? prefix
+                rejection.message = "\(prefix): \(rejection.message)"
+                return .failure(rejection)
+            }
+        }
+        return .success(commands)
+    }
+}

@@ -154,6 +154,11 @@ public struct RegisterState: Sendable, Equatable {
     public mutating func apply(_ event: DomainEvent, stream: String) {
         if let date = legalDate(of: event) {
             if let clock = event.legalClock { legalClocks[clock] = max(legalClocks[clock] ?? date, date) }
+            for id in event.policyEntriesApplied {
+                // A decision that applied an entry fixes its topic's reading up to its date:
+                // a later adoption may not take effect before it (policy never rewrites a decision).
+                if let topic = policy.entry(id: id)?.topic { legalClocks[.policy(topic)] = max(legalClocks[.policy(topic)] ?? date, date) }
+            }
             if case .agreementRegistered(let e) = event {
                 // An agency's renames are dated no earlier than its agreements' registrations.
                 legalClocks[.agency(e.agencyID)] = max(legalClocks[.agency(e.agencyID)] ?? date, date)
