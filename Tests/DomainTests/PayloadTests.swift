@@ -19,6 +19,7 @@ let exampleCommands: [DomainCommand] = [
     .recordLocalGovernmentVote(RecordLocalGovernmentVote(agreementID: tallahasseeTFM, body: "City Commission", votedOn: d("2025-06-30"),
                                                          motion: "void", tally: "4-1", sources: ["minutes"])),
     .endAgreement(EndAgreement(agreementID: leonWSO, requestID: uuid(1), effectiveOn: d("2026-02-01"))),
+    .adoptPolicyEntry(AdoptPolicyEntry(entry: PolicyCatalog.approvalText)),
 ]
 
 func parse(_ type: String, _ json: String) -> Result<DomainCommand, Rejection> {
@@ -38,6 +39,20 @@ func rejection(_ type: String, _ json: String) -> Rejection? {
         }
     }
 
+    /// Issue 13's new optional fields round-trip.
+    @Test func legalDateFieldsRoundTrip() {
+        for command: DomainCommand in [
+            .scheduleReview(ScheduleReview(requestID: uuid(7), meetingDate: d("2025-09-16"), scheduledOn: d("2025-08-25"))),
+            .recordTerminationNotice(RecordTerminationNotice(requestID: uuid(7), agencyID: agency("Bay County Sheriff's Office"),
+                                                             receivedOn: d("2025-11-03"), statedEffectiveOn: d("2025-11-10"),
+                                                             statedEffectiveSource: "ICE letter of 2025-11-03 (exigent circumstances)")),
+        ] {
+            #expect(DomainCommand.parse(type: command.commandType, payload: command.payloadJSON()) == .success(command))
+        }
+        #expect(rejection("adopt_policy_entry", #"{"entry_id": "x", "topic": "approval_scope", "reading": "on_receipt", "effective_on": "2025-01-01", "basis": "inference", "text": "t", "source": "s"}"#)?.field == "reading")
+        #expect(rejection("adopt_policy_entry", #"{"entry_id": "a b", "topic": "approval_scope", "reading": "all_agencies", "effective_on": "2025-01-01", "basis": "inference", "text": "t", "source": "s"}"#)?.field == "entry_id")
+    }
+
     @Test func actorsAndAgencies() {
         let kinds = Dictionary(uniqueKeysWithValues: exampleCommands.map { ($0.commandType, $0.actorKind) })
         #expect(kinds["submit_termination_request"] == .agency)
@@ -50,6 +65,7 @@ func rejection(_ type: String, _ json: String) -> Rejection? {
         #expect(kinds["register_agreement"] == .register)
         #expect(kinds["record_local_government_vote"] == .register)
         #expect(kinds["end_agreement"] == .system)
+        #expect(kinds["adopt_policy_entry"] == .register)
         for command in exampleCommands {
             #expect((command.agencyID != nil) == (command.actorKind == .agency))
         }
@@ -178,6 +194,10 @@ func rejection(_ type: String, _ json: String) -> Rejection? {
         s.accept(registration("Leon County Sheriff's Office", .county, county: "Leon County", .taskForce, signed: "2025-02-27", moa: "https://x/y.pdf"))
         s.accept(.recordLocalGovernmentVote(RecordLocalGovernmentVote(agreementID: tallahasseeTFM, body: "B", votedOn: d("2025-06-30"), motion: "m", tally: "t")))
         s.accept(.vacateBoardSeat(VacateBoardSeat(seat: .governor, effectiveOn: d("2027-01-05"))))
+        var text = PolicyCatalog.approvalText
+        text.entryID = "approval-scope.statute-text.from-2027-01-05"
+        text.effectiveOn = d("2027-01-05")
+        s.accept(.adoptPolicyEntry(AdoptPolicyEntry(entry: text)))
         #expect(Set(s.log.map(\.event.eventType)) == Set(DomainEvent.eventTypes))
         for (_, event) in s.log {
             let data = event.encodedData()

@@ -162,9 +162,11 @@ public struct ScheduleReview: Sendable, Hashable {
     public var requestID: UUID
     /// `meeting_date`
     public var meetingDate: FloridaDate
-    /// `scheduled_on`: optional; the day Board staff scheduled it (the event's legal date).
-    /// Absent: the processing date, but never after `meeting_date` (then `meeting_date`).
-    /// Given: not after `meeting_date`, not before the request was filed.
+    /// `scheduled_on`: optional; the day Board staff scheduled it (the event's legal date):
+    /// not after `meeting_date`, not before the request was filed nor the latest legal date
+    /// already recorded for its agreement. Absent (older clients): that latest legal date,
+    /// the earliest the scheduling can have happened. `sbie schedule` sends `--on`, default
+    /// today (or the meeting date when the meeting is past).
     public var scheduledOn: FloridaDate?
 
     public init(requestID: UUID, meetingDate: FloridaDate, scheduledOn: FloridaDate? = nil) {

@@ -280,7 +280,9 @@ private struct Decider {
             throw Rejection(.dateBeforeSubmission, "\(Source.dates): meeting_date \(p.meetingDate) is before the request was filed (\(request.filedOn))", field: "meeting_date")
         }
         guard request.meetingDate != p.meetingDate else { return Decision() }
-        let scheduledOn = p.scheduledOn ?? min(today, p.meetingDate)
+        // Absent scheduled_on (older clients): the earliest date it can have had, the latest
+        // legal date already recorded for the agreement and its requests (the CLI sends today).
+        let scheduledOn = p.scheduledOn ?? max(request.filedOn, state.legalClocks[.agreement(request.agreementID)] ?? request.filedOn)
         guard scheduledOn <= p.meetingDate else {
             throw Rejection(.scheduledAfterMeeting, "\(Source.dates): scheduled_on \(scheduledOn) is after the meeting it schedules (\(p.meetingDate))", field: "scheduled_on")
         }
