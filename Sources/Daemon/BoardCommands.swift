@@ -100,17 +100,17 @@ struct Seat: AsyncParsableCommand {
                 printError("cannot read \(file): \(error.localizedDescription)")
                 throw ExitCode(2)
             }
+            let board = try await connection.register(asOf: .position(Int64.max)).state.board
             let commands: [DomainCommand]
-            switch BoardSeed.commands(from: data) {
+            switch BoardSeed.plan(from: data, against: board) {
             case .success(let list): commands = list
             case .failure(let rejection):
                 printError("\(file): \(rejection.message)")
                 throw ExitCode(2)
             }
             let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-            let board = try await connection.register(asOf: .position(Int64.max)).state.board
             var failed = false
-            for (index, command) in BoardSeed.plan(commands, against: board).enumerated() {
+            for (index, command) in commands.enumerated() {
                 var options = try SubmitOptions.parse(["--timeout", String(timeout)])
                 options.idempotencyKey = fileEntryKey(stem, index, command)
                 do { try await submitAndReport(command, options: options, on: connection) } catch let exit as ExitCode {

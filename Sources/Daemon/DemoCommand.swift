@@ -45,10 +45,10 @@ struct Demo: AsyncParsableCommand {
         print(report)
 
         heading("The State Board of Immigration Enforcement's 2025 seats (data/board-seats-2025.json)")
-        let seats = try BoardSeed.commands(from: Data(contentsOf: URL(fileURLWithPath: boardSeats))).get()
         let board = try await connection.register(asOf: .position(Int64.max)).state.board
+        let seats = try BoardSeed.plan(from: Data(contentsOf: URL(fileURLWithPath: boardSeats)), against: board).get()
         let seatStem = URL(fileURLWithPath: boardSeats).deletingPathExtension().lastPathComponent
-        for (index, command) in BoardSeed.plan(seats, against: board).enumerated() {
+        for (index, command) in seats.enumerated() {
             let outcome = try await submitAndWait(connection, command, key: fileEntryKey(seatStem, index, command))
             if outcome.status != .accepted { unexpected += 1 }
         }

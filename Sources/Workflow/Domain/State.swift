@@ -105,6 +105,22 @@ public struct RegisterState: Sendable, Equatable {
         return state
     }
 
+    /// Replays, in log order, the events whose legal date is on or before `date`: the
+    /// register "as of" that Florida day in legal time. An event without a date of its own
+    /// is dated by `legalDate(of:)` against every earlier event; one with no date at all
+    /// (nothing on its clock yet) is left out. Because `decide` keeps legal time monotone on
+    /// each clock, this is, for every agreement and request, a state it passed through.
+    public static func fold(_ events: some Sequence<(stream: String, event: DomainEvent)>, through date: FloridaDate) -> RegisterState {
+        var full = RegisterState()
+        var state = RegisterState()
+        for item in events {
+            let legal = full.legalDate(of: item.event)
+            full.apply(item.event, stream: item.stream)
+            if let legal, legal <= date { state.apply(item.event, stream: item.stream) }
+        }
+        return state
+    }
+
     /// The agency a name designates: an alias of a renamed agency, else its own slug.
     public func agencyID(forName name: String) -> AgencyID? {
         let slug = AgencyID.slug(of: name)
