@@ -13,6 +13,7 @@ struct ScenarioTests {
         ("Bay County Sheriff's Office", "County", "Task Force Model", "2025-02-26"),
         ("Bay County Sheriff's Office", "County", "Warrant Service Officer", "2019-10-15"),
         ("Key West Police Department", "Municipality", "Task Force Model", "2025-03-05"),
+        ("Fort Myers Police Department", "Municipality", "Task Force Model", "2025-05-16"),
     ]
 
     @Test("every step has the outcome the rules require; the WSO timer ends the agreement on 2026-02-01")
