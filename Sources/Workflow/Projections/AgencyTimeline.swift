@@ -100,12 +100,16 @@ public enum AgencyTimeline {
             return "termination denied on \(e.decidedOn): approval needs a yes from every sitting member (s. 908.1031, F.S.)"
         case .terminationNoticeReceived(let e):
             return "ICE received the termination notice on \(e.receivedOn); the agreement ends on \(e.effectiveOn)"
+                + (e.statedEffectiveSource.map { " (the date ICE stated: \($0))" } ?? "")
+                + (e.policyEntries.map { " (policy entries applied: \($0.joined(separator: ", ")))" } ?? "")
         case .agreementTerminated(let e):
             return "agreement ended on \(e.effectiveOn)"
         case .boardSeatFilled(let e):
             return "\(e.seat.title) seat filled by \(e.member ?? "?") from \(e.effectiveOn)"
+                + (e.replacesEntryOn.map { "; corrects the entry effective \($0)" } ?? "")
         case .boardSeatVacated(let e):
             return "\(e.seat.title) seat vacant from \(e.effectiveOn)"
+                + (e.replacesEntryOn.map { "; corrects the entry effective \($0)" } ?? "")
         case .localGovernmentVoteRecorded(let e):
             return "\(e.body) voted on \(e.votedOn): \(e.motion) (\(e.tally)); an annotation, it changes no agreement"
         case .policyEntryAdopted(let e):
