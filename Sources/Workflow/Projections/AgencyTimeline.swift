@@ -92,6 +92,7 @@ public enum AgencyTimeline {
             return "termination request withdrawn on \(e.withdrawnOn)"
         case .reviewScheduled(let e):
             return "State Board of Immigration Enforcement review scheduled for \(e.meetingDate)"
+                + (e.scheduledOn.map { " (scheduled on \($0))" } ?? "")
         case .boardVoteRecorded(let e):
             return "Board vote at the \(e.meetingDate) meeting: \(votes(e.tally))"
         case .terminationApproved(let e):
