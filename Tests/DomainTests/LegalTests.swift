@@ -239,7 +239,15 @@ extension FloridaDate {
         #expect(r.code == "not_approved")
         #expect(r.message.contains("policy entry 'approval-scope.statute-text.from-2025-09-01' (statute text: s. 908.11(1), F.S. (2025C))"))
         // A switch may not reach back before a decision that applied the topic.
-        #expect(s.rejectionCode(textPolicy(from: "2025-09-04")) == "legal_date_out_of_order")
+        var back = PolicyCatalog.approvalBroad
+        back.entryID = "approval-scope.reported-2025.from-2025-09-04"
+        back.effectiveOn = d("2025-09-04")
+        #expect(s.rejectionCode(.adoptPolicyEntry(AdoptPolicyEntry(entry: back))) == "legal_date_out_of_order")
+        // Restating the reading already in force, even dated in the past, changes no date's
+        // reading: accepted (e.g. loading data/policy-2025.json after decisions).
+        var restated = PolicyCatalog.approvalBroad
+        restated.entryID = "approval-scope.reported-2025.restated"
+        #expect(s.rejectionCode(.adoptPolicyEntry(AdoptPolicyEntry(entry: restated))) == nil)
         // Switching back later leaves the decision recorded as it was.
         var broad = PolicyCatalog.approvalBroad
         broad.entryID = "approval-scope.reported-2025.from-2025-12-01"

@@ -82,11 +82,20 @@ func checkLegalTime(_ decision: Decision, state: RegisterState) throws(Rejection
         guard let clock = event.legalClock else { continue }
         let latest = [clocks[clock], state.legalClocks[clock]].compactMap { $0 }.max()
         guard let date = event.occurredOn ?? latest else { continue }
-        if event.checksLegalClock, let latest, date < latest {
+        if event.checksLegalClock, !restatesPolicy(event, state), let latest, date < latest {
             throw Rejection(.legalDateOutOfOrder, "\(RecordRule.legalTimeMonotone.citation): \(event.eventType) (stream \(stream)) would be dated \(date), before \(latest), the latest legal date already recorded for \(clock)", field: event.legalDateField)
         }
         clocks[clock] = max(latest ?? date, date)
     }
+}
+
+/// True for a policy adoption whose reading is already the one in force on its effective
+/// date: it changes the reading of no date (entries apply until the topic's next entry),
+/// so no decision already recorded reads differently; it may be dated in the past (e.g.
+/// `sbie policy load` of the defaults on a register that has already applied them).
+func restatesPolicy(_ event: DomainEvent, _ state: RegisterState) -> Bool {
+    guard case .policyEntryAdopted(let e) = event else { return false }
+    return state.policy.entry(e.topic, on: e.effectiveOn).reading == e.reading
 }
 
 private struct Decider {
