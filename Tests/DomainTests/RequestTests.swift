@@ -36,7 +36,8 @@ func submit(_ request: Int, _ agency: AgencyID, _ model: Model = .taskForce, fil
         #expect(s.events(submit(1, tallahasseePD)) == [.terminationRequestSubmitted(TerminationRequestSubmitted(
             requestID: uuid(1), agreementID: tallahasseeTFM, agencyID: tallahasseePD, model: .taskForce,
             reason: "The city commission voted to end the agreement.",
-            localAuthorization: "Resolution 2025-17, adopted 2025-07-30", filedOn: d("2025-08-01")))])
+            localAuthorization: "Resolution 2025-17, adopted 2025-07-30", filedOn: d("2025-08-01"),
+            policyEntries: ["mandatory-agreement.statute-text"]))])
         if case .success(let decision) = s.when(submit(1, tallahasseePD)) {
             #expect(decision.events.map(\.stream) == [StreamName.request(uuid(1))])
             #expect(decision.scheduled.isEmpty)
@@ -135,7 +136,10 @@ func submit(_ request: Int, _ agency: AgencyID, _ model: Model = .taskForce, fil
         #expect(s.state.agreements[tallahasseeTFM]?.currentRequest == nil)
         #expect(s.state.requests[uuid(1)]?.status == .withdrawn)
         #expect(s.rejectionCode(withdraw(1)) == "request_not_open")
-        #expect(s.rejectionCode(submit(2, tallahasseePD)) == nil)
+        // A new request may be filed from the withdrawal on; one dated before it would make
+        // "as of" that date show two open requests at once (issue 13, rule 7).
+        #expect(s.rejectionCode(submit(2, tallahasseePD, filed: "2025-08-05")) == nil)
+        #expect(s.rejectionCode(submit(2, tallahasseePD)) == "legal_date_out_of_order")
     }
 
     @Test func withdrawRejections() {

@@ -99,6 +99,7 @@ enum MalformedPayloads {
         "schedule_review": [
             Field(name: "request_id", kind: .choice, required: true, value: requestID),
             Field(name: "meeting_date", kind: .date, required: true, value: "2025-09-10"),
+            Field(name: "scheduled_on", kind: .date, required: false, value: "2025-08-20"),
         ],
         "record_board_vote": [
             Field(name: "request_id", kind: .choice, required: true, value: requestID),
@@ -153,6 +154,16 @@ enum MalformedPayloads {
             Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
             Field(name: "request_id", kind: .choice, required: true, value: requestID),
             Field(name: "effective_on", kind: .date, required: true, value: "2025-12-14"),
+        ],
+        "adopt_policy_entry": [
+            Field(name: "entry_id", kind: .choice, required: true, value: "approval-scope.statute-text.from-2025-10-01"),
+            Field(name: "topic", kind: .choice, required: true, value: "approval_scope"),
+            Field(name: "reading", kind: .choice, required: true, value: "sheriffs_and_county_jails"),
+            Field(name: "effective_on", kind: .date, required: true, value: "2025-10-01"),
+            Field(name: "basis", kind: .choice, required: true, value: "statute_text"),
+            Field(name: "text", kind: .text(4000), required: true, value: "must approve the termination of any such agreement"),
+            Field(name: "source", kind: .text(4000), required: true, value: "s. 908.11(1), F.S. (2025C)"),
+            Field(name: "note", kind: .text(4000), required: false, value: "issue 13"),
         ],
     ]
 

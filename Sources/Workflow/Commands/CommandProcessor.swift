@@ -220,6 +220,7 @@ struct BatchPlan {
             while index < decision.events.count && decision.events[index].stream == stream {
                 let event = decision.events[index].event
                 index += 1
+                let legalDate = snapshot.state.legalDate(of: event)  // before apply: its clock as it stood
                 snapshot.state.apply(event, stream: stream)
                 let position = snapshot.position + 1
                 snapshot.position = position
@@ -232,7 +233,7 @@ struct BatchPlan {
                 newEvents.append(NewEvent(
                     type: event.eventType, data: String(decoding: event.encodedData(), as: UTF8.self),
                     metadata: metadata,
-                    occurredAt: event.occurredOn.map { Timestamp($0.startInstant) } ?? command.submittedAt))
+                    occurredAt: legalDate.map { Timestamp($0.startInstant) } ?? command.submittedAt))
                 Projections.touched(by: event, in: snapshot.state, agreements: &touchedAgreements, requests: &touchedRequests)
                 outcomeEvents.append("{\"type\":\(jsonString(event.eventType)),\"stream\":\(jsonString(stream)),\"position\":\(position)}")
                 positions.append(position)

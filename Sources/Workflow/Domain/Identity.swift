@@ -217,8 +217,10 @@ public enum StreamName {
     public static let editions = "editions"
     /// `board`: the Board's seats.
     public static let board = "board"
+    /// `policy`: policy entries adopted (issue 13).
+    public static let policy = "policy"
 
-    /// The category of a stream name: `agreement`, `request`, `agency`, `board`, `editions`.
+    /// The category of a stream name: `agreement`, `request`, `agency`, `board`, `editions`, `policy`.
     public static func category(of stream: String) -> String {
         stream.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? stream
     }

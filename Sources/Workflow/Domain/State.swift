@@ -107,6 +107,10 @@ public struct RegisterState: Sendable, Equatable {
     public var board = BoardComposition()
     /// The newest ICE edition recorded (`EditionRecorded`), e.g. `2025-07-18pm`.
     public var latestEdition: String?
+    /// Policy entries adopted in the log (`PolicyCatalog` defaults apply where none is).
+    public var policy = PolicyRegister()
+    /// Each legal clock's latest legal date (DESIGN.md rule 7; see `DomainEvent.legalClock`).
+    public private(set) var legalClocks: [LegalClock: FloridaDate] = [:]
 
     public init() {}
 
@@ -114,6 +118,22 @@ public struct RegisterState: Sendable, Equatable {
     public static func fold(_ events: some Sequence<(stream: String, event: DomainEvent)>) -> RegisterState {
         var state = RegisterState()
         for item in events { state.apply(item.event, stream: item.stream) }
+        return state
+    }
+
+    /// Replays, in log order, the events whose legal date is on or before `date`: the
+    /// register "as of" that Florida day in legal time. An event without a date of its own
+    /// is dated by `legalDate(of:)` against every earlier event; one with no date at all
+    /// (nothing on its clock yet) is left out. Because `decide` keeps legal time monotone on
+    /// each clock, this is, for every agreement and request, a state it passed through.
+    public static func fold(_ events: some Sequence<(stream: String, event: DomainEvent)>, through date: FloridaDate) -> RegisterState {
+        var full = RegisterState()
+        var state = RegisterState()
+        for item in events {
+            let legal = full.legalDate(of: item.event)
+            full.apply(item.event, stream: item.stream)
+            if let legal, legal <= date { state.apply(item.event, stream: item.stream) }
+        }
         return state
     }
 
@@ -151,9 +171,31 @@ public struct RegisterState: Sendable, Equatable {
         return nil
     }
 
+    /// The legal date of `event` if it were applied now: the date it carries
+    /// (`DomainEvent.occurredOn`), else the latest legal date already on its clock. So an
+    /// event without a date of its own (an older `ReviewScheduled` written before
+    /// `scheduled_on` existed; a rename or detail update without an edition date) is dated
+    /// at the earliest date it can have had, and never out of order; nil when its clock has
+    /// no date yet (the caller then uses the date it was recorded).
+    public func legalDate(of event: DomainEvent) -> FloridaDate? {
+        event.occurredOn ?? event.legalClock.flatMap { legalClocks[$0] }
+    }
+
     /// Evolve: the state after `event`. `stream` is where the event was stored; the
     /// state is keyed by the ids inside the events, so it is informational here.
     public mutating func apply(_ event: DomainEvent, stream: String) {
+        if let date = legalDate(of: event) {
+            if let clock = event.legalClock { legalClocks[clock] = max(legalClocks[clock] ?? date, date) }
+            for id in event.policyEntriesApplied {
+                // A decision that applied an entry fixes its topic's reading up to its date:
+                // a later adoption may not take effect before it (policy never rewrites a decision).
+                if let topic = policy.entry(id: id)?.topic { legalClocks[.policy(topic)] = max(legalClocks[.policy(topic)] ?? date, date) }
+            }
+            if case .agreementRegistered(let e) = event {
+                // An agency's renames are dated no earlier than its agreements' registrations.
+                legalClocks[.agency(e.agencyID)] = max(legalClocks[.agency(e.agencyID)] ?? date, date)
+            }
+        }
         switch event {
         case .agreementRegistered(let e):
             if var agency = agencies[e.agencyID] {
@@ -232,7 +274,10 @@ public struct RegisterState: Sendable, Equatable {
         case .boardSeatFilled(let e), .boardSeatVacated(let e):
             board.record(e.entry, seat: e.seat, replacing: e.replacesEntryOn)
         case .localGovernmentVoteRecorded(let e):
-            agreements[e.agreementID]?.localVotes.append(e)
+            // Kept in voted_on order (annotations are outside the legal clock: rule 8).
+            guard var votes = agreements[e.agreementID]?.localVotes else { return }
+            votes.insert(e, at: votes.firstIndex { $0.votedOn > e.votedOn } ?? votes.count)
+            agreements[e.agreementID]?.localVotes = votes
         case .editionRecorded(let e):
             latestEdition = e.sourceEdition
             for id in agreements.keys where agreements[id]?.isLive == true && agreements[id]?.notListedSince == nil {
@@ -262,6 +307,8 @@ public struct RegisterState: Sendable, Equatable {
         case .agreementMarkedDuplicate(let e):
             agreements[e.agreementID]?.status = .duplicate
             agreements[e.agreementID]?.duplicateOf = e.duplicateOf
+        case .policyEntryAdopted(let e):
+            policy.adopt(e)
         }
     }
 

@@ -92,6 +92,7 @@ public enum AgencyTimeline {
             return "termination request withdrawn on \(e.withdrawnOn)"
         case .reviewScheduled(let e):
             return "State Board of Immigration Enforcement review scheduled for \(e.meetingDate)"
+                + (e.scheduledOn.map { " (scheduled on \($0))" } ?? "")
         case .boardVoteRecorded(let e):
             return "Board vote at the \(e.meetingDate) meeting: \(votes(e.tally))"
         case .terminationApproved(let e):
@@ -100,12 +101,16 @@ public enum AgencyTimeline {
             return "termination denied on \(e.decidedOn): approval needs a yes from every sitting member (s. 908.1031, F.S.)"
         case .terminationNoticeReceived(let e):
             return "ICE received the termination notice on \(e.receivedOn); the agreement ends on \(e.effectiveOn)"
+                + (e.statedEffectiveSource.map { " (the date ICE stated: \($0))" } ?? "")
+                + (e.policyEntries.map { " (policy entries applied: \($0.joined(separator: ", ")))" } ?? "")
         case .agreementTerminated(let e):
             return "agreement ended on \(e.effectiveOn)"
         case .boardSeatFilled(let e):
             return "\(e.seat.title) seat filled by \(e.member ?? "?") from \(e.effectiveOn)"
+                + (e.replacesEntryOn.map { "; corrects the entry effective \($0)" } ?? "")
         case .boardSeatVacated(let e):
             return "\(e.seat.title) seat vacant from \(e.effectiveOn)"
+                + (e.replacesEntryOn.map { "; corrects the entry effective \($0)" } ?? "")
         case .localGovernmentVoteRecorded(let e):
             return "\(e.body) voted on \(e.votedOn): \(e.motion) (\(e.tally)); an annotation, it changes no agreement"
         case .editionRecorded(let e):
@@ -120,6 +125,8 @@ public enum AgencyTimeline {
             return "agreement re-signed on \(e.signedOn) (was \(e.oldSignedOn)) with a new MOA file"
         case .agreementMarkedDuplicate(let e):
             return "\(e.agreementID) recorded as a duplicate listing of \(e.duplicateOf); not a termination"
+        case .policyEntryAdopted(let e):
+            return "policy entry '\(e.entryID)' adopted: \(e.topic.rawValue) = \(e.reading.rawValue) from \(e.effectiveOn) (\(e.basis.label): \(e.source))"
         }
     }
 }

@@ -111,7 +111,7 @@ public enum Projections {
             agreements.insert(e.agreementID); requests.insert(e.requestID)
         case .terminationNoticeReceived(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
         case .agreementTerminated(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
-        case .boardSeatFilled, .boardSeatVacated: break
+        case .boardSeatFilled, .boardSeatVacated, .policyEntryAdopted: break
         case .localGovernmentVoteRecorded(let e): agreements.insert(e.agreementID)
         case .editionRecorded: break  // every listed agreement's latest edition: see touched(by:in:…)
         case .agreementNotListed(let e): agreements.insert(e.agreementID)
@@ -148,7 +148,7 @@ public enum Projections {
         case .agreementRegistered(let e): return e.agencyID
         case .agencyRenamed(let e): return e.agencyID
         case .terminationRequestSubmitted(let e): return e.agencyID
-        case .boardSeatFilled, .boardSeatVacated: return nil
+        case .boardSeatFilled, .boardSeatVacated, .policyEntryAdopted: return nil
         case .agreementDetailsUpdated(let e): return e.agreementID.agency
         case .signedDateCorrected(let e): return e.agreementID.agency
         case .terminationRequestWithdrawn(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
@@ -206,6 +206,7 @@ extension Connection {
         -> (state: RegisterState, position: Int64, events: Int)
     {
         var state = RegisterState()
+        var full = RegisterState()  // every event, to date older events by their clocks
         var after: Int64 = 0
         var count = 0
         while true {
@@ -214,8 +215,15 @@ extension Connection {
             for event in batch {
                 if let position, event.globalPosition > position { return (state, after, count) }
                 after = event.globalPosition
-                if let occurredBefore, event.occurredAt >= occurredBefore { continue }
-                state.apply(try DomainEvent.decode(type: event.type, data: Data(event.data.utf8)), stream: event.streamID)
+                let decoded = try DomainEvent.decode(type: event.type, data: Data(event.data.utf8))
+                if let occurredBefore {
+                    // Legal time (issue 13): the date the event carries, else the latest legal
+                    // date on its clock (older events without the field), else occurred_at.
+                    let legal = full.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? event.occurredAt
+                    full.apply(decoded, stream: event.streamID)
+                    if legal >= occurredBefore { continue }
+                }
+                state.apply(decoded, stream: event.streamID)
                 count += 1
             }
             after = last.globalPosition
