@@ -84,10 +84,14 @@ struct Status: AsyncParsableCommand {
             print("as of \(asOf), \(clock): \(events) event(s) folded from the log up to position \(position)\n")
         }
         let width = wide ? nil : terminalWidth()
-        printTable(["agreement", "agency", "state", "must keep", "open request", "ended", "ICE editions"], report.agreements.map {
-            [$0.agreementID, $0.agencyName, $0.state, $0.mustKeep ? "yes" : "", $0.openRequestID ?? "", $0.endedOn ?? "",
-             $0.notListedSince.map { "not listed since \($0)" }
-                ?? [$0.firstEdition, $0.latestEdition].compactMap { $0 }.uniqued().joined(separator: " .. ")]
+        // The editions column when there is room for it (or --wide / not a terminal); `--not-listed`
+        // and `--json` always say which agreements ICE's latest edition does not list.
+        let editions = width.map { $0 >= 110 } ?? true
+        printTable(["agreement", "agency", "state", "must keep", "open request", "ended"] + (editions ? ["ICE editions"] : []),
+                   report.agreements.map {
+            [$0.agreementID, $0.agencyName, $0.state, $0.mustKeep ? "yes" : "", $0.openRequestID ?? "", $0.endedOn ?? ""]
+                + (editions ? [$0.notListedSince.map { "not listed since \($0)" }
+                    ?? [$0.firstEdition, $0.latestEdition].compactMap { $0 }.uniqued().joined(separator: " .. ")] : [])
         }, maxWidth: width, shrinkable: [1, 0])
         let counts = Dictionary(grouping: report.agreements, by: \.state).mapValues(\.count)
         let byState = AgreementStatus.allCases.compactMap { s in counts[s.rawValue].map { "\($0) \(s.rawValue)" } }

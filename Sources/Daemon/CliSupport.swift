@@ -54,7 +54,8 @@ func explain(_ error: PostgresError) -> (message: String, exit: ExitCode) {
                 + "docs/security.md lists what each role may do.", Exit.refused)
     case let state? where missingSchemaStates.contains(state):
         return ("the database is not migrated (\(error.message)): run `sbie migrate` first "
-                + "(as a superuser or the database owner).", Exit.notCarriedOut)
+                + "(as a superuser or the database owner). If it is migrated, this login holds no "
+                + "role that may use schema sbie: ask the owner for one (docs/security.md).", Exit.notCarriedOut)
     default:
         if error.kind == .connection { return ("lost the connection to PostgreSQL: \(error.message)", Exit.notCarriedOut) }
         return (Refusal.describe(error), Exit.notCarriedOut)

@@ -221,7 +221,7 @@ enum EditionRules {
 
     static func notFuture(_ date: FloridaDate, today: FloridaDate, field: String) throws(Rejection) {
         guard date <= today else {
-            throw Rejection(.dateInFuture, "date check: \(field) \(date) is after today (\(today))", field: field)
+            throw Rejection(.dateInFuture, "\(RecordRule.noFutureDates.citation): \(field) \(date) is after today (\(today))", field: field)
         }
     }
 

@@ -202,6 +202,10 @@ public enum RecordRule: String, Sendable, CaseIterable {
     case seatHistory = "record.seat-history"
     /// A policy entry id names one entry; its readings are those of its topic.
     case policyEntries = "record.policy-entries"
+    /// ICE's editions are followed in publication order; an older edition changes no current
+    /// fact, and one agency holds at most one live agreement per model unless ICE lists two
+    /// (DESIGN.md, ICE editions).
+    case editions = "record.ice-editions"
 
     /// `policy entry 'record.x' (record rule, not law: what it says)`.
     public var citation: String {
@@ -216,6 +220,7 @@ public enum RecordRule: String, Sendable, CaseIterable {
         case .requestLifecycle: what = "withdrawal only before the Board acts; one notice per approved request"
         case .seatHistory: what = "the Board's seats are dated entries; corrections name the entry corrected"
         case .policyEntries: what = "policy entries are dated, sourced and changed only by adoption"
+        case .editions: what = "ICE's editions apply in publication order; one live agreement per agency and model unless ICE lists two"
         }
         return "policy entry '\(rawValue)' (record rule, not law: \(what))"
     }

@@ -171,6 +171,8 @@ extension RejectionCode {
             return RecordRule.legalTimeMonotone.citation
         case .policyEntryConflict:
             return RecordRule.policyEntries.citation
+        case .editionOutOfOrder, .agreementExists:
+            return RecordRule.editions.citation
         }
     }
 }
