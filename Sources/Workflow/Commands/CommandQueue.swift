@@ -36,7 +36,9 @@ public struct CommandRecord: Sendable, Equatable, Codable {
 
 /// An error from `submit_command` before anything was enqueued.
 public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// `payload_too_large`, `malformed_payload`, `permission_denied`, `agency_mismatch` or `invalid_submission`.
+    /// `payload_too_large`, `malformed_payload`, `permission_denied`, `agency_mismatch`,
+    /// `available_at_not_allowed`, `timestamp_out_of_range` or `invalid_submission`
+    /// (docs/security.md lists the SQLSTATE behind each).
     public var code: String
     public var message: String
     public var description: String { "\(code): \(message)" }
@@ -75,6 +77,8 @@ extension Connection {
             case "22023": throw SubmissionError(code: "invalid_submission", message: error.message)
             case "42501": throw SubmissionError(code: "permission_denied", message: error.message)
             case "CQ003": throw SubmissionError(code: "agency_mismatch", message: error.message)
+            case "CQ004": throw SubmissionError(code: "available_at_not_allowed", message: error.message)
+            case "CQ005": throw SubmissionError(code: "timestamp_out_of_range", message: error.message)
             default: throw error
             }
         }

@@ -12,7 +12,7 @@ import Foundation
 public enum BoardSeed {
     /// The seat commands of a seed file, in file order; pure (no I/O).
     public static func commands(from data: Data) -> Result<[DomainCommand], Rejection> {
-        guard let root = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let top) = root else {
+        guard let root = try? JSONValue.parse(strict: data), case .object(let top) = root else {
             return .failure(Rejection(.malformedPayload, "board seed is not a JSON object"))
         }
         guard case .array(let entries)? = top["entries"] else {
