@@ -5,22 +5,24 @@
 // that libpq's rules (backslash escapes, a quote ends the value) read back the name.
 import Foundation
 
-/// libpq's reading of a single-quoted value starting at `text` (after the quote).
-private func unquote(_ text: Substring) -> (value: String, rest: Substring)? {
-    var value = ""
+/// libpq's reading of a single-quoted value starting at `text` (after the quote), byte
+/// by byte as libpq does (a Character view would merge a quote with a following
+/// combining mark).
+private func unquote(_ text: ArraySlice<UInt8>) -> (value: [UInt8], rest: ArraySlice<UInt8>)? {
+    var value: [UInt8] = []
     var index = text.startIndex
     while index < text.endIndex {
-        let character = text[index]
-        if character == "\\" {
-            index = text.index(after: index)
+        let byte = text[index]
+        if byte == UInt8(ascii: "\\") {
+            index += 1
             guard index < text.endIndex else { return nil }
             value.append(text[index])
-        } else if character == "'" {
-            return (value, text[text.index(after: index)...])
+        } else if byte == UInt8(ascii: "'") {
+            return (value, text[(index + 1)...])
         } else {
-            value.append(character)
+            value.append(byte)
         }
-        index = text.index(after: index)
+        index += 1
     }
     return nil
 }
@@ -35,12 +37,13 @@ public func fuzzConnInfo(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let withUser = ConnectionString.replacingUser(in: conninfo, with: name, password: name)
     let isURL = conninfo.hasPrefix("postgres://") || conninfo.hasPrefix("postgresql://")
     if !isURL {
-        let prefix = conninfo.isEmpty ? "dbname='" : conninfo + " dbname='"
-        guard withDatabase.hasPrefix(prefix), let read = unquote(withDatabase.dropFirst(prefix.count)),
-              read.value == name, read.rest.isEmpty else {
+        let prefix = Array((conninfo.isEmpty ? "dbname='" : conninfo + " dbname='").utf8)
+        let result = Array(withDatabase.utf8)
+        guard result.starts(with: prefix), let read = unquote(result[prefix.count...]),
+              read.value == Array(name.utf8), read.rest.isEmpty else {
             fatalError("dbname is not quoted so that libpq reads it back: \(withDatabase)")
         }
-        guard withUser.hasPrefix(conninfo) else { fatalError("user replacement lost the conninfo: \(withUser)") }
+        guard Array(withUser.utf8).starts(with: Array(conninfo.utf8)) else { fatalError("user replacement lost the conninfo: \(withUser)") }
     }
     return 0
 }
