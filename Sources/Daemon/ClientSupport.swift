@@ -51,12 +51,15 @@ struct SubmitOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Seconds to wait for the daemon's outcome.",
-        discussion: "When no outcome arrives in time the command stays queued and sbie exits with code 2."))
+        discussion: """
+            When no outcome arrives in time the command stays queued and sbie exits with code 2. \
+            A lost connection is reconnected within the same time, and the wait goes on.
+            """))
     var timeout: Double = 30
 
     @Option(help: ArgumentHelp(
         "Makes a retry safe: the same key (per database login) returns the first command, never a second effect.",
-        discussion: "Default: a new random key."))
+        discussion: "Default: a new random key, printed on standard error so that a retry can reuse it."))
     var idempotencyKey: String?
 
     @Flag(help: "Print the command record as JSON.")
@@ -74,8 +77,16 @@ func agencyID(_ text: String, on connection: Connection) async throws -> AgencyI
 /// the events and the new state of the requests and agreements they touched, or the
 /// rejection's code and message.
 ///
+/// Every submission carries an idempotency key: the user's `--idempotency-key`, else a
+/// new random one, printed on standard error so that a retry can reuse it and never
+/// submit twice. A lost connection (the server restarted, the session was terminated)
+/// is reconnected until `--timeout` runs out: the submission is repeated with the same
+/// key (at most one command results) and the wait goes on; the command id is printed
+/// whatever happens once it is known.
+///
 /// Exit codes: 0 accepted (or queued with `--no-wait`); 1 rejected, failed, or refused
-/// by the database at submission (`SubmissionRefused`); 2 no outcome within the timeout.
+/// by the database at submission (`SubmissionRefused`); 2 no outcome within the timeout,
+/// or no connection back within it.
 /// - Parameter queued: runs with the command as queued when `--no-wait` is given, or once it
 ///   is accepted, before its outcome is printed; never for a rejected command (whose
 ///   ids name nothing that exists).
@@ -85,15 +96,35 @@ func submitAndReport(
     _ command: DomainCommand, options: SubmitOptions, on connection: Connection,
     queued: (CommandRecord) async throws -> Void = { _ in }
 ) async throws -> UUID {
-    let submitted: CommandRecord
-    do {
-        submitted = try await connection.submitCommand(
-            type: command.commandType, payload: String(decoding: command.payloadJSON(), as: UTF8.self),
-            idempotencyKey: options.idempotencyKey ?? UUID().uuidString.lowercased())
-    } catch let error as SubmissionError {
-        printError("refused: " + (error.message.hasPrefix(error.code) ? error.message : "\(error.code): \(error.message)"))
-        throw SubmissionRefused(code: error.code)
+    let key = options.idempotencyKey ?? UUID().uuidString.lowercased()
+    let retryHint = "retry with --idempotency-key \(key) to submit it at most once"
+    if options.idempotencyKey == nil {
+        printNote("idempotency key \(key) (a retry with --idempotency-key \(key) cannot submit twice)")
     }
+    // NaN and negative are 0, infinity about 30 years: no trap from the argument.
+    let seconds = options.timeout.isNaN ? 0 : min(max(options.timeout, 0), 1e9)
+    let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+    let payload = String(decoding: command.payloadJSON(), as: UTF8.self)
+    var submitted: CommandRecord?
+    while submitted == nil {
+        do {
+            submitted = try await connection.submitCommand(type: command.commandType, payload: payload, idempotencyKey: key)
+        } catch let error as SubmissionError {
+            printError("refused: " + (error.message.hasPrefix(error.code) ? error.message : "\(error.code): \(error.message)"))
+            throw ExitCode(1)
+        } catch let error as PostgresError {
+            guard await isConnectionLoss(error, connection) else {
+                printNote("the command may not be queued; \(retryHint)")
+                throw error
+            }
+            printNote("connection lost before the command was acknowledged (\(error.message)); reconnecting")
+            guard await reconnect(connection, until: deadline) else {
+                printError("no connection to PostgreSQL within \(String(format: "%g", seconds)) s; the command may be queued: \(retryHint)")
+                throw ExitCode(2)
+            }
+        }
+    }
+    guard let submitted else { throw ExitCode(2) }
     let id = submitted.commandID
     await warnIfKeyReused(command, submitted, options: options, on: connection)
     if options.noWait {
@@ -101,12 +132,24 @@ func submitAndReport(
         if options.json { try printJSON(CommandView(submitted)) } else { print("queued command \(lower(id)) (\(submitted.commandType))") }
         return id
     }
-    let seconds = max(options.timeout, 0)
-    guard let record = try await connection.waitForOutcome(id, timeout: .milliseconds(Int64(seconds * 1000))),
-          record.isFinal
-    else {
+    var record: CommandRecord?
+    while true {
+        do {
+            record = try await connection.waitForOutcome(id, timeout: ContinuousClock.now.duration(to: deadline))
+            break
+        } catch let error as PostgresError {
+            guard await isConnectionLoss(error, connection) else {
+                printNote("command \(lower(id)) is queued (\(retryHint)); waiting for it failed")
+                throw error
+            }
+            printNote("connection lost while waiting for command \(lower(id)) (\(error.message)); reconnecting")
+            guard await reconnect(connection, until: deadline) else { break }
+            printNote("reconnected; still waiting for command \(lower(id))")
+        }
+    }
+    guard let record, record.isFinal else {
         printError("no outcome within \(String(format: "%g", seconds)) s: is `sbie run` running? Command \(lower(id)) stays queued "
-                   + "(see `sbie commands --status pending`).")
+                   + "(see `sbie commands --status pending`; a retry with --idempotency-key \(key) returns it, never a second one).")
         throw ExitCode(2)
     }
     if record.status == .accepted { try await queued(record) }
@@ -139,6 +182,38 @@ func warnIfKeyReused(_ command: DomainCommand, _ stored: CommandRecord, options:
         + "(\(stored.commandType), submitted \(stored.submittedAt.iso8601), \(stored.status.rawValue)) with a different "
         + (stored.commandType != command.commandType ? "command type" : "payload")
         + "; nothing new was submitted: below is that first command. Use a new key to submit this one.\n").utf8))
+}
+
+/// Whether `error` means the session is gone (rather than a statement refused): libpq
+/// lost the connection, or the server ended the session (57P01 terminated by an
+/// administrator or a shutdown, 57P02 crash of another backend, 57P03 starting up,
+/// class 08 connection exceptions).
+func isConnectionLoss(_ error: PostgresError, _ connection: Connection) async -> Bool {
+    if error.kind == .connection { return true }
+    if let state = error.sqlState, state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state) { return true }
+    return await !connection.isOpen
+}
+
+/// Reconnects `connection`, retrying with backoff (0.2 s doubling to 2 s) until `deadline`.
+/// - Returns: whether the connection is back.
+func reconnect(_ connection: Connection, until deadline: ContinuousClock.Instant) async -> Bool {
+    var delay = Duration.milliseconds(200)
+    while true {
+        do {
+            try await connection.reconnect()
+            return true
+        } catch {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else { return false }
+            try? await Task.sleep(for: min(delay, remaining))
+            delay = min(delay * 2, .seconds(2))
+        }
+    }
+}
+
+/// A line on standard error that is not an error (progress, what to do next).
+func printNote(_ message: String) {
+    FileHandle.standardError.write(Data("note: \(message)\n".utf8))
 }
 
 /// Prints a decided command for people. The events and the new state are read back

@@ -20,7 +20,7 @@ public enum BoardSeed {
     /// Each entry's command and its `corrects_entry_on`: the effective date of an entry,
     /// published in an earlier version of the file, that this entry corrects.
     static func entries(from data: Data) -> Result<[(command: DomainCommand, corrects: FloridaDate?)], Rejection> {
-        guard let root = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let top) = root else {
+        guard let root = try? JSONValue.parse(strict: data), case .object(let top) = root else {
             return .failure(Rejection(.malformedPayload, "board seed is not a JSON object"))
         }
         guard case .array(let entries)? = top["entries"] else {

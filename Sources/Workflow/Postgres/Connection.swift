@@ -38,6 +38,8 @@ private final class NoticeLogger: @unchecked Sendable {
 public actor Connection {
     private let handle: ConnectionHandle
     private var prepared: [String: String] = [:]
+    /// What `open` was given, for `reconnect()`.
+    private var conninfo = ""
     public let logger: Logger
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -67,6 +69,7 @@ public actor Connection {
     }
 
     private func open(_ conninfo: String) throws {
+        self.conninfo = conninfo
         guard let raw = PQconnectdb(conninfo) else {
             throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
         }
@@ -98,6 +101,19 @@ public actor Connection {
     public func close() {
         if let raw = handle.raw { PQfinish(raw) }
         handle.raw = nil
+    }
+
+    /// Ends this session (if any is left) and opens a new one with the same connection
+    /// string and session settings, e.g. after the server restarted or terminated the
+    /// session. Session state is gone: prepared statements (re-prepared on next use),
+    /// `LISTEN` subscriptions, temporary tables, an open transaction.
+    /// - Throws: `PostgresError` of kind `.connection` when the server cannot be reached;
+    ///   the connection then stays closed and `reconnect()` may be called again.
+    public func reconnect() throws {
+        if let raw = handle.raw { PQfinish(raw) }
+        handle.raw = nil
+        prepared = [:]
+        try open(conninfo)
     }
 
     /// Whether the connection is open and healthy as far as libpq knows (no round trip).
