@@ -16,7 +16,6 @@ public struct Refusal: Sendable, Equatable {
                 "this login may not do that (its group may not submit this command type, read this table, or run this function)"),
         Refusal("CQ001", "payload_too_large", "the command's payload is over 64 KiB"),
         Refusal("CQ002", "malformed_payload", "the payload is not a JSON object, repeats a key (at any depth), or contains \\u0000"),
-                "the payload is not a JSON object, repeats a key, or contains \\u0000"),
         Refusal("CQ003", "agency_mismatch", "a clerk may only submit for its own agency"),
         Refusal("CQ004", "available_at_not_allowed", "only the daemon's timers and the owner may set available_at"),
         Refusal("CQ005", "timestamp_out_of_range", "a timestamp is outside 1900-01-01 .. 2200-01-01 UTC"),
