@@ -47,7 +47,7 @@ public enum AgencyTimeline {
         for event in events {
             let metadata = metadataObject(event.metadata)
             guard let agency = metadata?["agency_id"] as? String else { continue }
-            let decoded = try DomainEvent.decode(type: event.type, data: Data(event.data.utf8))
+            let decoded = try event.domainEvent()
             rows.append([
                 String(event.globalPosition), agency, event.occurredAt.iso8601, event.recordedAt.iso8601, event.type,
                 event.streamID, metadata?["actor"] as? String, summary(of: decoded),

@@ -191,7 +191,7 @@ extension Connection {
                 if let position, event.globalPosition > position { return (state, after, count) }
                 after = event.globalPosition
                 if let occurredBefore, event.occurredAt >= occurredBefore { continue }
-                state.apply(try DomainEvent.decode(type: event.type, data: Data(event.data.utf8)), stream: event.streamID)
+                state.apply(try event.domainEvent(), stream: event.streamID)
                 count += 1
             }
             after = last.globalPosition
@@ -206,7 +206,7 @@ extension Connection {
     ///   of rows that differ between them (before the swap).
     public func rebuildInlineProjections(checkOnly: Bool) throws -> Projections.RebuildCheck {
         try transaction { c in
-            try c.query("SELECT pg_advisory_xact_lock(287000001)")
+            try c.query("SELECT 1 FROM writer_lock_acquire(0)", name: "writer lock")
             let (state, _, events) = try c.foldLog()
             let rows = Projections.allRows(state)
             var tables: [String: [Int]] = [:]
