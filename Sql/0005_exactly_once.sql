@@ -9,10 +9,12 @@
 --    fenced: it takes (or re-takes, free within one transaction) the writer's lock and
 --    changes a command only while it is still pending at the attempt count the caller
 --    claimed it at, so a stale write changes nothing and says so.
--- 3. The order in which commands are decided is (available_at, seq) among due commands,
---    and a command waiting for a retry after a failure (retry_at) blocks the commands
---    after it: backoff delays the queue, it never reorders it. A timer command is
---    ordered at the later of its due time and the moment it was scheduled.
+-- 3. A command is due at the later of its available_at and its submission (submitted_at),
+--    and due commands are decided by (that due time, seq). A command waiting for a retry
+--    after a failure (retry_at) blocks the commands after it: backoff delays the queue, it
+--    never reorders it. So a timer (enqueued by the daemon, available_at = its legal due
+--    date) is ordered at the later of its due date and the moment it was scheduled, and no
+--    available_at in the past jumps the queue.
 -- 4. Every failed attempt is kept in command_attempts; `sbie retry` erases none of it.
 -- 5. append_events checks occurred_at (ES004) and takes the writer's lock.
 --
@@ -36,7 +38,8 @@ ALTER TABLE commands ADD COLUMN retry_at timestamptz;
 COMMENT ON COLUMN commands.retry_at IS
     'After a failed attempt: not retried before this instant; blocks the commands ordered after it.';
 COMMENT ON COLUMN commands.available_at IS
-    'Due time and place in the order: pending commands are decided by (available_at, seq).';
+    'Not decided before this instant; pending commands are decided by (greatest(available_at, submitted_at), seq).';
+CREATE INDEX commands_order_idx ON commands ((greatest(available_at, submitted_at)), seq) WHERE status = 'pending';
 
 -- Every failed attempt, never updated or deleted by the application.
 CREATE TABLE command_attempts (
@@ -80,8 +83,8 @@ END
 $$;
 
 -- claim_commands(p_limit): under the writer's lock, locks and returns the next commands
--- to decide, at most p_limit, in decision order: pending commands with available_at <= now,
--- by (available_at, seq), up to (not including) the first one whose retry_at is still
+-- to decide, at most p_limit, in decision order: pending commands due by now, by
+-- (greatest(available_at, submitted_at), seq), up to (not including) the first one whose retry_at is still
 -- in the future. attempts is the claim's fence: pass it back to record_command_failure.
 CREATE FUNCTION claim_commands(p_limit integer)
 RETURNS TABLE (command_id uuid, command_type text, payload text, submitted_by text, submitted_at timestamptz,
@@ -97,16 +100,17 @@ BEGIN
     PERFORM 1 FROM writer_lock FOR UPDATE;
     RETURN QUERY
         WITH due AS (
-            SELECT c.command_id, c.available_at, c.seq,
-                   bool_or(coalesce(c.retry_at > v_now, false)) OVER (ORDER BY c.available_at, c.seq) AS blocked
-            FROM (SELECT * FROM commands c0
-                  WHERE c0.status = 'pending' AND c0.available_at <= v_now
-                  ORDER BY c0.available_at, c0.seq LIMIT p_limit) c
+            SELECT c.command_id, c.due, c.seq,
+                   bool_or(coalesce(c.retry_at > v_now, false)) OVER (ORDER BY c.due, c.seq) AS blocked
+            FROM (SELECT c0.command_id, greatest(c0.available_at, c0.submitted_at) AS due, c0.seq, c0.retry_at
+                  FROM commands c0
+                  WHERE c0.status = 'pending' AND greatest(c0.available_at, c0.submitted_at) <= v_now
+                  ORDER BY greatest(c0.available_at, c0.submitted_at), c0.seq LIMIT p_limit) c
         )
         SELECT c.command_id, c.command_type, c.payload::text, c.submitted_by, c.submitted_at, c.attempts
         FROM commands c JOIN due d ON d.command_id = c.command_id
         WHERE NOT d.blocked AND c.status = 'pending'
-        ORDER BY d.available_at, d.seq
+        ORDER BY d.due, d.seq
         FOR UPDATE OF c;
 END
 $$;
@@ -149,8 +153,8 @@ $$;
 
 -- enqueue_timers(p_timers): a JSON array of {idempotency_key, command_type, payload,
 -- agency_id, available_at}; the daemon's durable timers. Under the writer's lock; only
--- system command types (command_actor_kind = 'system'), submitted by the session's login;
--- available_at becomes the later of the given due time and now (a timer never jumps the
+-- system command types (command_actor_kind = 'system'), submitted by the session's login
+-- now, so a timer is ordered at the later of its due time and now (it never jumps the
 -- queue). A key already used by this login enqueues nothing. Returns how many were enqueued.
 CREATE FUNCTION enqueue_timers(p_timers json)
 RETURNS integer
@@ -170,8 +174,7 @@ BEGIN
     END IF;
     PERFORM 1 FROM writer_lock FOR UPDATE;
     INSERT INTO commands (submitted_by, idempotency_key, command_type, payload, agency_id, available_at)
-    SELECT session_user, t.idempotency_key, t.command_type, t.payload, t.agency_id,
-           greatest(t.available_at, pg_catalog.clock_timestamp())
+    SELECT session_user, t.idempotency_key, t.command_type, t.payload, t.agency_id, t.available_at
     FROM pg_catalog.json_to_recordset(p_timers) AS t(idempotency_key text, command_type text, payload json,
                                                      agency_id text, available_at timestamptz)
     ON CONFLICT (submitted_by, idempotency_key) DO NOTHING;

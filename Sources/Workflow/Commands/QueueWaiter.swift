@@ -20,14 +20,14 @@ extension Connection {
     }
 
     /// How long until the queue can move: zero when a command is due now, nil when the queue
-    /// has no pending command. Commands are decided in `(available_at, seq)` order and one
-    /// waiting for a retry (`retry_at`) blocks the ones after it, so this is the later of the
-    /// first pending command's `available_at` and `retry_at`.
+    /// has no pending command. Commands are decided in `(greatest(available_at, submitted_at),
+    /// seq)` order and one waiting for a retry (`retry_at`) blocks the ones after it, so this is
+    /// the later of the first pending command's due time and `retry_at`.
     public func timeUntilNextDueCommand() throws -> Duration? {
         let rows = try query(
             """
-            SELECT extract(epoch FROM greatest(available_at, coalesce(retry_at, available_at)) - clock_timestamp())::float8
-            FROM commands WHERE status = 'pending' ORDER BY available_at, seq LIMIT 1
+            SELECT extract(epoch FROM greatest(available_at, submitted_at, retry_at) - clock_timestamp())::float8
+            FROM commands WHERE status = 'pending' ORDER BY greatest(available_at, submitted_at), seq LIMIT 1
             """, name: "next due command").rows
         guard let row = rows.first, let seconds = try row.decodeIfPresent(0, as: Double.self), seconds.isFinite else {
             return nil
