@@ -32,6 +32,15 @@ func orderSensitiveWorkload(_ count: Int, from first: Int = 0, prefix: String = 
             statements.append(Statement("SELECT submit_command('register_agreement', $1::json, $2)",
                                         [registerPayload(index - 2), "\(prefix)again-\(index)"]))
         }
+        if index % 7 == 0 {
+            // A request for the next agency, before its registration: rejected, whatever the batch.
+            let next = String(format: "test-police-department-%05d", index + 1)
+            let early = String(format: "00000000-0000-4000-9000-%012d", index)
+            statements.append(Statement(
+                "SELECT submit_command('submit_termination_request', $1::json, $2)",
+                ["{\"request_id\":\"\(early)\",\"agency_id\":\"\(next)\",\"model\":\"TFM\",\"reason\":\"vote\","
+                    + "\"local_authorization\":\"Early\",\"filed_on\":\"2025-08-01\"}", "\(prefix)early-\(index)"]))
+        }
         if index % 5 == 0 {
             let request = String(format: "00000000-0000-4000-8000-%012d", index)
             statements.append(Statement(
@@ -44,6 +53,12 @@ func orderSensitiveWorkload(_ count: Int, from first: Int = 0, prefix: String = 
                     ["{\"request_id\":\"\(request)\",\"agency_id\":\"\(agency)\",\"withdrawn_on\":\"2025-08-02\"}",
                      "\(prefix)w-\(index)"]))
             }
+            // A second request for the same agreement: refused while the first is open.
+            let second = String(format: "00000000-0000-4000-a000-%012d", index)
+            statements.append(Statement(
+                "SELECT submit_command('submit_termination_request', $1::json, $2)",
+                ["{\"request_id\":\"\(second)\",\"agency_id\":\"\(agency)\",\"model\":\"TFM\",\"reason\":\"vote\","
+                    + "\"local_authorization\":\"Again \(index)\",\"filed_on\":\"2025-08-03\"}", "\(prefix)q2-\(index)"]))
         }
     }
     return statements
@@ -78,7 +93,7 @@ struct ExactlyOnceTests {
                     try await db.executeScript(
                         """
                         CREATE SEQUENCE inject_seq;
-                        CREATE FUNCTION inject_failure() RETURNS trigger LANGUAGE plpgsql AS $$
+                        CREATE FUNCTION inject_failure() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
                         BEGIN IF nextval('inject_seq') <= 3 THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NULL; END $$;
                         CREATE TRIGGER inject AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION inject_failure();
                         """)
@@ -174,11 +189,12 @@ struct ExactlyOnceTests {
             let clerk = try await fixture.connect(fixture.clerkA)
             let auditor = try await fixture.connect(fixture.auditor)
             for key in [287000001, 287000000, 287000002, 1] { try await clerk.query("SELECT pg_advisory_lock($1::bigint)", [key]) }
-            try await auditor.query("SELECT pg_advisory_lock(287000001::bigint, 0)")
+            try await auditor.query("SELECT pg_advisory_lock(28700, 1)")
             #expect(await sqlState { try await clerk.query("SELECT * FROM writer_lock FOR UPDATE") } == "42501")
-            #expect(await sqlState { try await clerk.executeScript("BEGIN; LOCK TABLE writer_lock; ROLLBACK") } == "42501")
             #expect(await sqlState { try await auditor.query("SELECT * FROM writer_lock_acquire(0)") } == "42501")
             #expect(await sqlState { try await clerk.query("SELECT * FROM claim_commands(10)") } == "42501")
+            #expect(await sqlState { try await clerk.executeScript("BEGIN; LOCK TABLE writer_lock; ROLLBACK") } == "42501")
+            try await clerk.executeScript("ROLLBACK")
             let dsn = ConnectionString.replacingUser(in: fixture.dsn, with: fixture.daemon)
             let daemon = try DaemonProcess(dsn, ["--poll-interval", "100"])
             let started = ContinuousClock.now
@@ -295,7 +311,7 @@ struct ExactlyOnceTests {
     @Test("two daemons, one failing 1 batch in 20 (trigger on its login): one outcome each, equal to one clean daemon's",
           .timeLimit(.minutes(8)))
     func twoDaemonsWithInjectedFailures() async throws {
-        let count = Int(ProcessInfo.processInfo.environment["SBIE_FENCING_COMMANDS"] ?? "") ?? 1_500
+        let count = Int(ProcessInfo.processInfo.environment["SBIE_FENCING_COMMANDS"] ?? "") ?? 2_500
         var clean: [String: String] = [:]
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
@@ -311,26 +327,32 @@ struct ExactlyOnceTests {
             defer { Task { await SecurityFixture.dropRoles([second]) } }
             try await fixture.admin.executeScript(
                 """
-                CREATE FUNCTION inject_failure() RETURNS trigger LANGUAGE plpgsql AS $$
+                CREATE SEQUENCE injected;
+                CREATE FUNCTION inject_failure() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
                 BEGIN
-                    IF session_user = '\(second)' AND random() < 0.05 THEN RAISE EXCEPTION 'injected transient failure'; END IF;
+                    IF session_user = '\(second)' AND random() < 0.05 THEN
+                        PERFORM nextval('injected');
+                        RAISE EXCEPTION 'injected transient failure';
+                    END IF;
                     RETURN NULL;
                 END $$;
                 CREATE TRIGGER inject AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION inject_failure();
                 """)
             let db = fixture.admin
             try await db.pipeline(orderSensitiveWorkload(count))
-            let a = try DaemonProcess(ConnectionString.replacingUser(in: fixture.dsn, with: fixture.daemon), ["--batch-size", "50"])
-            let b = try DaemonProcess(ConnectionString.replacingUser(in: fixture.dsn, with: second), ["--batch-size", "50"])
+            let a = try DaemonProcess(ConnectionString.replacingUser(in: fixture.dsn, with: fixture.daemon), ["--batch-size", "20"])
+            let b = try DaemonProcess(ConnectionString.replacingUser(in: fixture.dsn, with: second), ["--batch-size", "20"])
             try await waitUntilDrained(db, timeout: .seconds(300))
             #expect(a.terminate() == 0)
             #expect(b.terminate() == 0)
             let failures: Int = try await db.query("SELECT count(*) FROM command_attempts").rows[0].decode(0)
+            let injected: Int = try await db.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM injected").rows[0].decode(0)
+            #expect(injected > 0, "the trigger failed some of the second daemon's batches")
             #expect(try await outcomesByKey(db) == clean)
             let events: Int = try await db.query("SELECT count(*) FROM events").rows[0].decode(0)
             try await assertEventsMatchOutcomes(db, expectedEvents: events)
             #expect(try await db.verifyLog().isIntact)
-            print("fencing: \(count) workload rows, \(failures) failed attempts recorded, outcomes equal a clean run's")
+            print("fencing: \(count) workload rows, \(injected) injected failures, \(failures) failed attempts recorded")
         }
     }
 
