@@ -76,12 +76,12 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt)
-    {
+    func log(event: LogEvent) {
+        let explicit = event.metadata
+        let (level, message) = (event.level, event.message)
         var fields: [String: String] = [:]
         for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) { fields[key] = "\(value)" }
-        fields["time"] = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        fields["time"] = Timestamp(Date()).iso8601
         fields["level"] = level.rawValue
         fields["label"] = label
         fields["message"] = message.description
