@@ -263,10 +263,12 @@ struct Commands: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOptions
     @Option(help: "Only this status: pending, accepted, rejected or failed.") var status: CommandRecord.Status?
     @Option(help: "At most this many (the newest).") var limit = 100
+    @Option(help: "One command: its row and every failed attempt (kept across `sbie retry`).") var id: UUID?
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.commands"))
+        if let id { return try await show(id, on: connection) }
         let records = try await connection.commands(status: status, limit: max(limit, 1))
         if json { return try printJSON(records.map(CommandView.init)) }
         guard !records.isEmpty else { return print("no commands") }
@@ -279,9 +281,54 @@ struct Commands: AsyncParsableCommand {
     }
 }
 
+extension Commands {
+    /// One command and its failed attempts. Exit code 1 when it does not exist or is not visible.
+    func show(_ id: UUID, on connection: Connection) async throws {
+        guard let record = try await connection.command(id) else {
+            printError("command \(lower(id)) not found (or not visible to this login)")
+            throw ExitCode(1)
+        }
+        let attempts = try await connection.commandAttempts(id)
+        if json {
+            struct Shown: Encodable {
+                var command: CommandView
+                var failedAttempts: [AttemptView]
+                enum CodingKeys: String, CodingKey { case command, failedAttempts = "failed_attempts" }
+            }
+            return try printJSON(Shown(command: CommandView(record), failedAttempts: attempts.map(AttemptView.init)))
+        }
+        await printOutcome(record, on: connection)
+        print("  submitted \(record.submittedAt.iso8601) by \(record.submittedBy), key \(record.idempotencyKey)"
+              + (record.agencyID.map { ", agency \($0)" } ?? ""))
+        print("  failed attempts: \(attempts.isEmpty ? "none" : String(attempts.count))")
+        for attempt in attempts {
+            print("  #\(attempt.attempt) \(attempt.failedAt.iso8601) \(attempt.daemonID): \(attempt.errorCode): "
+                  + attempt.errorMessage + (attempt.deadLetter ? " (dead letter)" : ""))
+        }
+    }
+}
+
+/// A failed attempt, for `sbie commands --id ID --json`.
+struct AttemptView: Encodable {
+    var attempt: Int
+    var failedAt: String
+    var errorCode: String
+    var errorMessage: String
+    var daemonID: String
+    var deadLetter: Bool
+    enum CodingKeys: String, CodingKey {
+        case attempt, failedAt = "failed_at", errorCode = "error_code", errorMessage = "error_message"
+        case daemonID = "daemon_id", deadLetter = "dead_letter"
+    }
+    init(_ a: CommandAttempt) {
+        (attempt, failedAt, errorCode, errorMessage, daemonID, deadLetter) =
+            (a.attempt, a.failedAt.iso8601, a.errorCode, a.errorMessage, a.daemonID, a.deadLetter)
+    }
+}
+
 struct Retry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Put failed commands (dead letters) back in the queue, attempts reset.",
+        abstract: "Put failed commands (dead letters) back in the queue, attempts reset (their history is kept: sbie commands --id).",
         discussion: "Exit code 1 when the given command is not failed.")
 
     @OptionGroup var db: DatabaseOptions

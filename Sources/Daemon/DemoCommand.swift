@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import Workflow
 
 struct Demo: AsyncParsableCommand {
@@ -33,11 +34,21 @@ struct Demo: AsyncParsableCommand {
         heading("Database")
         print("migrations: \(applied.isEmpty ? "up to date" : "applied \(applied.count)") (\(migrator.migrations.count) in Sql/)")
 
-        let daemon = Task {
-            try await DaemonService(conninfo: db.conninfo, configuration: .init(), pollInterval: .milliseconds(200),
-                                    once: false, logger: logger).run()
+        let services = ServiceGroup(configuration: .init(
+            services: [DaemonService(conninfo: db.conninfo, pollInterval: .milliseconds(200), logger: logger),
+                       AgencyTimelineService(conninfo: db.conninfo, pollInterval: .milliseconds(200), logger: logger)],
+            logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            defer { group.cancelAll() }
+            try await play(connection, logger: logger, started: started)
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
         }
-        defer { daemon.cancel() }
+    }
+
+    /// The demo's steps, while the daemon and the timeline run in the service group.
+    func play(_ connection: Connection, logger: Logger, started: Timestamp) async throws {
         var unexpected = 0
 
         heading("ICE's list of Florida 287(g) agreements")

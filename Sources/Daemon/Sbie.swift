@@ -97,10 +97,15 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 enum LoggingBootstrap {
     nonisolated(unsafe) private static var done = false
-    static func once(level: Logger.Level) {
+    static func once(level: Logger.Level, format: LogFormat = .text) {
         guard !done else { return }
         done = true
         LoggingSystem.bootstrap { label in
+            if format == .json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

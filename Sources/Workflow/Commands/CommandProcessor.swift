@@ -3,25 +3,42 @@ import Logging
 
 /// Decides queued commands against the current state, exactly once each.
 ///
-/// One batch is one transaction: take the event store's append lock (so this
-/// process is the only writer and its state is current), claim up to `batchSize`
-/// due commands with `FOR UPDATE SKIP LOCKED`, catch the in-memory state up with
-/// the log, decide each command, then append the events, write the inline
-/// projections, enqueue any timers and record every outcome, all in one pipeline,
-/// and commit. A crash anywhere rolls everything back and the commands are claimed
-/// again, so each takes effect exactly once. Several processors (daemons) may run
-/// at once: the lock makes them take turns, with the same results as one.
+/// One batch is one transaction:
+/// 1. take the writer's lock (`writer_lock_acquire`, a row lock only writer roles can take)
+///    and, in the same round trip, claim up to `batchSize` commands (`claim_commands`);
+/// 2. prove the in-memory state current: the event at the position last folded must still
+///    have the hash last folded; if not (the database was restored, failed over or rewound),
+///    the state is rebuilt from the log, loudly;
+/// 3. fold the events appended since (by other daemons), then decide each claimed command;
+/// 4. in one pipeline: append the events, write the inline projections, enqueue timers,
+///    record every outcome (`record_outcomes`, which refuses any command no longer
+///    pending) and read back the new head's hash; commit.
 ///
-/// A batch that fails unexpectedly is retried one command per transaction, so a
-/// bad command is isolated: it is retried with exponential backoff (1 s, 2 s, 4 s …)
-/// and after `maxAttempts` failures marked `failed` (dead letter).
+/// A crash anywhere rolls everything back and the commands are claimed again, so each
+/// takes effect exactly once. Several processors (daemons) may run at once: the writer's
+/// lock makes them take turns, with the same results as one.
+///
+/// **Order.** Commands are decided in the order of the queue: due commands
+/// (`available_at <= now`) by `(available_at, seq)`; a command waiting for a retry after a
+/// failure blocks the ones after it (backoff delays the queue, it never reorders it), and a
+/// timer is ordered at the later of its due time and the moment it was scheduled. The
+/// outcomes are therefore a function of the queue, whatever the batch size, backoff or
+/// restarts.
+///
+/// **Failures.** A batch that fails unexpectedly is retried one command per transaction, so
+/// a bad command is isolated; its failure is recorded with `record_command_failure`, fenced
+/// by the attempt count it was claimed at (a stale record changes nothing), kept in
+/// `command_attempts`, retried after 1 s, 2 s, 4 s … and after `maxAttempts` failures marked
+/// `failed` (dead letter). A failure before any command is claimed (the writer's lock busy,
+/// the log unreadable, a cancelled statement) is thrown to the caller, which retries.
 public struct CommandProcessor: Sendable {
     public struct Configuration: Sendable {
-        /// Commands claimed per transaction.
+        /// Commands claimed per transaction (1 … 10,000).
         public var batchSize = 200
         /// Unexpected failures before a command is marked `failed`.
         public var maxAttempts = 5
-        /// The database login recorded as the submitter of timer commands.
+        /// Who this processor is in `command_attempts` (the database adds the login): `host:pid`.
+        public var daemonID = CommandProcessor.defaultDaemonID
         public init() {}
     }
 
@@ -40,10 +57,14 @@ public struct CommandProcessor: Sendable {
 
     /// The register as of `position`, folded from the log.
     public private(set) var state = RegisterState()
-    /// The last global position folded into `state`.
+    /// The last global position folded into `state` (0: none).
     public private(set) var position: Int64 = 0
+    /// The hash of the event at `position` (empty when `position` is 0).
+    public private(set) var positionHash: [UInt8] = []
     /// Each stream's version as of `position` (for expected-version checks).
     public private(set) var streamVersions: [String: Int] = [:]
+    /// How many times the state was found stale and rebuilt from the log.
+    public private(set) var rebuilds = 0
     public var configuration: Configuration
     /// Commands to run one per transaction after a batch failed.
     private var isolating = 0
@@ -52,239 +73,217 @@ public struct CommandProcessor: Sendable {
         self.configuration = configuration
     }
 
+    public static let defaultDaemonID: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count - 1) == 0 ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
+        return "\(host):\(getpid())"
+    }()
+
     /// Processes at most one batch of due commands.
-    /// - Returns: the counts; `processed == 0` means the queue had nothing due.
-    /// - Throws: `PostgresError` of kind `.connection` when the database is unreachable
-    ///   (the caller reconnects); other failures are recorded on the commands.
+    /// - Returns: the counts; `processed == 0` means nothing was due (or claimable).
+    /// - Throws: `PostgresError` (of kind `.connection` when the database is unreachable; SQLSTATE
+    ///   55P03 when the writer's lock stayed busy for the session's `lock_timeout`; others when a
+    ///   statement before the decisions failed), `UnreadableEvent` when the log holds an event this
+    ///   version cannot read (nothing is decided until it is readable). Failures of the decisions
+    ///   themselves are recorded on the commands, not thrown (unless the connection is lost).
     public mutating func processBatch(on db: Connection, logger: Logger) async throws -> BatchResult {
-        let size = isolating > 0 ? 1 : configuration.batchSize
-        let snapshot = Snapshot(state: state, position: position, streamVersions: streamVersions)
+        let size = min(isolating > 0 ? 1 : max(configuration.batchSize, 1), 10_000)
+        let snapshot = Snapshot(state: state, position: position, hash: positionHash, streamVersions: streamVersions)
         do {
             let done = try await db.transaction { c in try Self.runBatch(c, snapshot, limit: size) }
-            (state, position, streamVersions) = (done.snapshot.state, done.snapshot.position, done.snapshot.streamVersions)
-            if isolating > 0 { isolating -= 1 }
+            adopt(done.snapshot)
+            if done.rebuiltFrom != nil { noteRebuild(done.rebuiltFrom, logger: logger) }
+            if isolating > 0 && done.result.processed > 0 { isolating -= 1 }
+            for rejection in done.rejections {
+                logger.info("command rejected", metadata: rejection.metadata)
+            }
             return done.result
+        } catch let failure as CatchUpFailure {
+            // Nothing was decided; keep what was folded (a prefix of the log, hash-checked next time).
+            adopt(failure.snapshot)
+            if failure.rebuiltFrom != nil { noteRebuild(failure.rebuiltFrom, logger: logger) }
+            throw failure.underlying
         } catch let failure as BatchFailure {
             if let error = failure.underlying as? PostgresError, error.kind == .connection { throw error }
-            if failure.commandIDs.count > 1 {
+            guard let first = failure.commands.first else { throw failure.underlying }
+            if failure.commands.count > 1 {
                 logger.warning("batch failed; retrying its commands one at a time",
-                               metadata: ["commands": "\(failure.commandIDs.count)", "error": "\(failure.underlying)"])
-                isolating = failure.commandIDs.count
+                               metadata: ["commands": "\(failure.commands.count)", "error": "\(failure.underlying)"])
+                isolating = failure.commands.count
                 return BatchResult()
             }
-            let id = failure.commandIDs[0]
-            let attempts = try await db.recordFailure(id, error: "\(failure.underlying)", maxAttempts: configuration.maxAttempts)
-            logger.error("command failed", metadata: [
-                "command_id": "\(id)", "attempts": "\(attempts)", "error": "\(failure.underlying)",
-                "dead_letter": "\(attempts >= configuration.maxAttempts)",
-            ])
+            let recorded = try await db.recordFailure(
+                first, error: failure.underlying, daemonID: configuration.daemonID, maxAttempts: configuration.maxAttempts)
             if isolating > 0 { isolating -= 1 }
+            var metadata = first.metadata
+            metadata["error"] = "\(failure.underlying)"
+            metadata["error_code"] = "internal_error"
+            guard recorded.applied else {
+                // Another daemon decided or failed this command since our claim: our record is stale.
+                metadata["attempts"] = "\(recorded.attempts)"
+                logger.warning("stale failure record ignored: the command was decided or failed by another daemon",
+                               metadata: metadata)
+                return BatchResult()
+            }
+            metadata["attempts"] = "\(recorded.attempts)"
+            metadata["dead_letter"] = "\(recorded.deadLetter)"
+            logger.error("command failed", metadata: metadata)
             return BatchResult(failed: 1)
         }
     }
 
-    struct Snapshot: Sendable {
-        var state: RegisterState
-        var position: Int64
-        var streamVersions: [String: Int]
+    private mutating func adopt(_ snapshot: Snapshot) {
+        (state, position, positionHash, streamVersions) = (snapshot.state, snapshot.position, snapshot.hash, snapshot.streamVersions)
     }
 
+    private mutating func noteRebuild(_ from: Int64?, logger: Logger) {
+        rebuilds += 1
+        logger.critical(
+            "the log is not the one this daemon had folded (database restored, failed over or rewound): state rebuilt from the log",
+            metadata: ["was_at_position": "\(from ?? 0)", "now_at_position": "\(position)"])
+    }
+
+    struct Snapshot: Sendable {
+        var state = RegisterState()
+        var position: Int64 = 0
+        var hash: [UInt8] = []
+        var streamVersions: [String: Int] = [:]
+    }
+
+    /// The batch failed after commands were claimed; nothing of it committed.
     struct BatchFailure: Error {
-        var commandIDs: [UUID]
+        var commands: [Claimed]
         var underlying: any Error
     }
 
+    /// The batch failed before deciding anything (lock, claim or catch-up); `snapshot` is what was folded.
+    struct CatchUpFailure: Error {
+        var snapshot: Snapshot
+        var rebuiltFrom: Int64?
+        var underlying: any Error
+    }
+
+    /// A claimed command; `attempts` is the claim's fence.
     struct Claimed: Sendable {
         var id: UUID
         var type: String
         var payload: String
         var submittedBy: String
         var submittedAt: Timestamp
+        var attempts: Int = 0
+
+        var agencyID: String? {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { return nil }
+            return object["agency_id"] as? String
+        }
+
+        var metadata: Logger.Metadata {
+            ["command_id": "\(id.uuidString.lowercased())", "command_type": "\(type)", "agency_id": "\(agencyID ?? "-")"]
+        }
     }
 
-    private static func runBatch(_ c: isolated Connection, _ start: Snapshot, limit: Int) throws
-        -> (snapshot: Snapshot, result: BatchResult)
-    {
-        try c.query("SELECT pg_advisory_xact_lock(287000001)", name: "append lock")
-        let claimed = try c.query(
-            """
-            SELECT command_id, command_type, payload::text, submitted_by, submitted_at FROM commands
-            WHERE status = 'pending' AND available_at <= clock_timestamp()
-            ORDER BY available_at, seq LIMIT $1 FOR UPDATE SKIP LOCKED
-            """, [limit], name: "claim commands"
-        ).rows.map {
-            Claimed(id: try $0.decode(0), type: try $0.decode(1), payload: try $0.decode(2),
-                    submittedBy: try $0.decode(3), submittedAt: try $0.decode(4))
+    struct Done: Sendable {
+        var snapshot: Snapshot
+        var result: BatchResult
+        var rebuiltFrom: Int64?
+        var rejections: [Rejected]
+    }
+
+    struct Rejected: Sendable {
+        var command: Claimed
+        var code: String
+        var metadata: Logger.Metadata {
+            var metadata = command.metadata
+            metadata["error_code"] = "\(code)"
+            return metadata
         }
+    }
+
+    private static func runBatch(_ c: isolated Connection, _ start: Snapshot, limit: Int) throws -> Done {
         var snapshot = start
+        var rebuiltFrom: Int64?
+        let claimed: [Claimed]
         do {
-            try catchUp(c, &snapshot)
-            if claimed.isEmpty { return (snapshot, BatchResult()) }
+            let opening = try c.pipeline([
+                Statement("SELECT head_position, known_hash FROM writer_lock_acquire($1)", [start.position]),
+                Statement(
+                    "SELECT command_id, command_type, payload, submitted_by, submitted_at, attempts FROM claim_commands($1)",
+                    [limit]),
+            ])
+            guard opening.count == 2, let head = opening[0].rows.first else {
+                throw PostgresError(kind: .protocolViolation, message: "writer_lock_acquire returned no row")
+            }
+            let headPosition: Int64 = try head.decode(0)
+            let knownHash: [UInt8]? = try head.decodeIfPresent(1)
+            if start.position > 0 && knownHash != start.hash {
+                rebuiltFrom = start.position
+                snapshot = Snapshot()
+            }
+            claimed = try opening[1].rows.map {
+                Claimed(id: try $0.decode(0), type: try $0.decode(1), payload: try $0.decode(2),
+                        submittedBy: try $0.decode(3), submittedAt: try $0.decode(4), attempts: try $0.decode(5))
+            }
+            if headPosition > snapshot.position { try catchUp(c, &snapshot) }
+        } catch {
+            throw CatchUpFailure(snapshot: snapshot, rebuiltFrom: rebuiltFrom, underlying: error)
+        }
+        if claimed.isEmpty { return Done(snapshot: snapshot, result: BatchResult(), rebuiltFrom: rebuiltFrom, rejections: []) }
+        do {
             var plan = BatchPlan(snapshot: snapshot)
             let today = FloridaDate(floridaDateOf: Date())
             for command in claimed { plan.add(command, today: today) }
-            let statements = plan.statements()
-            let results = try c.pipeline(statements)
-            if !plan.predictedPositions.isEmpty {
-                let landed = try Connection.appended(results[0]).map(\.globalPosition)
-                guard landed == plan.predictedPositions else {
-                    throw PostgresError(kind: .protocolViolation,
-                                        message: "events landed at \(landed), expected \(plan.predictedPositions)")
-                }
-            }
-            return (plan.snapshot, plan.result)
+            let writes = BatchWriter(plan: plan)
+            let results = try c.pipeline(writes.statements)
+            try writes.check(results)
+            var after = plan.snapshot
+            if let hash = try writes.headHash(results) { after.hash = hash }
+            return Done(snapshot: after, result: plan.result, rebuiltFrom: rebuiltFrom, rejections: plan.rejections)
         } catch {
-            throw BatchFailure(commandIDs: claimed.map(\.id), underlying: error)
+            throw BatchFailure(commands: claimed, underlying: error)
         }
     }
 
-    /// Folds every event after the snapshot's position into it.
+    /// Folds every event after the snapshot's position into it, event by event, so that on an
+    /// unreadable event the snapshot holds exactly the prefix before it.
     static func catchUp(_ c: isolated Connection, _ snapshot: inout Snapshot) throws {
         while true {
             let events = try c.readAll(after: snapshot.position, limit: 5_000)
-            guard let last = events.last else { return }
+            if events.isEmpty { return }
             for event in events {
-                let decoded = try DomainEvent.decode(type: event.type, data: Data(event.data.utf8))
-                snapshot.state.apply(decoded, stream: event.streamID)
+                guard event.globalPosition == snapshot.position + 1 else {
+                    throw PostgresError(kind: .protocolViolation,
+                                        message: "the log skips from position \(snapshot.position) to \(event.globalPosition)")
+                }
+                snapshot.state.apply(try event.domainEvent(), stream: event.streamID)
                 snapshot.streamVersions[event.streamID] = event.streamVersion
+                snapshot.position = event.globalPosition
+                snapshot.hash = event.hash
             }
-            snapshot.position = last.globalPosition
         }
     }
+}
+
+/// A failure record's result: whether it applied (the claim was still current), and the
+/// command's attempts and dead-letter state as they now stand.
+struct FailureRecord: Sendable {
+    var applied: Bool
+    var attempts: Int
+    var deadLetter: Bool
 }
 
 extension Connection {
-    /// Records an unexpected failure: backoff 2^(attempts-1) s, or `failed` after `maxAttempts`.
-    /// - Returns: the attempts so far.
-    fileprivate func recordFailure(_ id: UUID, error: String, maxAttempts: Int) throws -> Int {
-        try query(
-            """
-            UPDATE commands SET attempts = attempts + 1, error_code = 'internal_error', error_message = $2,
-                status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'pending' END,
-                processed_at = CASE WHEN attempts + 1 >= $3 THEN clock_timestamp() END,
-                available_at = clock_timestamp() + make_interval(secs => power(2, attempts)::int)
-            WHERE command_id = $1 RETURNING attempts
-            """, [id, String(error.prefix(2000)), maxAttempts], name: "record failure"
-        ).rows.first?.decode(0) ?? 0
-    }
-}
-
-/// The statements of one batch, built while deciding its commands in order.
-///
-/// Set-based: whatever the batch size, one `append_events_batch` call appends every
-/// event, one statement per projection table writes every row that changed (from
-/// the state after the whole batch), one statement records every outcome and one
-/// enqueues every timer.
-struct BatchPlan {
-    var snapshot: CommandProcessor.Snapshot
-    var result = CommandProcessor.BatchResult()
-    /// The global positions the events will land at, in order (this batch holds the append lock).
-    private(set) var predictedPositions: [Int64] = []
-    private var appends: [(stream: String, expected: ExpectedVersion, events: [NewEvent])] = []
-    private var outcomes: [String] = []
-    private var timers: [String] = []
-    private var touchedAgreements = Set<AgreementID>()
-    private var touchedRequests = Set<UUID>()
-
-    init(snapshot: CommandProcessor.Snapshot) {
-        self.snapshot = snapshot
-    }
-
-    mutating func add(_ command: CommandProcessor.Claimed, today: FloridaDate) {
-        let decision = DomainCommand.parse(type: command.type, payload: Data(command.payload.utf8)).flatMap {
-            decide($0, state: snapshot.state,
-                   context: CommandContext(submittedBy: command.submittedBy, commandID: command.id, today: today))
-        }
-        switch decision {
-        case .failure(let rejection):
-            result.rejected += 1
-            outcomes.append(
-                "{\"command_id\":\"\(command.id.uuidString.lowercased())\",\"status\":\"rejected\","
-                    + "\"error_code\":\(jsonString(rejection.code)),\"error_message\":\(jsonString(rejection.message)),"
-                    + "\"outcome\":null,\"event_positions\":[]}")
-        case .success(let decision):
-            accept(command, decision)
-        }
-    }
-
-    private mutating func accept(_ command: CommandProcessor.Claimed, _ decision: Decision) {
-        result.accepted += 1
-        var positions: [Int64] = []
-        var outcomeEvents: [String] = []
-        // Consecutive events of one stream go in one append.
-        var index = 0
-        while index < decision.events.count {
-            let stream = decision.events[index].stream
-            let version = snapshot.streamVersions[stream, default: 0]
-            var newEvents: [NewEvent] = []
-            while index < decision.events.count && decision.events[index].stream == stream {
-                let event = decision.events[index].event
-                index += 1
-                let legalDate = snapshot.state.legalDate(of: event)  // before apply: its clock as it stood
-                snapshot.state.apply(event, stream: stream)
-                let position = snapshot.position + 1
-                snapshot.position = position
-                var metadata = "{\"actor\":\(jsonString(command.submittedBy)),\"command_id\":\"\(command.id.uuidString.lowercased())\""
-                metadata += ",\"command_type\":\(jsonString(command.type))"
-                if let agency = Projections.agencyID(of: event, stream: stream, in: snapshot.state) {
-                    metadata += ",\"agency_id\":\(jsonString(agency.slug))"
-                }
-                metadata += "}"
-                newEvents.append(NewEvent(
-                    type: event.eventType, data: String(decoding: event.encodedData(), as: UTF8.self),
-                    metadata: metadata,
-                    occurredAt: legalDate.map { Timestamp($0.startInstant) } ?? command.submittedAt))
-                Projections.touched(by: event, in: snapshot.state, agreements: &touchedAgreements, requests: &touchedRequests)
-                outcomeEvents.append("{\"type\":\(jsonString(event.eventType)),\"stream\":\(jsonString(stream)),\"position\":\(position)}")
-                positions.append(position)
-            }
-            appends.append((stream, version == 0 ? .noStream : .exact(version), newEvents))
-            snapshot.streamVersions[stream] = version + newEvents.count
-            result.eventsAppended += newEvents.count
-        }
-        predictedPositions += positions
-        for (offset, timer) in decision.scheduled.enumerated() {
-            timers.append(
-                "{\"idempotency_key\":\"timer:\(command.id.uuidString.lowercased()):\(offset)\","
-                    + "\"command_type\":\(jsonString(timer.command.commandType)),"
-                    + "\"payload\":\(String(decoding: timer.command.payloadJSON(), as: UTF8.self)),"
-                    + "\"agency_id\":\(timer.command.agencyID.map { jsonString($0.slug) } ?? "null"),"
-                    + "\"available_at\":\"\(Timestamp(timer.due.startInstant).iso8601)\"}")
-        }
-        outcomes.append(
-            "{\"command_id\":\"\(command.id.uuidString.lowercased())\",\"status\":\"accepted\","
-                + "\"error_code\":null,\"error_message\":null,"
-                + "\"outcome\":{\"events\":[\(outcomeEvents.joined(separator: ","))],\"scheduled\":\(decision.scheduled.count)},"
-                + "\"event_positions\":[\(positions.map(String.init).joined(separator: ","))]}")
-    }
-
-    /// The batch's statements: the append first (its result is checked), then the
-    /// projections, the timers, the outcomes and one wake-up for waiting clients.
-    func statements() -> [Statement] {
-        var statements: [Statement] = []
-        if !appends.isEmpty {
-            statements.append(Connection.appendBatchStatement(appends))
-        }
-        statements += Projections.upserts(agreements: touchedAgreements, requests: touchedRequests, in: snapshot.state)
-        if !timers.isEmpty {
-            statements.append(Statement(
-                """
-                INSERT INTO commands (idempotency_key, command_type, payload, agency_id, available_at)
-                SELECT t.idempotency_key, t.command_type, t.payload, t.agency_id, t.available_at
-                FROM json_to_recordset($1::json) AS t(idempotency_key text, command_type text, payload json,
-                                                     agency_id text, available_at timestamptz)
-                ON CONFLICT (submitted_by, idempotency_key) DO NOTHING
-                """, ["[" + timers.joined(separator: ",") + "]"]))
-        }
-        statements.append(Statement(
-            """
-            UPDATE commands c SET status = u.status, error_code = u.error_code, error_message = u.error_message,
-                outcome = u.outcome, event_positions = u.event_positions, processed_at = clock_timestamp()
-            FROM json_to_recordset($1::json) AS u(command_id uuid, status text, error_code text, error_message text,
-                                                 outcome json, event_positions bigint[])
-            WHERE c.command_id = u.command_id
-            """, ["[" + outcomes.joined(separator: ",") + "]"]))
-        statements.append(Statement("SELECT pg_notify('sbie_outcomes', '')"))
-        return statements
+    /// Records an unexpected failure through `record_command_failure` (fenced by the attempts
+    /// the command was claimed at; backoff 2^(attempts-1) s, or `failed` after `maxAttempts`).
+    fileprivate func recordFailure(
+        _ command: CommandProcessor.Claimed, error: any Error, daemonID: String, maxAttempts: Int
+    ) throws -> FailureRecord {
+        let row = try query(
+            "SELECT applied, attempts, dead_letter FROM record_command_failure($1, $2, $3, $4, $5, $6)",
+            [command.id, command.attempts, "internal_error", String("\(error)".prefix(2000)), daemonID, maxAttempts],
+            name: "record failure"
+        ).rows.first
+        guard let row else { return FailureRecord(applied: false, attempts: 0, deadLetter: false) }
+        return FailureRecord(applied: try row.decode(0), attempts: try row.decodeIfPresent(1) ?? 0,
+                             deadLetter: try row.decodeIfPresent(2) ?? false)
     }
 }

@@ -34,6 +34,20 @@ public struct CommandRecord: Sendable, Equatable, Codable {
     public var isFinal: Bool { status != .pending }
 }
 
+/// One failed attempt at deciding a command (`command_attempts`).
+public struct CommandAttempt: Sendable, Equatable, Codable {
+    /// 1, 2, 3 … over the command's life (a retried command continues the count).
+    public var attempt: Int
+    public var failedAt: Timestamp
+    /// `internal_error` for an unexpected failure.
+    public var errorCode: String
+    public var errorMessage: String
+    /// `login/host:pid` of the daemon that failed.
+    public var daemonID: String
+    /// Whether this attempt moved the command to `failed`.
+    public var deadLetter: Bool
+}
+
 /// An error from `submit_command` before anything was enqueued.
 public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatable {
     /// `payload_too_large`, `malformed_payload`, `permission_denied`, `agency_mismatch`,
@@ -120,17 +134,31 @@ extension Connection {
         }
     }
 
-    /// Puts failed commands back in the queue (attempts reset, due now).
+    /// Puts failed commands back in the queue (attempts reset, due now, at the end of the
+    /// due commands). Their failed attempts stay in `command_attempts` (see `commandAttempts`).
     /// - Parameter id: one command, or nil for every failed command.
     /// - Returns: how many were requeued.
     @discardableResult
     public func retryFailedCommands(_ id: UUID? = nil) throws -> Int {
         try execute(
             """
-            UPDATE commands SET status = 'pending', attempts = 0, available_at = clock_timestamp(),
+            UPDATE commands SET status = 'pending', attempts = 0, available_at = clock_timestamp(), retry_at = NULL,
                 error_code = NULL, error_message = NULL, processed_at = NULL
             WHERE status = 'failed' AND ($1::uuid IS NULL OR command_id = $1)
             """, [id], name: "retry failed commands")
+    }
+
+    /// Every failed attempt at deciding a command, oldest first (kept across `retry`).
+    public func commandAttempts(_ id: UUID) throws -> [CommandAttempt] {
+        try query(
+            """
+            SELECT attempt, failed_at, error_code, error_message, daemon_id, dead_letter
+            FROM command_attempts WHERE command_id = $1 ORDER BY attempt
+            """, [id], name: "command attempts"
+        ).rows.map {
+            CommandAttempt(attempt: try $0.decode(0), failedAt: try $0.decode(1), errorCode: try $0.decode(2),
+                           errorMessage: try $0.decode(3), daemonID: try $0.decode(4), deadLetter: try $0.decode(5))
+        }
     }
 
     static func commandRecord(_ row: Row) throws -> CommandRecord {

@@ -19,13 +19,20 @@ extension Connection {
         try query("DELETE FROM queue_sleepers WHERE backend_pid NOT IN (SELECT pid FROM pg_stat_activity)")
     }
 
-    /// How long until the next pending command is due: zero when one is due now,
-    /// nil when the queue has no pending command.
+    /// How long until the queue can move: zero when a command is due now, nil when the queue
+    /// has no pending command. Commands are decided in `(greatest(available_at, submitted_at),
+    /// seq)` order and one waiting for a retry (`retry_at`) blocks the ones after it, so this is
+    /// the later of the first pending command's due time and `retry_at`.
     public func timeUntilNextDueCommand() throws -> Duration? {
-        let row = try query(
-            "SELECT extract(epoch FROM min(available_at) - clock_timestamp())::float8 FROM commands WHERE status = 'pending'"
-        ).rows[0]
-        guard let seconds = try row.decodeIfPresent(0, as: Double.self) else { return nil }
-        return seconds <= 0 ? .zero : .milliseconds(Int64(seconds * 1000) + 1)
+        let rows = try query(
+            """
+            SELECT extract(epoch FROM greatest(available_at, submitted_at, retry_at) - clock_timestamp())::float8
+            FROM commands WHERE status = 'pending' ORDER BY greatest(available_at, submitted_at), seq LIMIT 1
+            """, name: "next due command").rows
+        guard let row = rows.first, let seconds = try row.decodeIfPresent(0, as: Double.self), seconds.isFinite else {
+            return nil
+        }
+        // At most a day: the caller re-checks at least every poll interval anyway.
+        return seconds <= 0 ? .zero : .milliseconds(Int64(min(seconds, 86_400) * 1000) + 1)
     }
 }

@@ -245,9 +245,18 @@ public actor Connection {
                     throw PostgresError(kind: .connection, message: Self.errorMessage(raw), statement: Self.label(statement.sql))
                 }
             }
-            PQsendFlushRequest(raw)
-            guard PQflush(raw) == 0 else {
-                throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+            if chunk.endIndex == statements.count {
+                // The sync goes with the last chunk: once the server has run it, the session is
+                // idle (in transaction), so idle_in_transaction_session_timeout covers a client
+                // that freezes while reading the results.
+                guard PQpipelineSync(raw) == 1 else {
+                    throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+                }
+            } else {
+                PQsendFlushRequest(raw)
+                guard PQflush(raw) == 0 else {
+                    throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+                }
             }
             for statement in chunk {
                 guard let result = PQgetResult(raw) else {
@@ -268,7 +277,7 @@ public actor Connection {
             }
             start = chunk.endIndex
         }
-        guard PQpipelineSync(raw) == 1 else {
+        if statements.isEmpty, PQpipelineSync(raw) != 1 {
             throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
         }
         while let result = PQgetResult(raw) {

@@ -39,15 +39,19 @@ public enum AgencyTimeline {
 
     private static func step(_ c: isolated Connection, batchSize: Int) throws -> Int {
         try c.query("INSERT INTO projection_checkpoints (projection, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", [name])
-        let position: Int64 = try c.query(
-            "SELECT position FROM projection_checkpoints WHERE projection = $1 FOR UPDATE", [name]).rows[0].decode(0)
+        guard let checkpoint = try c.query(
+            "SELECT position FROM projection_checkpoints WHERE projection = $1 FOR UPDATE", [name]).rows.first
+        else {
+            throw PostgresError(kind: .protocolViolation, message: "the \(name) checkpoint row is not readable")
+        }
+        let position: Int64 = try checkpoint.decode(0)
         let events = try c.readAll(after: position, limit: batchSize)
         guard let last = events.last else { return 0 }
         var rows: [[String?]] = []
         for event in events {
             let metadata = metadataObject(event.metadata)
             guard let agency = metadata?["agency_id"] as? String else { continue }
-            let decoded = try DomainEvent.decode(type: event.type, data: Data(event.data.utf8))
+            let decoded = try event.domainEvent()
             rows.append([
                 String(event.globalPosition), agency, event.occurredAt.iso8601, event.recordedAt.iso8601, event.type,
                 event.streamID, metadata?["actor"] as? String, summary(of: decoded),

@@ -75,7 +75,7 @@ extension Connection {
             parameters, name: "history"))
         let decoder = JSONDecoder()
         return try events.map { event in
-            let domain = try DomainEvent.decode(type: event.type, data: Data(event.data.utf8))
+            let domain = try event.domainEvent()
             let metadata = try? decoder.decode(EventMetadata.self, from: Data(event.metadata.utf8))
             return HistoryEntry(
                 position: event.globalPosition, streamID: event.streamID, streamVersion: event.streamVersion,

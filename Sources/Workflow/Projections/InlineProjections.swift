@@ -215,7 +215,7 @@ extension Connection {
             for event in batch {
                 if let position, event.globalPosition > position { return (state, after, count) }
                 after = event.globalPosition
-                let decoded = try DomainEvent.decode(type: event.type, data: Data(event.data.utf8))
+                let decoded = try event.domainEvent()
                 if let occurredBefore {
                     // Legal time (issue 13): the date the event carries, else the latest legal
                     // date on its clock (older events without the field), else occurred_at.
@@ -238,7 +238,7 @@ extension Connection {
     ///   of rows that differ between them (before the swap).
     public func rebuildInlineProjections(checkOnly: Bool) throws -> Projections.RebuildCheck {
         try transaction { c in
-            try c.query("SELECT pg_advisory_xact_lock(287000001)")
+            try c.query("SELECT 1 FROM writer_lock_acquire(0)", name: "writer lock")
             let (state, _, events) = try c.foldLog()
             let rows = Projections.allRows(state)
             var tables: [String: [Int]] = [:]

@@ -1,0 +1,211 @@
+import Foundation
+
+/// What one batch will write, built while deciding its commands in order; pure (no I/O).
+///
+/// `BatchWriter` turns it into statements. Set-based: whatever the batch size, one
+/// `append_events_batch` call appends every event, one statement per projection table writes
+/// every row that changed (from the state after the whole batch), one call records every
+/// outcome and one enqueues every timer.
+struct BatchPlan {
+    /// Events to append to one stream (consecutive events of one command and stream).
+    struct Append: Sendable, Equatable {
+        var stream: String
+        var expected: ExpectedVersion
+        var events: [NewEvent]
+    }
+
+    /// One event of an accepted command's outcome.
+    struct OutcomeEvent: Sendable, Equatable {
+        var type: String
+        var stream: String
+        var position: Int64
+    }
+
+    /// A command's outcome, as `record_outcomes` takes it.
+    struct Outcome: Sendable, Equatable {
+        var commandID: UUID
+        /// `.accepted` or `.rejected`.
+        var status: CommandRecord.Status
+        var errorCode: String?
+        var errorMessage: String?
+        /// Accepted commands: their events, in order (positions as predicted under the writer's lock).
+        var events: [OutcomeEvent] = []
+        /// Accepted commands: how many timers they scheduled.
+        var scheduled = 0
+        var positions: [Int64] { events.map(\.position) }
+    }
+
+    /// A durable timer: a system command due at `availableAt` (the database orders it no earlier than now).
+    struct Timer: Sendable, Equatable {
+        var idempotencyKey: String
+        var commandType: String
+        /// A JSON object.
+        var payload: String
+        var agencyID: String?
+        var availableAt: Timestamp
+    }
+
+    var snapshot: CommandProcessor.Snapshot
+    var result = CommandProcessor.BatchResult()
+    private(set) var appends: [Append] = []
+    private(set) var outcomes: [Outcome] = []
+    private(set) var timers: [Timer] = []
+    private(set) var rejections: [CommandProcessor.Rejected] = []
+    private(set) var touchedAgreements = Set<AgreementID>()
+    private(set) var touchedRequests = Set<UUID>()
+
+    /// The global positions the events will land at, in order (the batch holds the writer's lock).
+    var predictedPositions: [Int64] { outcomes.flatMap(\.positions) }
+
+    init(snapshot: CommandProcessor.Snapshot) {
+        self.snapshot = snapshot
+    }
+
+    mutating func add(_ command: CommandProcessor.Claimed, today: FloridaDate) {
+        let decision = DomainCommand.parse(type: command.type, payload: Data(command.payload.utf8)).flatMap {
+            decide($0, state: snapshot.state,
+                   context: CommandContext(submittedBy: command.submittedBy, commandID: command.id, today: today))
+        }
+        switch decision {
+        case .failure(let rejection):
+            result.rejected += 1
+            outcomes.append(Outcome(commandID: command.id, status: .rejected, errorCode: rejection.code,
+                                    errorMessage: rejection.message))
+            rejections.append(CommandProcessor.Rejected(command: command, code: rejection.code))
+        case .success(let decision):
+            accept(command, decision)
+        }
+    }
+
+    private mutating func accept(_ command: CommandProcessor.Claimed, _ decision: Decision) {
+        result.accepted += 1
+        var outcome = Outcome(commandID: command.id, status: .accepted, scheduled: decision.scheduled.count)
+        let commandID = command.id.uuidString.lowercased()
+        // Consecutive events of one stream go in one append.
+        var index = 0
+        while index < decision.events.count {
+            let stream = decision.events[index].stream
+            let version = snapshot.streamVersions[stream, default: 0]
+            var newEvents: [NewEvent] = []
+            while index < decision.events.count && decision.events[index].stream == stream {
+                let event = decision.events[index].event
+                index += 1
+                let legalDate = snapshot.state.legalDate(of: event)  // before apply: its clock as it stood
+                snapshot.state.apply(event, stream: stream)
+                snapshot.position += 1
+                var metadata = "{\"actor\":\(jsonString(command.submittedBy)),\"command_id\":\"\(commandID)\""
+                metadata += ",\"command_type\":\(jsonString(command.type))"
+                if let agency = Projections.agencyID(of: event, stream: stream, in: snapshot.state) {
+                    metadata += ",\"agency_id\":\(jsonString(agency.slug))"
+                }
+                metadata += "}"
+                newEvents.append(NewEvent(
+                    type: event.eventType, data: String(decoding: event.encodedData(), as: UTF8.self),
+                    metadata: metadata,
+                    occurredAt: legalDate.map { Timestamp($0.startInstant) } ?? command.submittedAt))
+                Projections.touched(by: event, in: snapshot.state, agreements: &touchedAgreements, requests: &touchedRequests)
+                outcome.events.append(OutcomeEvent(type: event.eventType, stream: stream, position: snapshot.position))
+            }
+            appends.append(Append(stream: stream, expected: version == 0 ? .noStream : .exact(version), events: newEvents))
+            snapshot.streamVersions[stream] = version + newEvents.count
+            result.eventsAppended += newEvents.count
+        }
+        for (offset, timer) in decision.scheduled.enumerated() {
+            timers.append(Timer(
+                idempotencyKey: "timer:\(commandID):\(offset)", commandType: timer.command.commandType,
+                payload: String(decoding: timer.command.payloadJSON(), as: UTF8.self),
+                agencyID: timer.command.agencyID?.slug, availableAt: Timestamp(timer.due.startInstant)))
+        }
+        outcomes.append(outcome)
+    }
+}
+
+/// Turns a `BatchPlan` into the batch's statements and checks their results.
+///
+/// Order: the append first (its positions are checked against the plan's), then the
+/// projections, the timers, the outcomes (`record_outcomes` refuses a stale claim), one
+/// wake-up for waiting clients and, when events were appended, the new head's hash.
+struct BatchWriter {
+    let plan: BatchPlan
+    let statements: [Statement]
+    private let appendIndex: Int?
+    private let outcomesIndex: Int
+    private let headIndex: Int?
+
+    init(plan: BatchPlan) {
+        self.plan = plan
+        var statements: [Statement] = []
+        if plan.appends.isEmpty {
+            appendIndex = nil
+        } else {
+            appendIndex = statements.count
+            statements.append(Connection.appendBatchStatement(plan.appends.map { ($0.stream, $0.expected, $0.events) }))
+        }
+        statements += Projections.upserts(agreements: plan.touchedAgreements, requests: plan.touchedRequests,
+                                          in: plan.snapshot.state)
+        if !plan.timers.isEmpty {
+            statements.append(Statement("SELECT enqueue_timers($1::json)", [Self.timersJSON(plan.timers)]))
+        }
+        outcomesIndex = statements.count
+        statements.append(Statement("SELECT record_outcomes($1::json)", [Self.outcomesJSON(plan.outcomes)]))
+        statements.append(Statement("SELECT pg_notify('sbie_outcomes', '')"))
+        if plan.appends.isEmpty {
+            headIndex = nil
+        } else {
+            headIndex = statements.count
+            statements.append(Statement("SELECT hash FROM events WHERE global_position = $1", [plan.snapshot.position]))
+        }
+        self.statements = statements
+    }
+
+    /// Throws unless the events landed where the plan predicted and every outcome was recorded.
+    func check(_ results: [QueryResult]) throws {
+        guard results.count == statements.count else {
+            throw PostgresError(kind: .protocolViolation, message: "\(results.count) results for \(statements.count) statements")
+        }
+        if let appendIndex {
+            let landed = try Connection.appended(results[appendIndex]).map(\.globalPosition)
+            guard landed == plan.predictedPositions else {
+                throw PostgresError(kind: .protocolViolation,
+                                    message: "events landed at \(landed), expected \(plan.predictedPositions)")
+            }
+        }
+        let recorded: Int = try results[outcomesIndex].rows.first?.decode(0) ?? -1
+        guard recorded == plan.outcomes.count else {
+            throw PostgresError(kind: .protocolViolation,
+                                message: "recorded \(recorded) outcomes of \(plan.outcomes.count)")
+        }
+    }
+
+    /// The hash of the last event appended, nil when none was.
+    func headHash(_ results: [QueryResult]) throws -> [UInt8]? {
+        guard let headIndex, headIndex < results.count else { return nil }
+        guard let row = results[headIndex].rows.first else {
+            throw PostgresError(kind: .protocolViolation, message: "no event at position \(plan.snapshot.position) after the append")
+        }
+        return try row.decode(0)
+    }
+
+    static func outcomesJSON(_ outcomes: [BatchPlan.Outcome]) -> String {
+        "[" + outcomes.map { outcome in
+            let events = outcome.events.map {
+                "{\"type\":\(jsonString($0.type)),\"stream\":\(jsonString($0.stream)),\"position\":\($0.position)}"
+            }
+            let body = outcome.status == .accepted
+                ? "{\"events\":[\(events.joined(separator: ","))],\"scheduled\":\(outcome.scheduled)}" : "null"
+            return "{\"command_id\":\"\(outcome.commandID.uuidString.lowercased())\",\"status\":\"\(outcome.status.rawValue)\","
+                + "\"error_code\":\(outcome.errorCode.map(jsonString) ?? "null"),"
+                + "\"error_message\":\(outcome.errorMessage.map(jsonString) ?? "null"),"
+                + "\"outcome\":\(body),"
+                + "\"event_positions\":[\(outcome.positions.map(String.init).joined(separator: ","))]}"
+        }.joined(separator: ",") + "]"
+    }
+
+    static func timersJSON(_ timers: [BatchPlan.Timer]) -> String {
+        "[" + timers.map {
+            "{\"idempotency_key\":\(jsonString($0.idempotencyKey)),\"command_type\":\(jsonString($0.commandType)),"
+                + "\"payload\":\($0.payload),\"agency_id\":\($0.agencyID.map(jsonString) ?? "null"),"
+                + "\"available_at\":\"\($0.availableAt.iso8601)\"}"
+        }.joined(separator: ",") + "]"
+    }
+}
