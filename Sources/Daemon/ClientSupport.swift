@@ -111,7 +111,7 @@ func submitAndReport(
             submitted = try await connection.submitCommand(type: command.commandType, payload: payload, idempotencyKey: key)
         } catch let error as SubmissionError {
             printError("refused: " + (error.message.hasPrefix(error.code) ? error.message : "\(error.code): \(error.message)"))
-            throw ExitCode(1)
+            throw SubmissionRefused(code: error.code)
         } catch let error as PostgresError {
             guard await isConnectionLoss(error, connection) else {
                 printNote("the command may not be queued; \(retryHint)")
