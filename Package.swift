@@ -31,7 +31,6 @@ let package = Package(
                 "CPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "SwiftCSV", package: "SwiftCSV"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Workflow",
