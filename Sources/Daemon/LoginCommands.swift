@@ -21,7 +21,7 @@ struct Login: AsyncParsableCommand {
             2 usage or connection error. See docs/security.md.
             """,
         subcommands: [CreateClerk.self, CreateBoardStaff.self, CreateRegistrar.self, CreateAuditor.self,
-                      CreateDaemon.self, List.self]
+                      CreateDaemon.self, List.self, Token.self, WebEnable.self, CreateAuthenticator.self]
     )
 
     /// Options shared by every `create-*` subcommand.
