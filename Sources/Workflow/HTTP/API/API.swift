@@ -470,6 +470,7 @@ struct API: Sendable {
     /// The events after a position, in order, never past the first uncommitted position
     /// (positions are dense, so a gap means a transaction still in flight).
     func events(_ c: isolated Connection, after: Int64, limit: Int) throws -> [(position: Int64, type: String, json: String)] {
+        guard after < Int64.max else { return [] }  // nothing can follow (and after + 1 would overflow)
         let table = try c.query("SELECT has_table_privilege('events', 'SELECT')", name: "events privilege").rows[0]
             .decode(0, as: Bool.self) ? "events" : "public_events"
         let rows = try c.query(
@@ -485,7 +486,7 @@ struct API: Sendable {
             let position: Int64 = try row.decode(0)
             guard position == expected else { break }
             result.append((position, try row.decode(1), try row.decode(2)))
-            expected += 1
+            expected = position &+ 1
         }
         return result
     }
