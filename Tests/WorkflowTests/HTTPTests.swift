@@ -434,3 +434,20 @@ struct HTTPTests {
         #expect(await server.stop() == 0)
     }
 }
+
+@Suite("The OpenAPI document")
+struct OpenAPIDocumentTests {
+    @Test("the served document is what scripts/openapi.py generates (edit the script, then regenerate)")
+    func generatedDocumentIsCurrent() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).swift")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", TestDatabase.root.appendingPathComponent("scripts/openapi.py").path, output.path]
+        try python.run()
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0)
+        let committed = try String(contentsOf: TestDatabase.root.appendingPathComponent("Sources/Workflow/HTTP/API/OpenAPIDocument.swift"), encoding: .utf8)
+        #expect(try String(contentsOf: output, encoding: .utf8) == committed)
+    }
+}
