@@ -23,7 +23,8 @@ struct Login: AsyncParsableCommand {
             2 usage error, unknown login or agency, or no connection. See docs/security.md.
             """,
         subcommands: [CreateClerk.self, CreateBoardStaff.self, CreateRegistrar.self, CreateAuditor.self,
-                      CreateDaemon.self, List.self, Remap.self, Drop.self]
+                      CreateDaemon.self, List.self, Remap.self, Drop.self, Token.self, WebEnable.self,
+                      CreateAuthenticator.self]
     )
 
     /// Options shared by every `create-*` subcommand.

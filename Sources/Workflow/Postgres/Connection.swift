@@ -122,6 +122,11 @@ public actor Connection {
         return PQstatus(raw) == CONNECTION_OK
     }
 
+    /// Whether the server asked for, and checked, a password when this connection opened
+    /// (`PQconnectionUsedPassword`). A web login by password must refuse a connection that
+    /// `trust` or `peer` authentication let in without one.
+    public var usedPassword: Bool { handle.raw.map { PQconnectionUsedPassword($0) == 1 } ?? false }
+
     /// The server's backend process id (`pg_backend_pid()`), 0 when closed.
     public var backendPID: Int32 { handle.raw.map { PQbackendPID($0) } ?? 0 }
 

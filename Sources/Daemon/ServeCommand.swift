@@ -1,0 +1,212 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Workflow
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API (/v1), health and metrics; with --with-daemon, also decide commands.",
+        discussion: """
+            Connects as an authenticator login (sbie login create-authenticator), which can only \
+            switch into web-enabled logins and web_anon: each request runs in one transaction as \
+            the caller's own login, so PostgreSQL enforces who may read and do what. Credentials: \
+            Authorization: Bearer <token> (sbie login token create), or a session from \
+            POST /v1/session with a password PostgreSQL checks; none: the public role.
+
+            --listen defaults to $SBIE_LISTEN, then 127.0.0.1:8080 (loopback). Port 0 picks a \
+            free port; the address is printed once listening. SIGTERM or SIGINT: stops accepting, \
+            finishes requests in flight (and the daemon's batch), exits 0.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "host:port to listen on (default: $SBIE_LISTEN, else 127.0.0.1:8080).") var listen: String?
+    @Flag(help: "Also run the daemon in this process (one ServiceGroup; SIGTERM drains both).") var withDaemon = false
+    @Option(help: ArgumentHelp("The daemon's connection string (a workflow_daemon login) for --with-daemon.",
+                               discussion: "Default: $SBIE_DAEMON_DATABASE_URL, else --database."))
+    var daemonDatabase: String?
+    @Option(help: "Database connections for requests.") var poolSize = 8
+    @Option(help: "Seconds a due command may wait before /health/ready reports the daemon blocked.") var readyMaxQueueAge = 30
+    @Option(help: "Seconds between heartbeats on idle event streams.") var heartbeat = 15
+    @Flag(help: "Mark the session cookie Secure (behind TLS).") var secureCookies = false
+
+    func run() async throws {
+        let logger = db.logger("sbie.serve")
+        let address = listen ?? ProcessInfo.processInfo.environment["SBIE_LISTEN"] ?? "127.0.0.1:8080"
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+              (0...65535).contains(port), colon > address.startIndex
+        else {
+            printError("--listen must be host:port, e.g. 127.0.0.1:8080")
+            throw ExitCode(2)
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var configuration = FrontDoorConfiguration(conninfo: db.conninfo)
+        configuration.host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        configuration.port = port
+        configuration.poolSize = max(1, poolSize)
+        configuration.readyMaxQueueAge = .seconds(max(1, readyMaxQueueAge))
+        configuration.heartbeat = .seconds(max(1, heartbeat))
+        configuration.secureCookies = secureCookies
+        configuration.expectedMigration = (try? Migrator.load(from: try Migrator.locateDirectory(explicit: nil)))?
+            .migrations.last?.version
+        // Fail fast with exit code 2 when the database is unreachable.
+        do {
+            let probe = try await Connection.connect(db.conninfo, logger: logger)
+            await probe.close()
+        } catch let error as PostgresError {
+            printError("cannot connect to PostgreSQL: \(error.message)")
+            throw ExitCode(2)
+        }
+        let front = FrontDoorService(
+            configuration: configuration, metrics: FrontDoorMetrics(registry: registry), logger: logger
+        ) { host, port in
+            let line = "sbie serve: listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: front, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if withDaemon {
+            let daemon = DaemonService(
+                conninfo: daemonDatabase ?? ProcessInfo.processInfo.environment["SBIE_DAEMON_DATABASE_URL"] ?? db.conninfo,
+                configuration: CommandProcessor.Configuration(), pollInterval: .milliseconds(1000), once: false,
+                logger: db.logger("sbie.daemon"))
+            services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup,
+                                  failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let error as DaemonService.Fatal {
+            printError(error.message)
+            throw ExitCode(2)
+        }
+    }
+}
+
+extension Login {
+    /// `sbie login web-enable LOGIN`: lets the HTTP server act for a login.
+    struct WebEnable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "web-enable",
+            abstract: "Let the HTTP server's authenticators act for a login (GRANT login TO sbie_authenticator).")
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "The login.") var login: String
+
+        func run() async throws {
+            let connection = try await db.connect(db.logger("sbie.login"))
+            do {
+                try await connection.enableWebLogin(login)
+            } catch let error as LoginError {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+            print("login \(login) may now be used through sbie serve (tokens or password sessions)")
+        }
+    }
+
+    /// `sbie login create-authenticator NAME`: the login `sbie serve` connects as.
+    struct CreateAuthenticator: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-authenticator",
+            abstract: "Create the login sbie serve connects as (NOINHERIT; may only switch into web-enabled logins).")
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "The login name.") var name: String
+        @Option(help: "Its password (optional).") var password: String?
+
+        func run() async throws {
+            let connection = try await db.connect(db.logger("sbie.login"))
+            do {
+                try await connection.createAuthenticator(name, password: password)
+            } catch let error as LoginError {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+            print("created authenticator \(name)")
+        }
+    }
+
+    /// `sbie login token create|revoke|list`.
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "API tokens for sbie serve (Authorization: Bearer): shown once, stored as a SHA-256 hash.",
+            subcommands: [Create.self, Revoke.self, List.self])
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Issue a token for a login (web-enabling it); prints the token once on standard output.")
+            @OptionGroup var db: DatabaseOptions
+            @Argument(help: "The login the token acts for.") var login: String
+            @Option(help: "Expiry: a number of days, or a date (YYYY-MM-DD, midnight UTC). Default: 90 days.") var expires = "90"
+            @Flag(help: "A token that never expires (revoke it when done).") var noExpiry = false
+            @Option(help: "A label, e.g. who holds it.") var label: String?
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() async throws {
+                var expiresAt: Timestamp?
+                if !noExpiry {
+                    if let days = Int(expires), (1...3650).contains(days) {
+                        expiresAt = Timestamp(Date().addingTimeInterval(Double(days) * 86_400))
+                    } else if let date = Timestamp(parsing: expires + "T00:00:00Z") ?? Timestamp(parsing: expires) {
+                        expiresAt = date
+                    } else {
+                        printError("--expires must be 1-3650 days or a date YYYY-MM-DD")
+                        throw ExitCode(2)
+                    }
+                }
+                let connection = try await db.connect(db.logger("sbie.login"))
+                do {
+                    let issued = try await connection.issueAPIToken(login: login, expiresAt: expiresAt, label: label)
+                    if json {
+                        try printJSON(["token_id": issued.id.uuidString.lowercased(), "token": issued.token, "login": login,
+                                       "expires_at": expiresAt?.iso8601 ?? ""])
+                    } else {
+                        print(issued.token)
+                        FileHandle.standardError.write(Data(
+                            "token \(issued.id.uuidString.lowercased()) for \(login)\(expiresAt.map { ", expires \($0.iso8601)" } ?? ", no expiry"); shown once\n".utf8))
+                    }
+                } catch let error as LoginError {
+                    printError("\(error)")
+                    throw ExitCode(1)
+                } catch let error as PostgresError where error.sqlState == "22023" || error.sqlState == "42501" {
+                    printError(error.message)
+                    throw ExitCode(1)
+                }
+            }
+        }
+
+        struct Revoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Revoke a token by its id.")
+            @OptionGroup var db: DatabaseOptions
+            @Argument(help: "The token's id (printed when it was created).") var tokenID: UUID
+
+            func run() async throws {
+                let connection = try await db.connect(db.logger("sbie.login"))
+                guard try await connection.revokeAPIToken(tokenID) else {
+                    printError("no unrevoked token \(tokenID.uuidString.lowercased())")
+                    throw ExitCode(1)
+                }
+                print("revoked token \(tokenID.uuidString.lowercased())")
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List tokens (never the tokens themselves).")
+            @OptionGroup var db: DatabaseOptions
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() async throws {
+                let connection = try await db.connect(db.logger("sbie.login"))
+                let tokens = try await connection.apiTokens()
+                if json { return try printJSON(tokens) }
+                printTable(["token", "login", "kind", "expires", "revoked", "label"], tokens.map {
+                    [$0.tokenID.uuidString.lowercased(), $0.login, $0.kind, $0.expiresAt?.iso8601 ?? "never",
+                     $0.revokedAt?.iso8601 ?? "", $0.label ?? ""]
+                })
+            }
+        }
+    }
+}
