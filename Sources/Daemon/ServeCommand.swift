@@ -70,12 +70,17 @@ struct Serve: AsyncParsableCommand {
             .init(service: front, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if withDaemon {
+            let daemonConninfo = daemonDatabase ?? ProcessInfo.processInfo.environment["SBIE_DAEMON_DATABASE_URL"] ?? db.conninfo
             let daemon = DaemonService(
-                conninfo: daemonDatabase ?? ProcessInfo.processInfo.environment["SBIE_DAEMON_DATABASE_URL"] ?? db.conninfo,
-                configuration: CommandProcessor.Configuration(), pollInterval: .milliseconds(1000), once: false,
-                logger: db.logger("sbie.daemon"))
-            services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup,
-                                  failureTerminationBehavior: .gracefullyShutdownGroup))
+                conninfo: daemonConninfo, configuration: CommandProcessor.Configuration(), pollInterval: .milliseconds(1000),
+                once: false, logger: db.logger("sbie.daemon"))
+            // The agency timeline (a catch-up projection) follows the log beside the daemon, as in `sbie run`.
+            let timeline = AgencyTimelineService(conninfo: daemonConninfo, pollInterval: .milliseconds(1000), once: false,
+                                                 logger: db.logger("sbie.timeline"))
+            for service in [daemon, timeline] as [any Service] {
+                services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                                      failureTerminationBehavior: .gracefullyShutdownGroup))
+            }
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
