@@ -22,7 +22,6 @@ struct Sbie: AsyncParsableCommand {
             RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
             ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self,
             Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self, Login.self,
-            BenchCommand.self,
         ]
     )
 
