@@ -8,8 +8,8 @@ import Workflow
 let waitDiscussion = """
     Waits for the daemon (`sbie run`) to decide, then prints the events and the new state, or the \
     rejection's code and the rule's source. Exit codes: 0 accepted (or queued with --no-wait); \
-    1 rejected or refused; 2 usage or connection error, or no outcome within --timeout (the command \
-    stays queued).
+    1 rejected, or refused (the login may not submit it); 2 not carried out: usage error, unknown \
+    agency or request, no connection, or no outcome within --timeout (the command stays queued).
     """
 
 struct RequestTermination: AsyncParsableCommand {
@@ -75,8 +75,13 @@ struct RecordNotice: AsyncParsableCommand {
         commandName: "notice",
         abstract: "Record that ICE received the agency's termination notice (after the Board's approval).",
         discussion: """
-            The agreement ends on receipt (Task Force Model, Jail Enforcement Model) or 90 days after \
-            it (Warrant Service Officer), per the MOA templates.
+            The agreement ends when the notice-effect policy entry says: 90 days after receipt for a \
+            Warrant Service Officer agreement (the MOA template's text), on receipt for a Task Force \
+            Model or Jail Enforcement Model agreement (an inference: those templates state no \
+            effective time). When ICE states another effective date (the WSO template's "unless \
+            exigent circumstances involving public safety dictate otherwise"), give it with \
+            --stated-effective and say where ICE stated it with --stated-source. Whether the Board's \
+            approval must come first is the approval-scope policy entry in force on --received.
 
             """ + "\n" + waitDiscussion)
 
@@ -85,6 +90,10 @@ struct RecordNotice: AsyncParsableCommand {
     @Option(help: "The agency (name or id); default: the request's.") var agency: String?
     @Option(help: "The date ICE received the notice (YYYY-MM-DD).") var received: FloridaDate
     @Option(help: "The date the notice was sent (optional).") var served: FloridaDate?
+    @Option(help: "The effective date ICE stated, when it differs from the policy entry's rule (YYYY-MM-DD).")
+    var statedEffective: FloridaDate?
+    @Option(help: "Where ICE stated that date (letter, email, date); required with --stated-effective.")
+    var statedSource: String?
     @OptionGroup var submit: SubmitOptions
 
     func run() async throws {
@@ -92,7 +101,8 @@ struct RecordNotice: AsyncParsableCommand {
         let agency = try await requestAgency(requestID, named: agency, on: connection)
         try await submitAndReport(
             .recordTerminationNotice(RecordTerminationNotice(
-                requestID: requestID, agencyID: agency, servedOn: served, receivedOn: received)),
+                requestID: requestID, agencyID: agency, servedOn: served, receivedOn: received,
+                statedEffectiveOn: statedEffective, statedEffectiveSource: statedSource)),
             options: submit, on: connection)
     }
 }

@@ -18,13 +18,10 @@ extension CommandRecord.Status: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["pending", "accepted", "rejected", "failed"] }
 }
 
-/// Resolves `--agency` for a read command, or exits 2 when the register has no such agency.
+/// Resolves `--agency` for a read command: exits 2 with the closest names when the
+/// register has no such agency, 1 when a clerk names another agency (`resolveAgencyOrExit`).
 private func knownAgency(_ text: String, on connection: Connection) async throws -> AgencyID {
-    guard let id = try await connection.resolveAgency(text) else {
-        printError("no agency '\(text)' in the register (give its name as ICE prints it, or its id)")
-        throw ExitCode(2)
-    }
-    return id
+    try await resolveAgencyOrExit(text, on: connection)
 }
 
 struct Status: AsyncParsableCommand {
@@ -33,16 +30,22 @@ struct Status: AsyncParsableCommand {
         discussion: """
             Without --as-of it reads the agreement_status and termination_requests tables. \
             With --as-of it folds the event log instead:
-              --as-of 1200         up to and including global position 1200 (what the record said then);
-              --as-of 2025-09-16   events that occurred on or before that Florida date (legal time);
+              --as-of 1200         up to position 1200 included (what the record said);
+              --as-of 2025-09-16   events of that Florida date or before (legal time);
               --as-of 2025-09-16T12:00:00Z   events that occurred before that instant.
+
+            The table fits the terminal (or $COLUMNS): long agency names and agreement ids are \
+            cut with "…"; --wide prints them whole, as does output to a pipe or file.
             """)
 
     @OptionGroup var db: DatabaseOptions
     @Option(help: "One agency (name or id); also lists its termination requests.") var agency: String?
     @Option(name: .customLong("as-of"), help: "A global position, a date (YYYY-MM-DD) or an ISO 8601 instant.")
     var asOf: AsOf?
+    @Flag(help: "Print whole names and ids, however wide the table.") var wide = false
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Only the live agreements ICE's latest edition does not list (\"not listed since EDITION\").")
+    var notListed = false
 
     struct Report: Encodable {
         var asOf: String?
@@ -51,7 +54,11 @@ struct Status: AsyncParsableCommand {
         var events: Int?
         var agreements: [AgreementStatusRow]
         var requests: [TerminationRequestRow]
-        enum CodingKeys: String, CodingKey { case asOf = "as_of", position, events, agreements, requests }
+        /// The latest signed checkpoint of the log (issue 19), if any.
+        var latestCheckpoint: StoredCheckpoint?
+        enum CodingKeys: String, CodingKey {
+            case asOf = "as_of", position, events, agreements, requests, latestCheckpoint = "latest_checkpoint"
+        }
     }
 
     func run() async throws {
@@ -59,6 +66,7 @@ struct Status: AsyncParsableCommand {
         let agencyID = try await agency.asyncMap { try await knownAgency($0, on: connection) }
         var report: Report
         if let asOf {
+            try await requireEventLog(connection, for: "status --as-of")
             let snapshot = try await connection.register(asOf: asOf)
             report = Report(asOf: asOf.description, position: snapshot.position, events: snapshot.events,
                             agreements: try AgreementStatusRow.rows(in: snapshot.state, agency: agencyID),
@@ -68,22 +76,37 @@ struct Status: AsyncParsableCommand {
                             agreements: try await connection.agreementStatusRows(agency: agencyID),
                             requests: try await connection.terminationRequestRows(agency: agencyID))
         }
+        report.latestCheckpoint = try await connection.checkpoints(limit: 1).first
+        if notListed { report.agreements = report.agreements.filter { $0.notListedSince != nil } }
         if json { return try printJSON(report) }
         if let asOf, let position = report.position, let events = report.events {
             let clock = if case .position = asOf { "in log order" } else { "by legal time" }
             print("as of \(asOf), \(clock): \(events) event(s) folded from the log up to position \(position)\n")
         }
-        printTable(["agreement", "agency", "state", "must keep", "open request", "ended"], report.agreements.map {
+        let width = wide ? nil : terminalWidth()
+        // The editions column when there is room for it (or --wide / not a terminal); `--not-listed`
+        // and `--json` always say which agreements ICE's latest edition does not list.
+        let editions = width.map { $0 >= 110 } ?? true
+        printTable(["agreement", "agency", "state", "must keep", "open request", "ended"] + (editions ? ["ICE editions"] : []),
+                   report.agreements.map {
             [$0.agreementID, $0.agencyName, $0.state, $0.mustKeep ? "yes" : "", $0.openRequestID ?? "", $0.endedOn ?? ""]
-        })
+                + (editions ? [$0.notListedSince.map { "not listed since \($0)" }
+                    ?? [$0.firstEdition, $0.latestEdition].compactMap { $0 }.uniqued().joined(separator: " .. ")] : [])
+        }, maxWidth: width, shrinkable: [1, 0])
         let counts = Dictionary(grouping: report.agreements, by: \.state).mapValues(\.count)
         let byState = AgreementStatus.allCases.compactMap { s in counts[s.rawValue].map { "\($0) \(s.rawValue)" } }
         print("\n\(report.agreements.count) agreement(s)" + (byState.isEmpty ? "" : ": " + byState.joined(separator: ", ")))
+        if let latest = report.latestCheckpoint?.checkpoint {
+            print("latest checkpoint: position \(latest.head.position), hash \(latest.head.hashHex), "
+                  + "signed \(latest.signedAt.iso8601) by key \(latest.keyID)")
+        } else {
+            print("latest checkpoint: none signed")
+        }
         if agencyID != nil, !report.requests.isEmpty {
             print("")
             printTable(["request", "agreement", "state", "filed", "meeting", "decided", "ends"], report.requests.map {
                 [$0.requestID, $0.agreementID, $0.state, $0.filedOn, $0.meetingOn ?? "", $0.decidedOn ?? "", $0.effectiveOn ?? ""]
-            })
+            }, maxWidth: width, shrinkable: [1])
         }
     }
 }
@@ -112,6 +135,10 @@ struct History: AsyncParsableCommand {
         discussion: """
             OCCURRED is the legal date (Florida), RECORDED the database's clock at append (UTC), \
             ACTOR the database login that submitted the command.
+
+            An agency clerk's login, which may not read the event log, gets its own agency's \
+            history from the agency timeline (a projection that follows the log within a moment).
+            Exit code 2 for an unknown agency or request.
             """)
 
     @OptionGroup var db: DatabaseOptions
@@ -125,11 +152,19 @@ struct History: AsyncParsableCommand {
 
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.history"))
+        let agencyID = try await agency.asyncMap { try await knownAgency($0, on: connection) }
+        if !(try await LoginContext.current(connection)).readsLog {
+            return try await printTimeline(agency: agencyID, request: request, on: connection)
+        }
         let entries: [HistoryEntry]
         if let request {
             entries = try await connection.history(request: request)
-        } else if let agency {
-            entries = try await connection.history(agency: try await knownAgency(agency, on: connection))
+            if entries.isEmpty, try await connection.terminationRequestRow(request) == nil {
+                printError("no request \(lower(request)) in the register (see `sbie docket` or `sbie status --agency NAME`)")
+                throw Exit.notCarriedOut
+            }
+        } else if let agencyID {
+            entries = try await connection.history(agency: agencyID)
         } else {
             entries = []
         }
@@ -138,6 +173,53 @@ struct History: AsyncParsableCommand {
         printTable(["pos", "occurred", "recorded", "actor", "event", "summary"], entries.map {
             [String($0.position), FloridaDate(floridaDateOf: $0.occurredAt.date).description,
              String($0.recordedAt.iso8601.prefix(19)).replacingOccurrences(of: "T", with: " ") + "Z",
+             $0.actor ?? "", $0.eventType, $0.summary]
+        })
+    }
+}
+
+/// One row of `agency_timeline`, as a clerk's `history --json` prints it.
+struct TimelineEntry: Encodable {
+    var position: Int64
+    var agencyID: String
+    var occurredAt: String
+    var recordedAt: String
+    var eventType: String
+    var streamID: String
+    var actor: String?
+    var summary: String
+    enum CodingKeys: String, CodingKey {
+        case position = "global_position", agencyID = "agency_id", occurredAt = "occurred_at", recordedAt = "recorded_at"
+        case eventType = "event_type", streamID = "stream_id", actor, summary
+    }
+}
+
+extension History {
+    /// A clerk's history: its agency's rows of `agency_timeline` (row-level security keeps
+    /// them to its own agency), all of them or one request's.
+    func printTimeline(agency: AgencyID?, request: UUID?, on connection: Connection) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT global_position, agency_id, occurred_at, recorded_at, event_type, stream_id, actor, summary
+            FROM agency_timeline WHERE ($1::text IS NULL OR agency_id = $1) AND ($2::text IS NULL OR stream_id = $2)
+            ORDER BY global_position
+            """, [agency?.slug, request.map(StreamName.request)], name: "clerk history").rows
+        let entries = try rows.map { row in
+            TimelineEntry(position: try row.decode(0), agencyID: try row.decode(1),
+                          occurredAt: try row.decode(2, as: Timestamp.self).iso8601,
+                          recordedAt: try row.decode(3, as: Timestamp.self).iso8601,
+                          eventType: try row.decode(4), streamID: try row.decode(5), actor: try row.decodeIfPresent(6),
+                          summary: try row.decode(7))
+        }
+        if let request, entries.isEmpty {
+            printError("no request \(lower(request)) among your agency's (see `sbie status --agency NAME`)")
+            throw Exit.notCarriedOut
+        }
+        if json { return try printJSON(entries) }
+        guard !entries.isEmpty else { return print("no events") }
+        printTable(["pos", "occurred", "recorded", "actor", "event", "summary"], entries.map {
+            [String($0.position), String($0.occurredAt.prefix(10)),
+             String($0.recordedAt.prefix(19)).replacingOccurrences(of: "T", with: " ") + "Z",
              $0.actor ?? "", $0.eventType, $0.summary]
         })
     }
@@ -160,22 +242,17 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.export"))
-        let handle: FileHandle
-        if let output {
-            guard FileManager.default.createFile(atPath: output, contents: nil),
-                  let file = FileHandle(forWritingAtPath: output) else {
-                printError("cannot write \(output)")
-                throw ExitCode(2)
-            }
-            handle = file
-        } else {
-            handle = FileHandle.standardOutput
+        if source == .events { try await requireEventLog(connection, for: "export events") }
+        guard let output else {
+            let handle = FileHandle.standardOutput
+            try await connection.export(source, format: format) { try handle.write(contentsOf: Data($0.utf8)) }
+            return
         }
-        let rows = try await connection.export(source, format: format) { try handle.write(contentsOf: Data($0.utf8)) }
-        if let output {
-            try handle.close()
-            print("exported \(rows) row(s) of \(source.rawValue) to \(output)")
+        // Whole or not at all: a failed export leaves no file (and an earlier one as it was).
+        let rows = try await writeAtomically(output) { handle in
+            try await connection.export(source, format: format) { try handle.write(contentsOf: Data($0.utf8)) }
         }
+        print("exported \(rows) row(s) of \(source.rawValue) to \(output)")
     }
 }
 
@@ -259,7 +336,8 @@ struct Retry: AsyncParsableCommand {
     @Flag(help: "Every failed command.") var allFailed = false
 
     func validate() throws {
-        guard (commandID == nil) == allFailed else { throw ValidationError("give a command id or --all-failed, not both") }
+        if commandID == nil && !allFailed { throw ValidationError("give a failed command's id, or --all-failed") }
+        if commandID != nil && allFailed { throw ValidationError("give a command id or --all-failed, not both") }
     }
 
     func run() async throws {

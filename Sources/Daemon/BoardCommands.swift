@@ -3,22 +3,30 @@ import Foundation
 import Workflow
 
 // Board staff's commands: schedule a review, record a vote seat by seat, fill or
-// vacate a seat; and the register keeper's annotation of a local government's vote.
+// vacate a seat; and the registrar's annotation of a local government's vote.
 
 struct ScheduleReviewCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
         abstract: "Put a termination request on the agenda of a Board meeting (rescheduling allowed).",
-        discussion: waitDiscussion)
+        discussion: """
+            --on is the day the review was scheduled: the event's legal date, so that the request \
+            reads "under review" from that day (not before). Default: today, or the meeting date \
+            when the meeting is already past; never after the meeting (scheduled_after_meeting).
+
+            """ + "\n" + waitDiscussion)
 
     @OptionGroup var db: DatabaseOptions
     @Argument(help: "The request's id.") var requestID: UUID
     @Option(help: "The meeting date (YYYY-MM-DD).") var meeting: FloridaDate
+    @Option(help: "The day the review was scheduled (YYYY-MM-DD); default: today, but not after the meeting.")
+    var on: FloridaDate?
     @OptionGroup var submit: SubmitOptions
 
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.schedule"))
-        try await submitAndReport(.scheduleReview(ScheduleReview(requestID: requestID, meetingDate: meeting)),
+        let scheduledOn = on ?? min(FloridaDate(floridaDateOf: Date()), meeting)
+        try await submitAndReport(.scheduleReview(ScheduleReview(requestID: requestID, meetingDate: meeting, scheduledOn: scheduledOn)),
                                   options: submit, on: connection)
     }
 }
@@ -76,7 +84,12 @@ struct Seat: AsyncParsableCommand {
             abstract: "Record every seat change of a seat-history file (default: the Board's 2025 seats).",
             discussion: """
                 Submits the file's fill and vacate entries in order and waits for each. Each entry \
-                has a stable idempotency key, so loading the same file twice changes nothing.
+                has a stable idempotency key (file, index, content), so loading the same file twice \
+                changes nothing. Loading a corrected file on a register that holds an earlier \
+                version records each difference as a correction (replaces_entry_on); the log keeps both. \
+                A relative path that is not in the current directory is looked up in the checkout \
+                sbie was built in (as `migrate` finds Sql/). Stops at the first refusal (e.g. a \
+                login that may not change seats).
                 """)
 
         @OptionGroup var db: DatabaseOptions
@@ -86,12 +99,14 @@ struct Seat: AsyncParsableCommand {
         func run() async throws {
             let connection = try await db.connect(db.logger("sbie.seat"))
             let data: Data
+            let file = locateDataFile(file)
             do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
                 printError("cannot read \(file): \(error.localizedDescription)")
                 throw ExitCode(2)
             }
+            let board = try await connection.register(asOf: .position(Int64.max)).state.board
             let commands: [DomainCommand]
-            switch BoardSeed.commands(from: data) {
+            switch BoardSeed.plan(from: data, against: board) {
             case .success(let list): commands = list
             case .failure(let rejection):
                 printError("\(file): \(rejection.message)")
@@ -101,10 +116,14 @@ struct Seat: AsyncParsableCommand {
             var failed = false
             for (index, command) in commands.enumerated() {
                 var options = try SubmitOptions.parse(["--timeout", String(timeout)])
-                options.idempotencyKey = "\(stem):\(index)"
+                options.idempotencyKey = fileEntryKey(stem, index, command)
                 do { try await submitAndReport(command, options: options, on: connection) } catch let exit as ExitCode {
                     if exit.rawValue == 2 { throw exit }
                     failed = true
+                } catch let refused as SubmissionRefused {
+                    // The next entries would be refused alike: say so once.
+                    printError("seat load stopped at entry \(index + 1) of \(commands.count) (\(refused.code)); nothing after it was submitted")
+                    throw refused
                 }
             }
             if failed { throw ExitCode(1) }
@@ -164,8 +183,9 @@ struct Annotate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record a local government's vote about an agreement (an annotation: it changes no state).",
         discussion: """
-            E.g. a city commission declaring its agreement void (it is recorded as an annotation and changes no agreement). Find agreement ids \
-            with `sbie status --agency NAME`.
+            E.g. a city commission declaring its agreement void (it is recorded as an annotation and \
+            changes no agreement). Submitted by a registrar login (register upkeep), not board staff. \
+            Find agreement ids with `sbie status --agency NAME`.
 
             """ + "\n" + waitDiscussion)
 

@@ -20,6 +20,7 @@ struct Demo: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOptions
     @Option(help: "ICE's participating-agencies CSV.") var data = "data/ice-287g-participating-fl-2025-07-18.csv"
     @Option(help: "The Board's seat history.") var boardSeats = "data/board-seats-2025.json"
+    @Option(help: "The policy entries (readings the rules apply).") var policy = "data/policy-2025.json"
     @Option(help: "Agency whose history is printed at the end.") var historyAgency = "bay-county-sheriffs-office"
 
     func run() async throws {
@@ -55,9 +56,11 @@ struct Demo: AsyncParsableCommand {
         print(report)
 
         heading("The State Board of Immigration Enforcement's 2025 seats (data/board-seats-2025.json)")
-        let seats = try BoardSeed.commands(from: Data(contentsOf: URL(fileURLWithPath: boardSeats))).get()
+        let board = try await connection.register(asOf: .position(Int64.max)).state.board
+        let seats = try BoardSeed.plan(from: Data(contentsOf: URL(fileURLWithPath: boardSeats)), against: board).get()
+        let seatStem = URL(fileURLWithPath: boardSeats).deletingPathExtension().lastPathComponent
         for (index, command) in seats.enumerated() {
-            let outcome = try await submitAndWait(connection, command, key: "\(URL(fileURLWithPath: boardSeats).deletingPathExtension().lastPathComponent):\(index)")
+            let outcome = try await submitAndWait(connection, command, key: fileEntryKey(seatStem, index, command))
             if outcome.status != .accepted { unexpected += 1 }
         }
         for row in try await connection.query(
@@ -68,13 +71,24 @@ struct Demo: AsyncParsableCommand {
             print("  \(row.values.map { $0 ?? "" }[2]) \(row.values[0] ?? ""): \(row.values[1] ?? "")\(row.values[3] ?? "")")
         }
 
+        heading("Policy entries: the readings the rules apply (\(policy))")
+        let policyStem = URL(fileURLWithPath: policy).deletingPathExtension().lastPathComponent
+        for (index, command) in try PolicySeed.commands(from: Data(contentsOf: URL(fileURLWithPath: policy))).get().enumerated() {
+            let outcome = try await submitAndWait(connection, command, key: fileEntryKey(policyStem, index, command))
+            if outcome.status != .accepted { unexpected += 1 }
+            if case .adoptPolicyEntry(let p) = command {
+                print("  \(p.entry.effectiveOn) \(p.entry.entryID): \(p.entry.topic.rawValue) = \(p.entry.reading.rawValue) (\(p.entry.basis.label); \(p.entry.source))")
+            }
+        }
+
         print("""
 
             ==================================================================================
             ILLUSTRATIVE SCENARIO: the agencies and agreements below are real (ICE's list of
-            2025-07-18); the requests, reviews, votes and notices are EXAMPLES, not events
-            that happened. Only the Key West commission's votes of 2025-06-30 and 2025-07-08
-            are real, and they are recorded as annotations.
+            2025-07-18); the requests, reviews, Board votes and notices are EXAMPLES, not
+            events that happened. The steps marked REAL are real 2025 votes of local
+            governments (Fort Myers 2025-03-17 and 2025-03-21, Key West 2025-06-30 and
+            2025-07-08, Tallahassee 2025-10-22), recorded as annotations with their sources.
             ==================================================================================
             """)
         for part in try IllustrativeScenario.parts() {
@@ -84,7 +98,8 @@ struct Demo: AsyncParsableCommand {
                 let ok = step.expectedRejection == nil
                     ? outcome.status == .accepted : outcome.errorCode == step.expectedRejection
                 if !ok { unexpected += 1 }
-                print("\n• \(step.title)")
+                print("\n• \(step.title)\(step.real ? "" : " [example]")")
+                for source in step.sources { print("  source: \(source)") }
                 if outcome.submittedAt < started {
                     print("  (recorded by an earlier run of the demo; shown with the state as it stands now)")
                 }
@@ -128,9 +143,14 @@ struct Demo: AsyncParsableCommand {
     }
 
     func importList(_ connection: Connection) async throws -> String {
-        var report = try await connection.submitImport(try IceImport.parse(contentsOf: URL(fileURLWithPath: data)))
-        report.outcome = try await connection.waitForImport(report.commandIDs, timeout: .seconds(120))
-        return ImportCommand.summary(report)
+        // The same path as `sbie import`: reconciled with the register, then enqueued.
+        var (report, plan) = try await connection.submitEdition(try IceImport.parse(contentsOf: URL(fileURLWithPath: data)))
+        let all = report.commandIDs + (report.editionCommandID.map { [$0] } ?? [])
+        if !all.isEmpty {
+            _ = try await connection.waitForImport(all, timeout: .seconds(120))
+            report.outcome = try await connection.importOutcome(of: report.commandIDs)
+        }
+        return ImportCommand.summary(report) + "\n" + ImportCommand.planSummary(plan, applied: true)
     }
 
     func submitAndWait(_ connection: Connection, _ command: DomainCommand, key: String) async throws -> CommandRecord {

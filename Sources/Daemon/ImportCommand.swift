@@ -10,9 +10,19 @@ struct ImportCommand: AsyncParsableCommand {
             Reads a CSV export of ICE's spreadsheet (ICE's column names: STATE, LAW ENFORCEMENT AGENCY, \
             TYPE, COUNTY, SUPPORT TYPE, SIGNED, MOA, and optionally the MOA_URL column derived from its \
             hyperlinks) and submits one register_agreement command per Florida row to the queue, for \
-            the daemon to decide. The project ships ICE's July 18, 2025 list:
+            the daemon to decide. The project ships ICE's lists of May 29 and July 18, 2025:
 
+              sbie import data/ice-287g-participating-fl-2025-05-29.csv --wait 60
+              sbie import data/ice-287g-participating-fl-2025-07-18.csv --plan
               sbie import data/ice-287g-participating-fl-2025-07-18.csv --wait 60
+
+            Each edition is reconciled with the register first: every row and live agreement is \
+            classified (unchanged, details_changed, renamed, holder_changed, redated, resigned, new, \
+            not_listed, listed_again, ambiguous). --plan prints that and enqueues nothing; a plain \
+            import enqueues what is certain and lists what needs a registrar's decision (settle it \
+            with `sbie agency rename`, `sbie agreement change-holder`, `sbie agreement mark-duplicate`). \
+            An edition older than the newest imported is refused; the same edition again, from any \
+            login, enqueues nothing.
 
             A bad row (unknown model, bad date, no name, wrong number of fields) or a row outside \
             Florida is reported with its line and field and skipped; the other rows go in. Importing \
@@ -20,8 +30,9 @@ struct ImportCommand: AsyncParsableCommand {
             re-dated rows as such; a row missing from it ends no agreement.
 
             Exit codes: 0 every Florida row imported (rows of other states are skipped, not \
-            failures); 1 a bad row was skipped, the daemon rejected a command or --wait ran out; \
-            2 unreadable file, bad edition or connection error.
+            failures; items needing a registrar's decision are listed, not failures); 1 a bad row was \
+            skipped, the edition is older than the newest imported, the daemon rejected a command or \
+            --wait ran out; 2 unreadable file, bad edition or connection error.
             """)
 
     @Argument(help: ArgumentHelp("The CSV file.", valueName: "file"))
@@ -39,6 +50,8 @@ struct ImportCommand: AsyncParsableCommand {
     var wait: Int = 0
 
     @Flag(help: "Print the report as JSON.") var json = false
+
+    @Flag(help: "Print the reconciliation with the register and enqueue nothing.") var plan = false
 
     @OptionGroup var db: DatabaseOptions
 
@@ -59,22 +72,98 @@ struct ImportCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let connection = try await db.connect(logger)
+        if plan {
+            let reconciliation = try await connection.planEdition(parsed)
+            if json { try printJSON(reconciliation) } else {
+                print(Self.summary(parsed.report).split(separator: "\n").filter { !$0.hasPrefix("  queue:") }.joined(separator: "\n"))
+                print(Self.planSummary(reconciliation))
+            }
+            if reconciliation.refusal != nil { throw ExitCode(1) }
+            return
+        }
         var report: ImportReport
+        let reconciliation: EditionPlan
         do {
-            report = try await connection.submitImport(parsed, progress: IceImport.terminalProgress())
-            if wait > 0, !report.commandIDs.isEmpty {
-                report.outcome = try await connection.waitForImport(report.commandIDs, timeout: .seconds(wait))
+            (report, reconciliation) = try await connection.submitEdition(parsed, progress: IceImport.terminalProgress())
+            let all = report.commandIDs + (report.editionCommandID.map { [$0] } ?? [])
+            if wait > 0, !all.isEmpty {
+                _ = try await connection.waitForImport(all, timeout: .seconds(wait))
+                report.outcome = try await connection.importOutcome(of: report.commandIDs)
+                if let edition = report.editionCommandID {
+                    let closing = try await connection.importOutcome(of: [edition])
+                    report.outcome?.pending += closing.pending
+                    report.outcome?.eventsAppended += closing.eventsAppended
+                    for (type, count) in closing.eventsByType { report.outcome?.eventsByType[type, default: 0] += count }
+                    report.outcome?.refusals += closing.refusals
+                    report.outcome?.rejected += closing.rejected
+                    report.outcome?.failed += closing.failed
+                }
             }
         } catch let error as PostgresError {
             printError("import failed, nothing was enqueued: \(error.message)")
             throw ExitCode(1)
         }
-        if json { try printJSON(report) } else { print(Self.summary(report)) }
+        if json { try printJSON(report) } else {
+            print(Self.summary(report))
+            print(Self.planSummary(reconciliation, applied: true))
+        }
+        if reconciliation.refusal != nil { throw ExitCode(1) }
         let badRows = report.skipped.contains { $0.field != "STATE" }
         if badRows { throw ExitCode(1) }
         if let outcome = report.outcome, outcome.pending > 0 || outcome.rejected > 0 || outcome.failed > 0 {
             throw ExitCode(1)
         }
+    }
+
+    /// Items of one class printed in full by `planSummary` (those needing a decision are always printed).
+    static let itemsShownPerKind = 15
+
+    /// The reconciliation for people: counts, then each non-trivial row with its evidence.
+    static func planSummary(_ plan: EditionPlan, applied: Bool = false) -> String {
+        var lines: [String] = []
+        if let refusal = plan.refusal {
+            return "  REFUSED: \(refusal)"
+        }
+        let order = EditionPlan.Kind.allCases.map(\.rawValue)
+        let counts = order.compactMap { kind in plan.counts[kind].map { "\(kind) \($0)" } }.joined(separator: ", ")
+        lines.append("  reconciliation with the register (newest edition before: \(plan.latestEdition ?? "none")): \(counts)")
+        lines.append("  live agreements once applied: \(plan.liveAfter)")
+        if plan.alreadyImported {
+            lines.append("  edition \(plan.edition) is already imported: nothing to enqueue")
+        }
+        var shown: [EditionPlan.Kind: Int] = [:]
+        for kind in EditionPlan.Kind.allCases where !(plan.latestEdition == nil && kind == .new) {
+            let hidden = plan.items.filter { $0.kind == kind }.count - itemsShownPerKind
+            if hidden > 0 {
+                lines.append("  (\(kind.rawValue): the first \(itemsShownPerKind) shown, \(hidden) more; --plan --json lists every item)")
+            }
+        }
+        // What needs a decision first, then the changes of identity, then the rest.
+        let priority = EditionPlan.Kind.precedence
+        let ordered = plan.items.enumerated().sorted {
+            let (a, b) = (priority.firstIndex(of: $0.element.kind) ?? 0, priority.firstIndex(of: $1.element.kind) ?? 0)
+            return a != b ? a < b : $0.offset < $1.offset
+        }.map(\.element)
+        // The first edition in the register: every row is new; the counts say it all.
+        let firstEdition = plan.latestEdition == nil
+        if firstEdition { lines.append("  the register's first edition: every row is a new agreement") }
+        for item in ordered where !(firstEdition && item.kind == .new) {
+            shown[item.kind, default: 0] += 1
+            if shown[item.kind, default: 0] > itemsShownPerKind, !item.needsDecision { continue }
+            let at = item.line.map { "line \($0)" } ?? "register"
+            lines.append("  \(item.kind.rawValue)\(item.classes.count > 1 ? " (" + item.classes.map(\.rawValue).joined(separator: ", ") + ")" : ""): "
+                + "\(at): \(item.agencyName), \(item.model.rawValue) \(item.signedOn)"
+                + (item.agreementID.map { " [\($0)]" } ?? ""))
+            for evidence in item.evidence { lines.append("      \(evidence)") }
+        }
+        let decisions = plan.items.filter(\.needsDecision)
+        if !decisions.isEmpty {
+            lines.append("  \(decisions.count) item(s) need a registrar's decision\(applied ? "; nothing was applied for them" : "")")
+        }
+        if !applied, plan.refusal == nil, !plan.alreadyImported {
+            lines.append("  plan only: \(plan.commands.count) command(s) would be enqueued; nothing was")
+        }
+        return lines.joined(separator: "\n")
     }
 
     static func summary(_ report: ImportReport) -> String {

@@ -2,26 +2,28 @@ import ArgumentParser
 import Foundation
 import Workflow
 
-/// `sbie login …`: creates and lists the database logins of clerks, board staff,
+/// `sbie login …`: creates, lists, remaps and drops the database logins of clerks, board staff,
 /// registrars, auditors and daemons (docs/security.md).
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create and list database logins for each role (run as a superuser or workflow_owner member).",
+        abstract: "Create, list, remap and drop database logins for each role (run as a superuser or workflow_owner member).",
         discussion: """
             Each person or program logs in to PostgreSQL as its own login, in one group:
               agency_clerk     files its own agency's termination requests
               board_staff      schedules reviews, records votes, fills seats
-              registrar        imports ICE's list, renames, corrects dates
+              registrar        imports ICE's list, renames, corrects dates,
+                               records local governments' votes (annotate)
               auditor          reads everything, writes nothing
               workflow_daemon  runs the daemon
             The login is recorded as the actor of each event its commands cause.
 
             Needs a superuser, or a workflow_owner member with CREATEROLE.
-            Exit codes: 0 done, 1 refused (exists, not permitted),
-            2 usage or connection error. See docs/security.md.
+
+            Exit codes: 0 done; 1 refused (the login exists, not permitted, cannot be dropped); \
+            2 usage error, unknown login or agency, or no connection. See docs/security.md.
             """,
         subcommands: [CreateClerk.self, CreateBoardStaff.self, CreateRegistrar.self, CreateAuditor.self,
-                      CreateDaemon.self, List.self]
+                      CreateDaemon.self, List.self, Remap.self, Drop.self]
     )
 
     /// Options shared by every `create-*` subcommand.
@@ -62,35 +64,90 @@ struct Login: AsyncParsableCommand {
         let password = try options.resolvedPassword()
         let logger = db.logger("sbie.login")
         let connection = try await db.connect(logger)
-        if let agency, try await connection.query(
-            "SELECT 1 FROM agreement_status WHERE agency_id = $1 LIMIT 1", [agency]).isEmpty
-        {
-            printError("no agency \(agency) in the register (see `sbie status`); import ICE's list first")
-            throw ExitCode(2)
-        }
+        if let agency { try await requireRegisteredAgency(agency, on: connection) }
         do {
             try await connection.createLogin(options.name, role: role, agencyID: agency, password: password)
         } catch let error as LoginError {
-            printError("\(error)")
-            switch error {
-            case .invalidName, .invalidAgency: throw ExitCode(2)
-            case .alreadyExists, .notPermitted: throw ExitCode(1)
-            }
-        } catch let error as PostgresError {
-            printError(error.message)
-            throw ExitCode(1)
+            throw exit(error)
         }
         print("created login \(options.name) in \(role.rawValue)" + (agency.map { " for agency \($0)" } ?? ""))
+    }
+
+    /// Prints a `LoginError` and returns its exit code: 2 for bad input or an unknown login,
+    /// 1 for a refusal.
+    static func exit(_ error: LoginError) -> ExitCode {
+        printError("\(error)")
+        switch error {
+        case .invalidName, .invalidAgency, .unknownLogin: return Exit.notCarriedOut
+        case .alreadyExists, .notPermitted, .cannotDrop: return Exit.refused
+        }
+    }
+
+    /// Exits 2 (with the closest names) unless the register has an agency with this id.
+    static func requireRegisteredAgency(_ agency: String, on connection: Connection) async throws {
+        let known = try await connection.query("SELECT DISTINCT agency_id FROM agreement_status", name: "agency ids")
+            .rows.map { try $0.decode(0, as: String.self) }
+        guard !known.contains(agency) else { return }
+        let suggestions = closestNames(to: agency, among: known)
+        printError("no agency \(agency) in the register"
+                   + (suggestions.isEmpty ? " (see `sbie status`; import ICE's list first)"
+                      : "; did you mean " + suggestions.joined(separator: " or ") + "?"))
+        throw Exit.notCarriedOut
+    }
+
+    struct Remap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Map an agency clerk's login to another agency (it files and reads for that agency only from now on).",
+            discussion: """
+                Commands it submitted before keep their agency. Example:
+                  sbie login remap tpd_clerk --agency tallahassee-police-department
+                """)
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "The clerk's login.") var name: String
+        @Option(help: ArgumentHelp("The agency id (lowercase slug) the clerk files for from now on.", valueName: "agency-id"))
+        var agency: String
+
+        func run() async throws {
+            let connection = try await db.connect(db.logger("sbie.login"))
+            try await requireRegisteredAgency(agency, on: connection)
+            do {
+                let before = try await connection.remapClerk(name, to: agency)
+                print("login \(name) now files for \(agency)" + (before.map { " (was \($0))" } ?? ""))
+            } catch let error as LoginError {
+                throw Login.exit(error)
+            }
+        }
+    }
+
+    struct Drop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop a login made by `sbie login create-*`, and its agency mapping.",
+            discussion: """
+                Its events and commands keep its name as their actor. Only logins in one of the \
+                groups (or mapped to an agency) are dropped; any other role is refused.
+                """)
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "The login.") var name: String
+
+        func run() async throws {
+            let connection = try await db.connect(db.logger("sbie.login"))
+            do {
+                let login = try await connection.dropLogin(name)
+                print("dropped login \(name) (\(login.roles.joined(separator: ", ")))"
+                      + (login.agencyID.map { ", which filed for \($0)" } ?? ""))
+            } catch let error as LoginError {
+                throw Login.exit(error)
+            }
+        }
     }
 
     struct CreateClerk: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an agency clerk's login, mapped to one agency.",
             discussion: """
-                The clerk may submit submit_termination_request,
-                withdraw_termination_request and record_termination_notice for
-                that agency only, and reads only its agency's commands and
-                projection rows. Example:
+                The clerk may submit submit_termination_request, withdraw_termination_request and \
+                record_termination_notice for that agency only, and reads only its agency's commands \
+                and projection rows. Example:
                   sbie login create-clerk tpd_clerk \\
                     --agency tallahassee-police-department --password-stdin
                 """)
@@ -143,18 +200,12 @@ struct Login: AsyncParsableCommand {
         func run() async throws {
             let logger = db.logger("sbie.login")
             let connection = try await db.connect(logger)
-            let logins: [LoginInfo]
-            do {
-                logins = try await connection.logins()
-            } catch let error as PostgresError {
-                printError(error.message)
-                throw ExitCode(1)
-            }
+            let logins = try await connection.logins()
             if json { try printJSON(logins); return }
-            print("login\troles\tagency\tcan_login")
-            for login in logins {
-                print("\(login.name)\t\(login.roles.joined(separator: ","))\t\(login.agencyID ?? "-")\t\(login.canLogin)")
-            }
+            guard !logins.isEmpty else { return print("no logins (create them with `sbie login create-*`)") }
+            printTable(["login", "roles", "agency", "can login"], logins.map {
+                [$0.name, $0.roles.joined(separator: ","), $0.agencyID ?? "", $0.canLogin ? "yes" : "no"]
+            })
         }
     }
 }

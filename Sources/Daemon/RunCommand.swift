@@ -29,6 +29,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Longest idle wait between queue checks, in milliseconds.") var pollInterval = 1000
     @Option(help: "Log lines as text or json (one JSON object per line).") var logFormat: LogFormat = .text
     @Flag(help: "Process what is due now, then exit (no waiting).") var once = false
+    // Issue 19 (checkpoints): a separate Service in the same group; see CheckpointService.
+    @Option(help: "Sign checkpoints of the log with this Ed25519 key file (daily and after each Board decision).")
+    var checkpointKey: String?
 
     func run() async throws {
         LoggingBootstrap.once(level: db.logLevel, format: logFormat)
@@ -41,6 +44,9 @@ struct Run: AsyncParsableCommand {
                                    once: once, logger: logger)
         let timeline = AgencyTimelineService(conninfo: db.conninfo, pollInterval: poll, once: once,
                                              logger: db.logger("sbie.timeline"))
+        // Issue 19 (checkpoints): the signer runs beside the daemon when given a key (not with --once).
+        let checkpoints = try checkpointKey.flatMap { once ? nil : try loadCheckpointKey($0) }
+            .map { CheckpointService(conninfo: db.conninfo, key: $0, logger: db.logger("sbie.checkpoints")) }
         do {
             if once {
                 // Not long-running: decide what is due, then bring the timeline up to date.
@@ -48,10 +54,14 @@ struct Run: AsyncParsableCommand {
                 try await timeline.run()
                 return
             }
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: timeline, successTerminationBehavior: .gracefullyShutdownGroup)]
+            if let checkpoints {
+                services.append(.init(service: checkpoints, successTerminationBehavior: .gracefullyShutdownGroup))
+            }
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup),
-                           .init(service: timeline, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         } catch let error as DaemonService.Fatal {
             printError(error.message)

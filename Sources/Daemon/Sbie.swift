@@ -14,19 +14,29 @@ struct Sbie: AsyncParsableCommand {
             auditors read, replay and verify the history.
 
             The database is named by --database, else $DATABASE_URL, else libpq's defaults \
-            and PG* variables (as psql). Exit codes: 0 success, 1 rejected or verification \
-            failed, 2 usage or connection error.
+            and PG* variables (as psql).
+
+
+            """ + exitCodesHelp + """
+
+
+            Shell completion: `sbie --generate-completion-script bash` (or zsh, fish) prints a \
+            script to source or install, e.g. \
+            `sbie --generate-completion-script bash > /etc/bash_completion.d/sbie`.
             """,
+        version: sbieVersion,
         subcommands: [
             Demo.self, Migrate.self, Run.self, ImportCommand.self, Verify.self, Rebuild.self,
             RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
-            ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self,
+            ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self, Policy.self,
             Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self, Login.self,
+            CheckpointCommand.self, AgencyCommand.self, AgreementCommand.self,
         ]
     )
 
     /// ArgumentParser's entry point, except that a usage error exits with 2 (its default
-    /// is 64), as documented: 0 success, 1 rejected or failed verification, 2 usage or connection.
+    /// is 64) and a database error nobody handled is said as a sentence, with the exit
+    /// codes of `exitCodesHelp`: 0 done, 1 refused, 2 not carried out.
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -37,8 +47,11 @@ struct Sbie: AsyncParsableCommand {
             }
         } catch let error as PostgresError {
             // A database error that no command handled (e.g. a login without the privilege).
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            exit(withError: ExitCode(2))
+            let (message, code) = explain(error)
+            printError(message)
+            exit(withError: code)
+        } catch is SubmissionRefused {
+            exit(withError: Exit.refused)  // the reason is printed already
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
@@ -47,17 +60,19 @@ struct Sbie: AsyncParsableCommand {
     }
 }
 
+/// The version `sbie --version` prints.
+let sbieVersion = "0.1.0"
+
 /// Options every subcommand that talks to PostgreSQL takes.
 struct DatabaseOptions: ParsableArguments {
     @Option(
         name: [.customLong("database"), .customShort("d")],
         help: ArgumentHelp(
-            "libpq connection string or postgres:// URL.",
-            discussion: "Defaults to $DATABASE_URL, then libpq's defaults and PG* variables.",
+            "libpq connection string or postgres:// URL (default: $DATABASE_URL, then libpq's defaults and PG* variables).",
             valueName: "conninfo"))
     var database: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "How much to log on standard error.")
     var logLevel: Logger.Level = .info
 
     var conninfo: String { database ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "" }
@@ -140,25 +155,48 @@ struct Migrate: AsyncParsableCommand {
         } catch let error as MigrationError {
             printError("\(error)")
             throw ExitCode(1)
+        } catch let error as PostgresError where error.sqlState == PostgresError.State.insufficientPrivilege {
+            let login = (try? await connection.query("SELECT session_user::text").rows.first?.decode(0, as: String.self)) ?? nil
+            printError("login \(login ?? "?") may not migrate this database (\(error.message)): run `sbie migrate` as a superuser, "
+                       + "or as a login with CREATEROLE that owns the database (docs/security.md)")
+            throw Exit.refused
         }
     }
 }
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reread the whole event log and check its hash chain, positions and stream versions.",
+        abstract: "Check the hash chain, positions and stream versions: of the live log, or of an export with no database.",
         discussion: """
             Recomputes every SHA-256 in Swift, independently of the database's own function, and \
             reports the first position whose hash does not match, any gap in global positions and \
             any stream whose versions are not 1..n. Exit code 1 on any finding.
+
+            With --file, verifies an events export (sbie export events --format jsonl) offline, \
+            from its bytes (docs/export-format.md): stops at the first bad position, else prints \
+            the head (position and hash) to compare with a signed checkpoint.
             """)
 
     @OptionGroup var db: DatabaseOptions
+    @Option(help: "An events export in JSON lines to verify with no database.") var file: String?
     @Flag(help: "Print the report as JSON.") var json = false
 
     func run() async throws {
+        if let file {
+            let report: ExportVerification
+            do {
+                report = try ExportVerifier.verify(fileAt: URL(fileURLWithPath: file))
+            } catch {
+                printError("cannot read \(file): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+            if json { try printJSON(report) } else { print(report.summary) }
+            if !report.isIntact { throw ExitCode(1) }
+            return
+        }
         let logger = db.logger("sbie.verify")
         let connection = try await db.connect(logger)
+        try await requireEventLog(connection, for: "verify")
         let report = try await connection.verifyLog()
         if json { try printJSON(report) } else { print(report.summary) }
         if !report.isIntact { throw ExitCode(1) }

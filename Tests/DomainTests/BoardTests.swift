@@ -26,8 +26,13 @@ let allYes: [BoardSeat: Ballot] = [.governor: .yes, .attorneyGeneral: .yes, .chi
         #expect(board.member(of: .chiefFinancialOfficer, on: d("2025-08-20")) == "Blaise Ingoglia")
         #expect(board.member(of: .commissionerOfAgriculture, on: d("2025-08-20")) == "Wilton Simpson")
         #expect(board.member(of: .governor, on: d("2025-02-12")) == nil)
-        #expect(board.entry(of: .chiefFinancialOfficer, on: d("2025-05-15"))?.dateUncertain == true)
-        #expect(board.entry(of: .chiefFinancialOfficer, on: d("2025-05-15"))?.note?.contains("Approximate") == true)
+        // Corrected facts (issue 13): Patronis's resignation took effect 2025-03-31, so the
+        // vacancy from 2025-04-01 is certain; Ingoglia was sworn in on 2025-07-21.
+        #expect(board.entry(of: .chiefFinancialOfficer, on: d("2025-05-15"))?.dateUncertain == false)
+        #expect(board.entry(of: .chiefFinancialOfficer, on: d("2025-05-15"))?.note?.contains("effective 2025-03-31") == true)
+        #expect(board.member(of: .chiefFinancialOfficer, on: d("2025-07-20")) == nil)
+        #expect(board.member(of: .chiefFinancialOfficer, on: d("2025-07-21")) == "Blaise Ingoglia")
+        #expect(board.entry(of: .chiefFinancialOfficer, on: d("2025-07-21"))?.dateUncertain == false)
         #expect(board.entry(of: .chiefFinancialOfficer, on: d("2025-05-15"))?.sources.isEmpty == false)
         // Loading the seed again appends nothing.
         var again = s
@@ -78,12 +83,14 @@ let allYes: [BoardSeat: Ballot] = [.governor: .yes, .attorneyGeneral: .yes, .chi
     @Test func scheduleReview() {
         var s = Scenario(boardSeedCommands() + filed)
         #expect(s.events(schedule(1, "2025-08-20")) == [.reviewScheduled(ReviewScheduled(
-            requestID: uuid(1), agreementID: tallahasseeTFM, meetingDate: d("2025-08-20"), previousMeetingDate: nil))])
+            requestID: uuid(1), agreementID: tallahasseeTFM, meetingDate: d("2025-08-20"), previousMeetingDate: nil,
+            scheduledOn: d("2025-08-01")))])  // no scheduled_on given: the latest legal date on the agreement's clock
         s.accept(schedule(1, "2025-08-20"))
         #expect(s.state.requests[uuid(1)]?.status == .underReview)
         #expect(s.events(schedule(1, "2025-08-20")) == [])
         #expect(s.events(schedule(1, "2025-09-10")) == [.reviewScheduled(ReviewScheduled(
-            requestID: uuid(1), agreementID: tallahasseeTFM, meetingDate: d("2025-09-10"), previousMeetingDate: d("2025-08-20")))])
+            requestID: uuid(1), agreementID: tallahasseeTFM, meetingDate: d("2025-09-10"), previousMeetingDate: d("2025-08-20"),
+            scheduledOn: d("2025-08-01")))])
         #expect(s.rejectionCode(schedule(2, "2025-08-20")) == "request_not_found")
         #expect(s.rejectionCode(schedule(1, "2025-07-31")) == "date_before_submission")
     }

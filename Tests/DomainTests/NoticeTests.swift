@@ -24,7 +24,8 @@ func approvedScenario() -> Scenario {
         }
         #expect(decision.events.map(\.event) == [.terminationNoticeReceived(TerminationNoticeReceived(
             requestID: uuid(1), agreementID: leonWSO, model: .warrantServiceOfficer, servedOn: d("2025-10-31"),
-            receivedOn: d("2025-11-03"), effectiveOn: d("2026-02-01")))])
+            receivedOn: d("2025-11-03"), effectiveOn: d("2026-02-01"),
+            policyEntries: ["approval-scope.reported-2025", "notice-effect.wso-moa"]))])
         let end = EndAgreement(agreementID: leonWSO, requestID: uuid(1), effectiveOn: d("2026-02-01"))
         #expect(decision.scheduled == [ScheduledCommand(command: .endAgreement(end), due: d("2026-02-01"))])
         s.accept(notice(1, leonSO, received: "2025-11-03", served: "2025-10-31"), today: "2025-11-04")
@@ -63,7 +64,8 @@ func approvedScenario() -> Scenario {
         #expect(decision.events.map(\.stream) == [StreamName.request(uuid(2)), StreamName.agreement(tallahasseeTFM)])
         #expect(decision.events.map(\.event) == [
             .terminationNoticeReceived(TerminationNoticeReceived(requestID: uuid(2), agreementID: tallahasseeTFM, model: .taskForce,
-                                                                 servedOn: nil, receivedOn: d("2025-10-20"), effectiveOn: d("2025-10-20"))),
+                                                                 servedOn: nil, receivedOn: d("2025-10-20"), effectiveOn: d("2025-10-20"),
+                                                                 policyEntries: ["approval-scope.reported-2025", "notice-effect.tfm-jem-inferred"])),
             .agreementTerminated(AgreementTerminated(agreementID: tallahasseeTFM, requestID: uuid(2), effectiveOn: d("2025-10-20"))),
         ])
         #expect(decision.scheduled.isEmpty)
@@ -88,7 +90,8 @@ func approvedScenario() -> Scenario {
     @Test func noticeRejections() {
         var s = approvedScenario()
         #expect(s.rejectionCode(notice(9, tallahasseePD, received: "2025-10-20")) == "request_not_found")
-        #expect(s.rejectionCode(notice(2, leonSO, received: "2025-10-20")) == "agency_mismatch")
+        // Another agency's request is refused as an unknown one (issue 11 item 5; was agency_mismatch).
+        #expect(s.rejectionCode(notice(2, leonSO, received: "2025-10-20")) == "request_not_found")
         #expect(s.rejectionCode(notice(2, tallahasseePD, received: "2025-10-14")) == "notice_before_approval")
         #expect(s.rejectionCode(notice(2, tallahasseePD, received: "2025-10-20", served: "2025-10-14")) == "notice_before_approval")
         #expect(s.rejectionCode(notice(2, tallahasseePD, received: "2025-10-20", served: "2025-10-21")) == "received_before_served")

@@ -19,6 +19,14 @@ let exampleCommands: [DomainCommand] = [
     .recordLocalGovernmentVote(RecordLocalGovernmentVote(agreementID: tallahasseeTFM, body: "City Commission", votedOn: d("2025-06-30"),
                                                          motion: "void", tally: "4-1", sources: ["minutes"])),
     .endAgreement(EndAgreement(agreementID: leonWSO, requestID: uuid(1), effectiveOn: d("2026-02-01"))),
+    .recordEdition(RecordEdition(edition: d("2025-07-18"), sourceEdition: "2025-07-18pm", rows: 309,
+                                 notListed: [leonWSO], listedAgain: [leonTFM])),
+    .changeAgreementHolder(ChangeAgreementHolder(agreementID: leonWSO, agencyName: "Leon County Board of County Commissioners",
+                                                 edition: d("2025-07-18"), sourceEdition: "2025-07-18", note: "moved")),
+    .recordResignedAgreement(RecordResignedAgreement(agreementID: leonTFM, signedOn: d("2025-07-01"), moaURL: "https://x/new.pdf",
+                                                     edition: d("2025-07-18"), sourceEdition: "2025-07-18")),
+    .markDuplicateAgreement(MarkDuplicateAgreement(agreementID: tallahasseeTFM, duplicateOf: leonTFM, edition: d("2025-07-18"), note: "n")),
+    .adoptPolicyEntry(AdoptPolicyEntry(entry: PolicyCatalog.approvalText)),
 ]
 
 func parse(_ type: String, _ json: String) -> Result<DomainCommand, Rejection> {
@@ -38,6 +46,20 @@ func rejection(_ type: String, _ json: String) -> Rejection? {
         }
     }
 
+    /// Issue 13's new optional fields round-trip.
+    @Test func legalDateFieldsRoundTrip() {
+        for command: DomainCommand in [
+            .scheduleReview(ScheduleReview(requestID: uuid(7), meetingDate: d("2025-09-16"), scheduledOn: d("2025-08-25"))),
+            .recordTerminationNotice(RecordTerminationNotice(requestID: uuid(7), agencyID: agency("Bay County Sheriff's Office"),
+                                                             receivedOn: d("2025-11-03"), statedEffectiveOn: d("2025-11-10"),
+                                                             statedEffectiveSource: "ICE letter of 2025-11-03 (exigent circumstances)")),
+        ] {
+            #expect(DomainCommand.parse(type: command.commandType, payload: command.payloadJSON()) == .success(command))
+        }
+        #expect(rejection("adopt_policy_entry", #"{"entry_id": "x", "topic": "approval_scope", "reading": "on_receipt", "effective_on": "2025-01-01", "basis": "inference", "text": "t", "source": "s"}"#)?.field == "reading")
+        #expect(rejection("adopt_policy_entry", #"{"entry_id": "a b", "topic": "approval_scope", "reading": "all_agencies", "effective_on": "2025-01-01", "basis": "inference", "text": "t", "source": "s"}"#)?.field == "entry_id")
+    }
+
     @Test func actorsAndAgencies() {
         let kinds = Dictionary(uniqueKeysWithValues: exampleCommands.map { ($0.commandType, $0.actorKind) })
         #expect(kinds["submit_termination_request"] == .agency)
@@ -50,6 +72,7 @@ func rejection(_ type: String, _ json: String) -> Rejection? {
         #expect(kinds["register_agreement"] == .register)
         #expect(kinds["record_local_government_vote"] == .register)
         #expect(kinds["end_agreement"] == .system)
+        #expect(kinds["adopt_policy_entry"] == .register)
         for command in exampleCommands {
             #expect((command.agencyID != nil) == (command.actorKind == .agency))
         }
@@ -178,6 +201,21 @@ func rejection(_ type: String, _ json: String) -> Rejection? {
         s.accept(registration("Leon County Sheriff's Office", .county, county: "Leon County", .taskForce, signed: "2025-02-27", moa: "https://x/y.pdf"))
         s.accept(.recordLocalGovernmentVote(RecordLocalGovernmentVote(agreementID: tallahasseeTFM, body: "B", votedOn: d("2025-06-30"), motion: "m", tally: "t")))
         s.accept(.vacateBoardSeat(VacateBoardSeat(seat: .governor, effectiveOn: d("2027-01-05"))))
+        s.accept(.recordEdition(RecordEdition(edition: d("2025-07-18"), sourceEdition: "2025-07-18", rows: 1, notListed: [tallahasseeTFM])))
+        s.accept(.recordEdition(RecordEdition(edition: d("2025-07-19"), sourceEdition: "2025-07-19", rows: 1, listedAgain: [tallahasseeTFM])))
+        s.accept(.recordResignedAgreement(RecordResignedAgreement(agreementID: tallahasseeTFM, signedOn: d("2025-07-01"),
+                                                                  moaURL: "https://x/new.pdf", edition: d("2025-07-19"))))
+        s.accept(registration("Duplicate Police Department", signed: "2025-03-10", edition: "2025-07-19"))
+        s.accept(.changeAgreementHolder(ChangeAgreementHolder(
+            agreementID: AgreementID(agency: agency("Duplicate Police Department"), model: .taskForce, signedOn: d("2025-03-10")),
+            agencyName: "Another Police Department", edition: d("2025-07-19"))))
+        s.accept(.markDuplicateAgreement(MarkDuplicateAgreement(
+            agreementID: AgreementID(agency: agency("Duplicate Police Department"), model: .taskForce, signedOn: d("2025-03-10")),
+            duplicateOf: tallahasseeTFM, edition: d("2025-07-19"))))
+        var text = PolicyCatalog.approvalText
+        text.entryID = "approval-scope.statute-text.from-2027-01-05"
+        text.effectiveOn = d("2027-01-05")
+        s.accept(.adoptPolicyEntry(AdoptPolicyEntry(entry: text)))
         #expect(Set(s.log.map(\.event.eventType)) == Set(DomainEvent.eventTypes))
         for (_, event) in s.log {
             let data = event.encodedData()

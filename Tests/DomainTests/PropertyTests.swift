@@ -130,7 +130,7 @@ struct CommandInterpreter {
         // Status consistency between agreements and requests.
         for agreement in state.agreements.values {
             switch agreement.status {
-            case .active, .terminated: #expect(agreement.status == .terminated || agreement.currentRequest == nil)
+            case .active, .terminated, .duplicate: #expect(agreement.status != .active || agreement.currentRequest == nil)
             case .terminationRequested:
                 #expect(agreement.currentRequest.flatMap { state.requests[$0] }?.status.isOpen == true)
             case .terminationApproved:

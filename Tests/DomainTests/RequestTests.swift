@@ -36,7 +36,8 @@ func submit(_ request: Int, _ agency: AgencyID, _ model: Model = .taskForce, fil
         #expect(s.events(submit(1, tallahasseePD)) == [.terminationRequestSubmitted(TerminationRequestSubmitted(
             requestID: uuid(1), agreementID: tallahasseeTFM, agencyID: tallahasseePD, model: .taskForce,
             reason: "The city commission voted to end the agreement.",
-            localAuthorization: "Resolution 2025-17, adopted 2025-07-30", filedOn: d("2025-08-01")))])
+            localAuthorization: "Resolution 2025-17, adopted 2025-07-30", filedOn: d("2025-08-01"),
+            policyEntries: ["mandatory-agreement.statute-text"]))])
         if case .success(let decision) = s.when(submit(1, tallahasseePD)) {
             #expect(decision.events.map(\.stream) == [StreamName.request(uuid(1))])
             #expect(decision.scheduled.isEmpty)
@@ -107,7 +108,8 @@ func submit(_ request: Int, _ agency: AgencyID, _ model: Model = .taskForce, fil
 
     @Test func explicitAgreementMustBeTheAgencys() {
         let s = Scenario(realRows)
-        #expect(s.rejectionCode(submit(1, tallahasseePD, agreement: leonTFM)) == "agency_mismatch")
+        // Another agency's agreement is refused as an unknown one (issue 11 item 5; was agency_mismatch).
+        #expect(s.rejectionCode(submit(1, tallahasseePD, agreement: leonTFM)) == "agreement_not_found")
         #expect(s.rejectionCode(submit(1, leonSO, .warrantServiceOfficer, agreement: leonTFM)) == "invalid_field_value")
         #expect(s.rejectionCode(submit(1, tallahasseePD, agreement: AgreementID(agency: tallahasseePD, model: .taskForce, signedOn: d("2025-01-01")))) == "agreement_not_found")
         #expect(s.rejectionCode(submit(1, tallahasseePD, agreement: tallahasseeTFM)) == nil)
@@ -134,13 +136,17 @@ func submit(_ request: Int, _ agency: AgencyID, _ model: Model = .taskForce, fil
         #expect(s.state.agreements[tallahasseeTFM]?.currentRequest == nil)
         #expect(s.state.requests[uuid(1)]?.status == .withdrawn)
         #expect(s.rejectionCode(withdraw(1)) == "request_not_open")
-        #expect(s.rejectionCode(submit(2, tallahasseePD)) == nil)
+        // A new request may be filed from the withdrawal on; one dated before it would make
+        // "as of" that date show two open requests at once (issue 13, rule 7).
+        #expect(s.rejectionCode(submit(2, tallahasseePD, filed: "2025-08-05")) == nil)
+        #expect(s.rejectionCode(submit(2, tallahasseePD)) == "legal_date_out_of_order")
     }
 
     @Test func withdrawRejections() {
         let s = Scenario(realRows + [submit(1, tallahasseePD)])
         #expect(s.rejectionCode(withdraw(2)) == "request_not_found")
-        #expect(s.rejectionCode(withdraw(1, leonSO)) == "agency_mismatch")
+        // Another agency's request is refused as an unknown one (issue 11 item 5; was agency_mismatch).
+        #expect(s.rejectionCode(withdraw(1, leonSO)) == "request_not_found")
         #expect(s.rejectionCode(withdraw(1, on: "2025-07-31")) == "date_before_submission")
         #expect(s.rejectionCode(withdraw(1, on: "2025-08-05"), today: "2025-08-04") == "date_in_future")
     }

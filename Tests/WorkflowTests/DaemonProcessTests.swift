@@ -93,15 +93,19 @@ struct DaemonProcessTests {
             }
             try await db.pipeline(statements)
             var kills = 0
+            var pendingAfterFirstKill = 0
             while kills < 5 {
                 let daemon = try DaemonProcess(dsn, ["--batch-size", "10"])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 150...600)))
                 daemon.kill()
                 kills += 1
+                if kills == 1 { pendingAfterFirstKill = try await pendingCount(db) }
             }
-            #expect(try await pendingCount(db) > 0, "the kills should interrupt the work")
+            #expect(pendingAfterFirstKill > 0, "the kills should interrupt the work")
             let daemon = try DaemonProcess(dsn, ["--batch-size", "10"])
             try await waitUntilDrained(db)
+            // Give a daemon that found nothing left to do the time to install its SIGTERM handler.
+            try await Task.sleep(for: .milliseconds(500))
             #expect(daemon.terminate() == 0)
             try await assertEventsMatchOutcomes(db, expectedEvents: 2_000)
             #expect(try await db.query("SELECT count(*) FROM commands WHERE status = 'accepted'").rows[0]

@@ -250,3 +250,186 @@ struct ImportTests {
         }
     }
 }
+
+/// ICE's May 29, 2025 Florida list, as shipped in `data/`.
+let mayListURL = TestDatabase.root.appendingPathComponent("data/ice-287g-participating-fl-2025-05-29.csv")
+
+@Suite("ICE editions, one after another (live database)", .enabled(if: TestDatabase.available, "set SBIE_TEST_DSN"))
+struct EditionImportTests {
+    func importEdition(_ db: Connection, _ url: URL) async throws -> (ImportReport, EditionPlan, CommandProcessor.BatchResult) {
+        let (report, plan) = try await db.submitEdition(try IceImport.parse(contentsOf: url))
+        var processor = CommandProcessor()
+        return (report, plan, try await drain(&processor, db))
+    }
+
+    func checkLog(_ db: Connection) async throws {
+        #expect(try await db.verifyLog().isIntact)
+        #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+    }
+
+    @Test("May then July: renames, holder changes, re-dated rows, 311 live; St. Cloud resolved -> 310; Escambia TFM refused")
+    func mayThenJuly() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            let (may, _, first) = try await importEdition(db, mayListURL)
+            #expect(may.submitted == 272 && first.rejected == 0)
+            try await checkLog(db)
+
+            // --plan appends and enqueues nothing.
+            let position = try await db.lastPosition()
+            let commands: Int = try await db.query("SELECT count(*) FROM commands").rows[0].decode(0)
+            let plan = try await db.planEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(plan.counts["renamed"] == 7 && plan.counts["holder_changed"] == 2 && plan.counts["redated"] == 4)
+            #expect(try await db.lastPosition() == position)
+            #expect(try await db.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == commands)
+
+            let (july, julyPlan, second) = try await importEdition(db, iceListURL)
+            #expect(second.rejected == 0 && second.failed == 0)
+            #expect(july.needsDecision?.count == 1)
+            #expect(julyPlan.liveAfter == 311)
+            let events = try await db.readAll(after: position)
+            let byType = Dictionary(grouping: events, by: \.type).mapValues(\.count)
+            #expect(byType["AgencyRenamed"] == 7)
+            #expect(byType["AgreementHolderChanged"] == 2)
+            #expect(byType["SignedDateCorrected"] == 4)
+            #expect(byType["AgreementRegistered"] == 40)
+            #expect(byType["AgreementNotListed"] == 2)
+            #expect(byType["EditionRecorded"] == 1)
+            func count(_ sql: String) async throws -> Int { try await db.query(sql).rows[0].decode(0) }
+            #expect(try await count("SELECT count(*) FROM agreement_status WHERE state = 'active'") == 311)
+            #expect(try await count("SELECT count(*) FROM agreement_status WHERE not_listed_since = '2025-07-18'") == 2)
+            #expect(try await count("""
+                SELECT count(*) FROM (SELECT agency_id, model FROM agreement_status WHERE state = 'active'
+                GROUP BY 1, 2 HAVING count(*) > 1) d
+                """) == 0)
+            try await checkLog(db)
+
+            // The same edition again, from this login: nothing enqueued.
+            let (again, _) = try await db.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(again.alreadyImported == true && again.submitted == 0)
+
+            // July then May: refused, nothing enqueued or appended.
+            let before = try await db.lastPosition()
+            let (old, oldPlan) = try await db.submitEdition(try IceImport.parse(contentsOf: mayListURL))
+            #expect(oldPlan.refusal != nil && old.submitted == 0)
+            #expect(try await db.lastPosition() == before)
+
+            // The registrar resolves St. Cloud: 310.
+            let mark = DomainCommand.markDuplicateAgreement(MarkDuplicateAgreement(
+                agreementID: try #require(AgreementID("city-of-st-cloud-police-department.tfm.2025-04-15")),
+                duplicateOf: try #require(AgreementID("st-cloud-police-department.tfm.2025-04-14")),
+                edition: try #require(FloridaDate(iso: "2025-07-18"))))
+            _ = try await db.submitCommand(type: mark.commandType, payload: String(decoding: mark.payloadJSON(), as: UTF8.self),
+                                           idempotencyKey: "mark-st-cloud")
+            // The Escambia sheriff's TFM is its last agreement now: refused under s. 908.11(1).
+            let request = DomainCommand.submitTerminationRequest(SubmitTerminationRequest(
+                requestID: UUID(), agencyID: try #require(AgencyID(name: "Escambia County Sheriff's Office")), model: .taskForce,
+                reason: "test", localAuthorization: "test", filedOn: try #require(FloridaDate(iso: "2025-08-01"))))
+            let queued = try await db.submitCommand(type: request.commandType,
+                                                    payload: String(decoding: request.payloadJSON(), as: UTF8.self),
+                                                    idempotencyKey: "escambia-tfm")
+            var processor = CommandProcessor()
+            _ = try await drain(&processor, db)
+            #expect(try await count("SELECT count(*) FROM agreement_status WHERE state = 'active'") == 310)
+            #expect(try await db.command(queued.commandID)?.errorCode == "mandatory_agreement")
+            try await checkLog(db)
+        }
+    }
+}
+
+@Suite("ICE editions: logins, order and a hand-made edition (live database)", .enabled(if: TestDatabase.available, "set SBIE_TEST_DSN"))
+struct EditionLoginTests {
+    @Test("the same edition from another login enqueues nothing; an older one is IE001 before the daemon ran; an auditor may not import")
+    func sameEditionAnyLogin() async throws {
+        try await SecurityFixture.with { f in
+            let registrar = try await f.connect(f.registrar)
+            let (first, _) = try await registrar.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(first.submitted == 310 && first.alreadyImported == false)
+            // Not yet decided by the daemon: the claim, not the log, stops a second enqueue.
+            let (second, _) = try await f.admin.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(second.alreadyImported == true && second.submitted == 0)
+            let (third, _) = try await registrar.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            #expect(third.alreadyImported == true && third.submitted == 0)
+            #expect(try await f.admin.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == 310)
+            #expect(await sqlState { _ = try await registrar.submitEdition(try IceImport.parse(contentsOf: mayListURL)) } == "IE001")
+            let auditor = try await f.connect(f.auditor)
+            #expect(await sqlState { _ = try await auditor.submitEdition(try IceImport.parse(contentsOf: iceListURL, edition: "2025-07-19")) } == "42501")
+            #expect(try await f.admin.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == 310)
+        }
+    }
+
+    static let header = "STATE,LAW ENFORCEMENT AGENCY,TYPE,COUNTY,SUPPORT TYPE,SIGNED,MOA,ADDENDUM,MOA_URL (derived),ADDENDUM_URL (derived)"
+    static func row(_ name: String, _ type: String = "Municipality", _ county: String = "#N/A", _ model: String = "Task Force Model",
+                    signed: String, _ url: String = "") -> String {
+        "FLORIDA,\(name),\(type),\(county),\(model),\(signed),\(url.isEmpty ? "link pending" : "link"),,\(url),"
+    }
+
+    @Test("a hand-made sequence of editions: every class, with the expected events; verify and rebuild after each")
+    func handMade() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            func importText(_ rows: [String], _ edition: String) async throws -> (ImportReport, [String: Int]) {
+                let before = try await db.lastPosition()
+                let (report, _) = try await db.submitEdition(try IceImport.parse(csv: ([Self.header] + rows).joined(separator: "\r\n"),
+                                                                              edition: edition))
+                var processor = CommandProcessor()
+                let result = try await drain(&processor, db)
+                #expect(result.rejected == 0 && result.failed == 0)
+                #expect(try await db.verifyLog().isIntact)
+                #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+                let events = try await db.readAll(after: before)
+                return (report, Dictionary(grouping: events, by: \.type).mapValues(\.count))
+            }
+            let agri = Self.row("Florida Department of Agriculture", "State Agency", signed: "2025-06-11", "https://x/agri_TFM.pdf")
+            let alpha = Self.row("Alpha Police Department", signed: "2025-03-01", "https://x/alpha_0301.pdf")
+            let beta = Self.row("Beta Police Department", signed: "2025-03-02")
+            let gamma = Self.row("Gamma Police Department", signed: "2025-03-03", "https://x/gamma_0303.pdf")
+            let epsilon = Self.row("Epsilon Police Department", signed: "2025-03-05")
+            let sheriff = Self.row("Zeta County Sheriff's Office", "County", "Zeta County", signed: "2025-03-06")
+            let jail = Self.row("Zeta County Sheriff's Office", "County", "Zeta County", "Warrant Service Officer",
+                                signed: "2025-03-07", "https://x/zeta_wso.pdf")
+            let town = Self.row("Town of Eta Police Department", signed: "2025-03-08")
+            let eta = Self.row("Eta Police Department", signed: "2025-03-09", "https://x/eta.pdf")
+            let (_, first) = try await importText([agri, alpha, beta, gamma, epsilon, sheriff, jail, town, eta], "2025-07-01")
+            #expect(first == ["AgreementRegistered": 9, "EditionRecorded": 1])
+            // Epsilon drops out; ICE merges the two Eta rows into one.
+            let (_, second) = try await importText([agri, alpha, beta, gamma, sheriff, jail, eta], "2025-07-05")
+            #expect(second == ["AgreementNotListed": 2, "EditionRecorded": 1])
+
+            let (report, later) = try await importText([
+                Self.row("Office of Agricultural Law Enforcement", "State", "#NA", signed: "2025-06-11", "https://x/agri_TFM.pdf"),
+                Self.row("Alpha Police Department", "Muncipality", signed: "2025-07-01", "https://x/alpha_0701.pdf"),
+                Self.row("Beta Police Department", signed: "2025-03-09", "https://x/beta.pdf"),
+                epsilon, sheriff, eta,
+                Self.row("Zeta County Board of County Commissioners", "County", "Zeta County", "Warrant Service Officer",
+                         signed: "2025-03-07", "https://x/zeta_wso.pdf"),
+                Self.row("Omega Police Department", signed: "2025-07-02"),
+                "FLORIDA,\"Quote \\\"Bad\\\" Police Department\",Municipality,#N/A,Task Force Model,2025-07-02,link pending,,,",
+            ], "2025-07-10")
+            #expect(report.skipped.map { "\($0.line) \($0.field)" } == ["10 *"])
+            #expect(report.classes?["renamed"] == 1 && report.classes?["resigned"] == 1 && report.classes?["redated"] == 1)
+            #expect(report.classes?["holder_changed"] == 1 && report.classes?["listed_again"] == 1 && report.classes?["new"] == 1)
+            #expect(report.needsDecision?.map(\.agreementID?.description) == ["town-of-eta-police-department.tfm.2025-03-08"])
+            #expect(later == ["AgencyRenamed": 1, "AgreementResigned": 1, "SignedDateCorrected": 1, "AgreementDetailsUpdated": 1,
+                              "AgreementHolderChanged": 1, "AgreementRegistered": 1, "AgreementNotListed": 1,
+                              "AgreementListedAgain": 1, "EditionRecorded": 1])
+            let gammaID = try #require(AgreementID("gamma-police-department.tfm.2025-03-03"))
+            let gammaRow = try #require(try await db.agreementStatusRow(gammaID))
+            #expect(gammaRow.state == "active" && gammaRow.notListedSince == "2025-07-10")
+            #expect(gammaRow.firstEdition == "2025-07-01" && gammaRow.latestEdition == "2025-07-05")
+
+            // No TYPE/COUNTY columns, an empty MOA cell beside a known URL.
+            let web = ["State,Law Enforcement Agency,Support Type,Signed,MOA,MOA_URL",
+                       "Florida,Omega Police Department,Task Force Model,2025-07-02,,https://x/omega.pdf"].joined(separator: "\n")
+            let (webReport, _) = try await db.submitEdition(try IceImport.parse(csv: web, edition: "2025-07-11"))
+            #expect(webReport.skipped.isEmpty && webReport.classes?["details_changed"] == 1)
+            var processor = CommandProcessor()
+            _ = try await drain(&processor, db)
+            let omegaID = try #require(AgreementID("omega-police-department.tfm.2025-07-02"))
+            let omega = try #require(try await db.agreementStatusRow(omegaID))
+            #expect(omega.moaURL == "https://x/omega.pdf" && omega.agencyType == "Municipality")
+            #expect(try await db.verifyLog().isIntact)
+            #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+        }
+    }
+}

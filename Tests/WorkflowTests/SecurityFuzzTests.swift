@@ -99,6 +99,7 @@ enum MalformedPayloads {
         "schedule_review": [
             Field(name: "request_id", kind: .choice, required: true, value: requestID),
             Field(name: "meeting_date", kind: .date, required: true, value: "2025-09-10"),
+            Field(name: "scheduled_on", kind: .date, required: false, value: "2025-08-20"),
         ],
         "record_board_vote": [
             Field(name: "request_id", kind: .choice, required: true, value: requestID),
@@ -127,10 +128,42 @@ enum MalformedPayloads {
             Field(name: "tally", kind: .text(500), required: true, value: "3-2"),
             Field(name: "sources", kind: .list, required: false, value: ["https://example.org/minutes"]),
         ],
+        "record_edition": [
+            Field(name: "edition", kind: .date, required: true, value: "2025-07-18"),
+            Field(name: "source_edition", kind: .text(500), required: true, value: "2025-07-18pm"),
+        ],
+        "change_agreement_holder": [
+            Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
+            Field(name: "agency_name", kind: .text(500), required: true, value: "Leon County Board of County Commissioners"),
+            Field(name: "edition", kind: .date, required: true, value: "2025-07-18"),
+            Field(name: "note", kind: .text(4000), required: false, value: "moved"),
+        ],
+        "record_resigned_agreement": [
+            Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
+            Field(name: "signed_on", kind: .date, required: true, value: "2025-07-01"),
+            Field(name: "moa_url", kind: .text(2000), required: true, value: "https://www.ice.gov/moa2.pdf"),
+            Field(name: "edition", kind: .date, required: true, value: "2025-07-18"),
+        ],
+        "mark_duplicate_agreement": [
+            Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
+            Field(name: "duplicate_of", kind: .choice, required: true, value: "leon-county-sheriffs-office.tfm.2025-02-26"),
+            Field(name: "edition", kind: .date, required: true, value: "2025-07-18"),
+            Field(name: "note", kind: .text(4000), required: false, value: "same agreement listed twice"),
+        ],
         "end_agreement": [
             Field(name: "agreement_id", kind: .choice, required: true, value: agreementID),
             Field(name: "request_id", kind: .choice, required: true, value: requestID),
             Field(name: "effective_on", kind: .date, required: true, value: "2025-12-14"),
+        ],
+        "adopt_policy_entry": [
+            Field(name: "entry_id", kind: .choice, required: true, value: "approval-scope.statute-text.from-2025-10-01"),
+            Field(name: "topic", kind: .choice, required: true, value: "approval_scope"),
+            Field(name: "reading", kind: .choice, required: true, value: "sheriffs_and_county_jails"),
+            Field(name: "effective_on", kind: .date, required: true, value: "2025-10-01"),
+            Field(name: "basis", kind: .choice, required: true, value: "statute_text"),
+            Field(name: "text", kind: .text(4000), required: true, value: "must approve the termination of any such agreement"),
+            Field(name: "source", kind: .text(4000), required: true, value: "s. 908.11(1), F.S. (2025C)"),
+            Field(name: "note", kind: .text(4000), required: false, value: "issue 13"),
         ],
     ]
 

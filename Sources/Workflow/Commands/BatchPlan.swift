@@ -90,6 +90,7 @@ struct BatchPlan {
             while index < decision.events.count && decision.events[index].stream == stream {
                 let event = decision.events[index].event
                 index += 1
+                let legalDate = snapshot.state.legalDate(of: event)  // before apply: its clock as it stood
                 snapshot.state.apply(event, stream: stream)
                 snapshot.position += 1
                 var metadata = "{\"actor\":\(jsonString(command.submittedBy)),\"command_id\":\"\(commandID)\""
@@ -101,7 +102,7 @@ struct BatchPlan {
                 newEvents.append(NewEvent(
                     type: event.eventType, data: String(decoding: event.encodedData(), as: UTF8.self),
                     metadata: metadata,
-                    occurredAt: event.occurredOn.map { Timestamp($0.startInstant) } ?? command.submittedAt))
+                    occurredAt: legalDate.map { Timestamp($0.startInstant) } ?? command.submittedAt))
                 Projections.touched(by: event, in: snapshot.state, agreements: &touchedAgreements, requests: &touchedRequests)
                 outcome.events.append(OutcomeEvent(type: event.eventType, stream: stream, position: snapshot.position))
             }

@@ -50,7 +50,9 @@ public struct CommandAttempt: Sendable, Equatable, Codable {
 
 /// An error from `submit_command` before anything was enqueued.
 public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// `payload_too_large`, `malformed_payload`, `permission_denied`, `agency_mismatch` or `invalid_submission`.
+    /// `payload_too_large`, `malformed_payload`, `permission_denied`, `agency_mismatch`,
+    /// `available_at_not_allowed`, `timestamp_out_of_range`, `invalid_submission` or
+    /// `invalid_timestamp` (docs/security.md's refusal table, `Refusal.all`).
     public var code: String
     public var message: String
     public var description: String { "\(code): \(message)" }
@@ -89,6 +91,11 @@ extension Connection {
             case "22023": throw SubmissionError(code: "invalid_submission", message: error.message)
             case "42501": throw SubmissionError(code: "permission_denied", message: error.message)
             case "CQ003": throw SubmissionError(code: "agency_mismatch", message: error.message)
+            // Invalid UTF-8 in the text sent; a timestamp that is not one, or out of range (Refusal.all).
+            case "22021": throw SubmissionError(code: "malformed_payload", message: error.message)
+            case "22007", "22008": throw SubmissionError(code: "invalid_timestamp", message: error.message)
+            case "CQ004": throw SubmissionError(code: "available_at_not_allowed", message: error.message)
+            case "CQ005": throw SubmissionError(code: "timestamp_out_of_range", message: error.message)
             default: throw error
             }
         }

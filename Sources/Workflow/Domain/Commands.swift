@@ -137,12 +137,22 @@ public struct RecordTerminationNotice: Sendable, Hashable {
     public var servedOn: FloridaDate?
     /// `received_on`: the date ICE received it (the MOA's clock starts here).
     public var receivedOn: FloridaDate
+    /// `stated_effective_on`: optional; the effective date ICE stated when it differs from
+    /// the notice-effect policy entry's rule (e.g. the WSO template's "unless exigent
+    /// circumstances involving public safety dictate otherwise"). Not before `received_on`.
+    public var statedEffectiveOn: FloridaDate?
+    /// `stated_effective_source`: where ICE stated it (letter, email, date); required with
+    /// `stated_effective_on` (<= 4000 chars).
+    public var statedEffectiveSource: String?
 
-    public init(requestID: UUID, agencyID: AgencyID, servedOn: FloridaDate? = nil, receivedOn: FloridaDate) {
+    public init(requestID: UUID, agencyID: AgencyID, servedOn: FloridaDate? = nil, receivedOn: FloridaDate,
+                statedEffectiveOn: FloridaDate? = nil, statedEffectiveSource: String? = nil) {
         self.requestID = requestID
         self.agencyID = agencyID
         self.servedOn = servedOn
         self.receivedOn = receivedOn
+        self.statedEffectiveOn = statedEffectiveOn
+        self.statedEffectiveSource = statedEffectiveSource
     }
 }
 
@@ -152,10 +162,17 @@ public struct ScheduleReview: Sendable, Hashable {
     public var requestID: UUID
     /// `meeting_date`
     public var meetingDate: FloridaDate
+    /// `scheduled_on`: optional; the day Board staff scheduled it (the event's legal date):
+    /// not after `meeting_date`, not before the request was filed nor the latest legal date
+    /// already recorded for its agreement. Absent (older clients): that latest legal date,
+    /// the earliest the scheduling can have happened. `sbie schedule` sends `--on`, default
+    /// today (or the meeting date when the meeting is past).
+    public var scheduledOn: FloridaDate?
 
-    public init(requestID: UUID, meetingDate: FloridaDate) {
+    public init(requestID: UUID, meetingDate: FloridaDate, scheduledOn: FloridaDate? = nil) {
         self.requestID = requestID
         self.meetingDate = meetingDate
+        self.scheduledOn = scheduledOn
     }
 }
 
@@ -259,6 +276,16 @@ public struct RecordLocalGovernmentVote: Sendable, Hashable {
     }
 }
 
+/// `adopt_policy_entry`: a registrar adopts a policy entry (see `PolicyEntry`; the payload's
+/// keys are the entry's: `entry_id`, `topic`, `reading`, `effective_on`, `basis`, `text`,
+/// `source`, `note`). From `effective_on` it decides its topic; decisions already recorded
+/// keep the entry they applied.
+public struct AdoptPolicyEntry: Sendable, Hashable {
+    public var entry: PolicyEntry
+
+    public init(entry: PolicyEntry) { self.entry = entry }
+}
+
 /// `end_agreement`: the system timer that ends a WSO agreement 90 days after ICE
 /// received the notice. Scheduled by `decide`; never submitted by people.
 public struct EndAgreement: Sendable, Hashable {
@@ -292,6 +319,12 @@ public enum DomainCommand: Sendable, Hashable {
     case vacateBoardSeat(VacateBoardSeat)
     case recordLocalGovernmentVote(RecordLocalGovernmentVote)
     case endAgreement(EndAgreement)
+    // Editions of ICE's list (Editions.swift).
+    case recordEdition(RecordEdition)
+    case changeAgreementHolder(ChangeAgreementHolder)
+    case recordResignedAgreement(RecordResignedAgreement)
+    case markDuplicateAgreement(MarkDuplicateAgreement)
+    case adoptPolicyEntry(AdoptPolicyEntry)
 
     /// Every command type, in declaration order.
     public static let commandTypes: [String] = [
@@ -299,6 +332,7 @@ public enum DomainCommand: Sendable, Hashable {
         "submit_termination_request", "withdraw_termination_request", "record_termination_notice",
         "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat",
         "record_local_government_vote", "end_agreement",
+        "record_edition", "change_agreement_holder", "record_resigned_agreement", "mark_duplicate_agreement", "adopt_policy_entry",
     ]
 
     /// Payloads larger than this many bytes are `payload_too_large`.
@@ -319,6 +353,11 @@ public enum DomainCommand: Sendable, Hashable {
         case .vacateBoardSeat: return "vacate_board_seat"
         case .recordLocalGovernmentVote: return "record_local_government_vote"
         case .endAgreement: return "end_agreement"
+        case .recordEdition: return "record_edition"
+        case .changeAgreementHolder: return "change_agreement_holder"
+        case .recordResignedAgreement: return "record_resigned_agreement"
+        case .markDuplicateAgreement: return "mark_duplicate_agreement"
+        case .adoptPolicyEntry: return "adopt_policy_entry"
         }
     }
 
@@ -330,7 +369,10 @@ public enum DomainCommand: Sendable, Hashable {
         switch type {
         case "submit_termination_request", "withdraw_termination_request", "record_termination_notice": return .agency
         case "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat": return .board
-        case "register_agreement", "rename_agency", "correct_signed_date", "record_local_government_vote": return .register
+        case "register_agreement", "rename_agency", "correct_signed_date", "record_local_government_vote",
+             "record_edition", "change_agreement_holder", "record_resigned_agreement", "mark_duplicate_agreement",
+             "adopt_policy_entry":
+            return .register
         case "end_agreement": return .system
         default: return nil
         }
@@ -405,9 +447,12 @@ public enum DomainCommand: Sendable, Hashable {
             w.set("agency_id", describing: p.agencyID)
             w.set("served_on", describing: p.servedOn)
             w.set("received_on", describing: p.receivedOn)
+            w.set("stated_effective_on", describing: p.statedEffectiveOn)
+            w.set("stated_effective_source", p.statedEffectiveSource)
         case .scheduleReview(let p):
             w.set("request_id", uuid: p.requestID)
             w.set("meeting_date", describing: p.meetingDate)
+            w.set("scheduled_on", describing: p.scheduledOn)
         case .recordBoardVote(let p):
             w.set("request_id", uuid: p.requestID)
             w.set("meeting_date", describing: p.meetingDate)
@@ -438,6 +483,38 @@ public enum DomainCommand: Sendable, Hashable {
             w.set("agreement_id", describing: p.agreementID)
             w.set("request_id", uuid: p.requestID)
             w.set("effective_on", describing: p.effectiveOn)
+        case .recordEdition(let p):
+            w.set("edition", describing: p.edition)
+            w.set("source_edition", p.sourceEdition)
+            w.set("rows", count: p.rows)
+            w.set("not_listed", p.notListed.map(\.description))
+            w.set("listed_again", p.listedAgain.map(\.description))
+        case .changeAgreementHolder(let p):
+            w.set("agreement_id", describing: p.agreementID)
+            w.set("agency_name", p.agencyName)
+            w.set("edition", describing: p.edition)
+            w.set("source_edition", p.sourceEdition)
+            w.set("note", p.note)
+        case .recordResignedAgreement(let p):
+            w.set("agreement_id", describing: p.agreementID)
+            w.set("signed_on", describing: p.signedOn)
+            w.set("moa_url", p.moaURL)
+            w.set("edition", describing: p.edition)
+            w.set("source_edition", p.sourceEdition)
+        case .markDuplicateAgreement(let p):
+            w.set("agreement_id", describing: p.agreementID)
+            w.set("duplicate_of", describing: p.duplicateOf)
+            w.set("edition", describing: p.edition)
+            w.set("note", p.note)
+        case .adoptPolicyEntry(let p):
+            w.set("entry_id", p.entry.entryID)
+            w.set("topic", p.entry.topic.rawValue)
+            w.set("reading", p.entry.reading.rawValue)
+            w.set("effective_on", describing: p.entry.effectiveOn)
+            w.set("basis", p.entry.basis.rawValue)
+            w.set("text", p.entry.text)
+            w.set("source", p.entry.source)
+            w.set("note", p.entry.note)
         }
         return w.data
     }
@@ -449,14 +526,23 @@ public enum DomainCommand: Sendable, Hashable {
         "correct_signed_date": ["agreement_id", "signed_on", "source_edition", "note"],
         "submit_termination_request": ["request_id", "agency_id", "model", "agreement_id", "reason", "local_authorization", "filed_on"],
         "withdraw_termination_request": ["request_id", "agency_id", "withdrawn_on", "reason"],
-        "record_termination_notice": ["request_id", "agency_id", "served_on", "received_on"],
-        "schedule_review": ["request_id", "meeting_date"],
+        "record_termination_notice": ["request_id", "agency_id", "served_on", "received_on",
+                                      "stated_effective_on", "stated_effective_source"],
+        "schedule_review": ["request_id", "meeting_date", "scheduled_on"],
         "record_board_vote": ["request_id", "meeting_date", "votes"],
         "fill_board_seat": ["seat", "member", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"],
         "vacate_board_seat": ["seat", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"],
         "record_local_government_vote": ["agreement_id", "body", "voted_on", "motion", "tally", "sources"],
         "end_agreement": ["agreement_id", "request_id", "effective_on"],
+        "record_edition": ["edition", "source_edition", "rows", "not_listed", "listed_again"],
+        "change_agreement_holder": ["agreement_id", "agency_name", "edition", "source_edition", "note"],
+        "record_resigned_agreement": ["agreement_id", "signed_on", "moa_url", "edition", "source_edition"],
+        "mark_duplicate_agreement": ["agreement_id", "duplicate_of", "edition", "note"],
+        "adopt_policy_entry": ["entry_id", "topic", "reading", "effective_on", "basis", "text", "source", "note"],
     ]
+
+    /// Agreement ids in `record_edition`'s lists, at most.
+    public static let maxEditionListItems = 1_000
 
     private static func read(type: String, _ r: PayloadReader) throws(Rejection) -> DomainCommand {
         let model = { () throws(Rejection) -> Model in try r.mapped("model", "a model (TFM, WSO, JEM)") { Model(codeOrName: $0) } }
@@ -499,9 +585,26 @@ public enum DomainCommand: Sendable, Hashable {
         case "record_termination_notice":
             return .recordTerminationNotice(RecordTerminationNotice(
                 requestID: try r.uuid("request_id"), agencyID: try r.agencyID("agency_id"),
-                servedOn: try r.optionalDate("served_on"), receivedOn: try r.date("received_on")))
+                servedOn: try r.optionalDate("served_on"), receivedOn: try r.date("received_on"),
+                statedEffectiveOn: try r.optionalDate("stated_effective_on"),
+                statedEffectiveSource: try r.optionalString("stated_effective_source", max: FieldLimit.text)))
         case "schedule_review":
-            return .scheduleReview(ScheduleReview(requestID: try r.uuid("request_id"), meetingDate: try r.date("meeting_date")))
+            return .scheduleReview(ScheduleReview(requestID: try r.uuid("request_id"), meetingDate: try r.date("meeting_date"),
+                                                  scheduledOn: try r.optionalDate("scheduled_on")))
+        case "adopt_policy_entry":
+            let id = try r.mapped("entry_id", "an entry id (letters, digits, '.', '-', '_')") { text in
+                text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || ".-_".unicodeScalars.contains($0)) }
+                    ? text : nil
+            }
+            let topic = try r.mapped("topic", "a policy topic (\(PolicyTopic.allCases.map(\.rawValue).joined(separator: ", ")))") { PolicyTopic(rawValue: $0) }
+            let reading = try r.mapped("reading", "a reading of \(topic.rawValue) (\(topic.readings.map(\.rawValue).joined(separator: ", ")))") {
+                PolicyReading(rawValue: $0).flatMap { topic.readings.contains($0) ? $0 : nil }
+            }
+            return .adoptPolicyEntry(AdoptPolicyEntry(entry: PolicyEntry(
+                entryID: id, topic: topic, reading: reading, effectiveOn: try r.date("effective_on"),
+                basis: try r.mapped("basis", "a basis (\(PolicyBasis.allCases.map(\.rawValue).joined(separator: ", ")))") { PolicyBasis(rawValue: $0) },
+                text: try r.string("text", max: FieldLimit.text), source: try r.string("source", max: FieldLimit.text),
+                note: try r.optionalString("note", max: FieldLimit.text))))
         case "record_board_vote":
             let request = try r.uuid("request_id")
             let meeting = try r.date("meeting_date")
@@ -531,6 +634,36 @@ public enum DomainCommand: Sendable, Hashable {
                 agreementID: try r.agreementID("agreement_id"), body: try r.string("body", max: FieldLimit.name),
                 votedOn: try r.date("voted_on"), motion: try r.string("motion", max: FieldLimit.text),
                 tally: try r.string("tally", max: FieldLimit.name), sources: try sources()))
+        case "record_edition":
+            let ids = { (key: String) throws(Rejection) -> [AgreementID] in
+                var result: [AgreementID] = []
+                for (index, text) in try r.stringList(key, maxItems: maxEditionListItems, maxLength: FieldLimit.name).enumerated() {
+                    guard let id = AgreementID(text) else {
+                        throw Rejection(.invalidFieldValue, "field '\(key)[\(index)]' is not an agreement id: '\(text.prefix(80))'",
+                                        field: "\(key)[\(index)]")
+                    }
+                    result.append(id)
+                }
+                return result
+            }
+            return .recordEdition(RecordEdition(
+                edition: try r.date("edition"), sourceEdition: try r.string("source_edition", max: FieldLimit.name),
+                rows: try r.count("rows", max: 1_000_000) ?? 0, notListed: try ids("not_listed"), listedAgain: try ids("listed_again")))
+        case "change_agreement_holder":
+            let name = try r.mapped("agency_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
+            return .changeAgreementHolder(ChangeAgreementHolder(
+                agreementID: try r.agreementID("agreement_id"), agencyName: name, edition: try r.date("edition"),
+                sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name),
+                note: try r.optionalString("note", max: FieldLimit.text)))
+        case "record_resigned_agreement":
+            return .recordResignedAgreement(RecordResignedAgreement(
+                agreementID: try r.agreementID("agreement_id"), signedOn: try r.date("signed_on"),
+                moaURL: try r.string("moa_url", max: FieldLimit.url), edition: try r.date("edition"),
+                sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name)))
+        case "mark_duplicate_agreement":
+            return .markDuplicateAgreement(MarkDuplicateAgreement(
+                agreementID: try r.agreementID("agreement_id"), duplicateOf: try r.agreementID("duplicate_of"),
+                edition: try r.date("edition"), note: try r.optionalString("note", max: FieldLimit.text)))
         default: // "end_agreement" (allowedKeys already filtered unknown types)
             return .endAgreement(EndAgreement(
                 agreementID: try r.agreementID("agreement_id"), requestID: try r.uuid("request_id"),

@@ -44,14 +44,15 @@ public struct Decision: Sendable, Equatable {
     }
 }
 
-/// Legal sources quoted in rejection messages.
+/// Legal sources quoted in rejection messages: a statute, an MOA clause, or a named policy
+/// entry (`PolicyCatalog`, `RecordRule`). Every `RejectionCode` also has a `source`.
 enum Source {
     static let rule1 = "s. 908.11, F.S."
-    static let rule2 = "the Board's review procedure (one open request per agreement)"
+    static let rule2 = RecordRule.oneOpenRequest.citation
     static let mandatory = "s. 908.11(1), F.S."
-    static let approval = "s. 908.11, F.S. (the Board's approval comes before notice to ICE)"
     static let board = "s. 908.1031, F.S."
-    static let dates = "date check"
+    static let dates = RecordRule.datesInOrder.citation
+    static let future = RecordRule.noFutureDates.citation
     static let moa = "the 287(g) MOA's termination clause"
     static let final = "287(g) MOA: a terminated agreement is final; rejoining is a new agreement"
 }
@@ -60,10 +61,41 @@ enum Source {
 /// Pure: the same inputs always give the same result.
 public func decide(_ command: DomainCommand, state: RegisterState, context: CommandContext) -> Result<Decision, Rejection> {
     do throws(Rejection) {
-        return .success(try Decider(state: state, today: context.today).decide(command))
+        let decision = try Decider(state: state, today: context.today).decide(command)
+        try checkLegalTime(decision, state: state)
+        return .success(decision)
     } catch {
         return .failure(error)
     }
+}
+
+/// DESIGN.md rule 7 (policy entry `record.legal-time-monotone`): no event may carry a legal
+/// date earlier than the latest legal date already recorded on its clock (an agreement
+/// with its requests, an agency, a Board seat, a policy topic; see `DomainEvent.legalClock`).
+/// So, reading the log "as of a date" (events whose legal date is on or before it, in log
+/// order) yields, for every clock, a prefix of its events: a state it actually passed
+/// through. Seat corrections and local votes are exempt (`DomainEvent.checksLegalClock`).
+/// - Throws: `legal_date_out_of_order`, naming the field that gave the date.
+func checkLegalTime(_ decision: Decision, state: RegisterState) throws(Rejection) {
+    var clocks: [LegalClock: FloridaDate] = [:]
+    for (stream, event) in decision.events {
+        guard let clock = event.legalClock else { continue }
+        let latest = [clocks[clock], state.legalClocks[clock]].compactMap { $0 }.max()
+        guard let date = event.occurredOn ?? latest else { continue }
+        if event.checksLegalClock, !restatesPolicy(event, state), let latest, date < latest {
+            throw Rejection(.legalDateOutOfOrder, "\(RecordRule.legalTimeMonotone.citation): \(event.eventType) (stream \(stream)) would be dated \(date), before \(latest), the latest legal date already recorded for \(clock)", field: event.legalDateField)
+        }
+        clocks[clock] = max(latest ?? date, date)
+    }
+}
+
+/// True for a policy adoption whose reading is already the one in force on its effective
+/// date: it changes the reading of no date (entries apply until the topic's next entry),
+/// so no decision already recorded reads differently; it may be dated in the past (e.g.
+/// `sbie policy load` of the defaults on a register that has already applied them).
+func restatesPolicy(_ event: DomainEvent, _ state: RegisterState) -> Bool {
+    guard case .policyEntryAdopted(let e) = event else { return false }
+    return state.policy.entry(e.topic, on: e.effectiveOn).reading == e.reading
 }
 
 private struct Decider {
@@ -88,6 +120,11 @@ private struct Decider {
             return try seat(BoardSeatChanged(seat: p.seat, member: nil, effectiveOn: p.effectiveOn, dateUncertain: p.dateUncertain,
                                              note: p.note, sources: p.sources, replacesEntryOn: p.replacesEntryOn))
         case .recordLocalGovernmentVote(let p): return try localVote(p)
+        case .recordEdition(let p): return try EditionRules.recordEdition(p, state: state, today: today)
+        case .changeAgreementHolder(let p): return try EditionRules.changeHolder(p, state: state, today: today)
+        case .recordResignedAgreement(let p): return try EditionRules.resign(p, state: state, today: today)
+        case .markDuplicateAgreement(let p): return try EditionRules.markDuplicate(p, state: state, today: today)
+        case .adoptPolicyEntry(let p): return try adopt(p.entry)
         }
     }
 
@@ -95,28 +132,40 @@ private struct Decider {
 
     func notFuture(_ date: FloridaDate, _ field: String) throws(Rejection) {
         guard date <= today else {
-            throw Rejection(.dateInFuture, "\(Source.dates): \(field) \(date) is after today (\(today))", field: field)
+            throw Rejection(.dateInFuture, "\(Source.future): \(field) \(date) is after today (\(today))", field: field)
         }
     }
 
     func agreement(_ id: AgreementID, field: String = "agreement_id") throws(Rejection) -> Agreement {
         guard let agreement = state.agreements[id] else {
-            throw Rejection(.agreementNotFound, "no agreement \(id) in the register", field: field)
+            throw Self.noSuchAgreement(id, field: field)
         }
         return agreement
     }
 
     func request(_ id: UUID) throws(Rejection) -> TerminationRequest {
         guard let request = state.requests[id] else {
-            throw Rejection(.requestNotFound, "no termination request \(id.uuidString.lowercased())", field: "request_id")
+            throw Self.noSuchRequest(id)
         }
         return request
     }
 
-    func sameAgency(_ request: TerminationRequest, _ agency: AgencyID) throws(Rejection) {
-        guard request.agencyID == agency else {
-            throw Rejection(.agencyMismatch, "\(Source.rule1): request \(request.id.uuidString.lowercased()) belongs to \(request.agencyID), not \(agency)", field: "agency_id")
+    /// An agency's own request, or the same rejection as for an unknown id: an agency (a
+    /// clerk) learns nothing about another agency's requests, not even that an id exists
+    /// (issue 11 item 5; rule 1 is enforced all the same).
+    func ownRequest(_ id: UUID, of agency: AgencyID) throws(Rejection) -> TerminationRequest {
+        guard let request = state.requests[id], request.agencyID == agency else {
+            throw Self.noSuchRequest(id)
         }
+        return request
+    }
+
+    static func noSuchRequest(_ id: UUID) -> Rejection {
+        Rejection(.requestNotFound, "no termination request \(id.uuidString.lowercased())", field: "request_id")
+    }
+
+    static func noSuchAgreement(_ id: AgreementID, field: String = "agreement_id") -> Rejection {
+        Rejection(.agreementNotFound, "no agreement \(id) in the register", field: field)
     }
 
     func name(_ agency: AgencyID) -> String { state.agencies[agency]?.name ?? agency.slug }
@@ -128,6 +177,9 @@ private struct Decider {
             throw Rejection(.invalidFieldValue, "agency_name has no letter or digit", field: "agency_name")
         }
         try notFuture(p.signedOn, "signed_on")
+        if EditionLabel.isValid(p.sourceEdition) {
+            try EditionRules.notOlder(p.sourceEdition, date: p.signedOn, state: state, field: "source_edition")
+        }
         var events: [(stream: String, event: DomainEvent)] = []
         if let agency = state.agencies[agencyID], agency.name != p.agencyName {
             events.append((StreamName.agency(agencyID), .agencyRenamed(AgencyRenamed(
@@ -136,7 +188,7 @@ private struct Decider {
         let id = AgreementID(agency: agencyID, model: p.model, signedOn: p.signedOn)
         if let existing = state.agreements[id] ?? state.liveAgreement(of: agencyID, model: p.model) {
             // The same agreement (ICE may re-date a row): never a new one while it lives.
-            guard existing.status != .terminated else { return Decision(events: events) }
+            guard existing.isLive else { return Decision(events: events) }
             let stream = StreamName.agreement(existing.id)
             if existing.id != id, existing.signedOn != p.signedOn {
                 events.append((stream, .signedDateCorrected(SignedDateCorrected(
@@ -162,6 +214,9 @@ private struct Decider {
             throw Rejection(.agencyNotFound, "no agency \(p.agencyID) in the register", field: "agency_id")
         }
         guard agency.name != p.newName else { return Decision() }
+        if let edition = p.sourceEdition, EditionLabel.isValid(edition) {
+            try EditionRules.notOlder(edition, date: today, state: state, field: "source_edition")
+        }
         if let other = state.agencyID(forName: p.newName), other != p.agencyID, state.agencies[other] != nil {
             throw Rejection(.agencyNameTaken, "the name '\(p.newName)' designates another agency (\(other))", field: "new_name")
         }
@@ -175,6 +230,9 @@ private struct Decider {
             throw Rejection(.agreementTerminated, "\(Source.final): \(agreement.id) ended on \(agreement.terminatedOn?.description ?? "?")", field: "agreement_id")
         }
         try notFuture(p.signedOn, "signed_on")
+        if let edition = p.sourceEdition, EditionLabel.isValid(edition) {
+            try EditionRules.notOlder(edition, date: today, state: state, field: "source_edition")
+        }
         guard agreement.signedOn != p.signedOn else { return Decision() }
         return Decision(events: [(StreamName.agreement(agreement.id), .signedDateCorrected(SignedDateCorrected(
             agreementID: agreement.id, oldSignedOn: agreement.signedOn, signedOn: p.signedOn,
@@ -191,10 +249,9 @@ private struct Decider {
         try notFuture(p.filedOn, "filed_on")
         let target: Agreement
         if let id = p.agreementID {
-            target = try agreement(id)
-            guard target.agencyID == p.agencyID else {
-                throw Rejection(.agencyMismatch, "\(Source.rule1): agreement \(id) belongs to \(target.agencyID), not \(p.agencyID)", field: "agreement_id")
-            }
+            // Another agency's agreement is refused exactly as an unknown one (issue 11 item 5).
+            guard let own = state.agreements[id], own.agencyID == p.agencyID else { throw Self.noSuchAgreement(id) }
+            target = own
             guard target.model == p.model else {
                 throw Rejection(.invalidFieldValue, "agreement \(id) is a \(target.model.iceName) agreement, not \(p.model.iceName)", field: "model")
             }
@@ -212,29 +269,32 @@ private struct Decider {
             throw Rejection(.agreementNotActive, "\(Source.rule1): agreement \(target.id) is \(target.status.rawValue), not active", field: "model")
         case .terminated:
             throw Rejection(.agreementTerminated, "\(Source.final): \(target.id) ended on \(target.terminatedOn?.description ?? "?")", field: "model")
+        case .duplicate:
+            throw Rejection(.agreementNotActive, "agreement \(target.id) is a duplicate listing of \(target.duplicateOf?.description ?? "?"), not an agreement of its own", field: "model")
         }
         guard p.filedOn >= target.signedOn else {
             throw Rejection(.dateBeforeSigning, "\(Source.dates): filed_on \(p.filedOn) is before the agreement was signed (\(target.signedOn))", field: "filed_on")
         }
-        if let reason = state.mandatoryReason(for: p.agencyID),
+        let mandatory = state.policy.entry(.mandatoryAgreement, on: p.filedOn)
+        if mandatory.reading == .sheriffsAndCountyJails, let reason = state.mandatoryReason(for: p.agencyID),
            !state.agreements(of: p.agencyID).contains(where: { $0.id != target.id && $0.status == .active }) {
             let who: String
             switch reason {
             case .sheriffsOffice: who = "a sheriff"
             case .countyCorrections, .countyCommissionJail: who = "the operator of a county detention facility"
             }
-            throw Rejection(.mandatoryAgreement, "\(Source.mandatory): \(who) must maintain a 287(g) agreement with ICE; \(name(p.agencyID)) may not request the termination of its last active agreement (\(target.id))", field: "model")
+            throw Rejection(.mandatoryAgreement, "\(Source.mandatory): \(who) must maintain a 287(g) agreement with ICE; \(name(p.agencyID)) may not request the termination of its last active agreement (\(target.id)); applied \(mandatory.citation)", field: "model")
         }
         return Decision(events: [(StreamName.request(p.requestID), .terminationRequestSubmitted(TerminationRequestSubmitted(
             requestID: p.requestID, agreementID: target.id, agencyID: p.agencyID, model: target.model,
-            reason: p.reason, localAuthorization: p.localAuthorization, filedOn: p.filedOn)))])
+            reason: p.reason, localAuthorization: p.localAuthorization, filedOn: p.filedOn,
+            policyEntries: [mandatory.entryID])))])
     }
 
     func withdraw(_ p: WithdrawTerminationRequest) throws(Rejection) -> Decision {
-        let request = try request(p.requestID)
-        try sameAgency(request, p.agencyID)
+        let request = try ownRequest(p.requestID, of: p.agencyID)
         guard request.status.isOpen else {
-            throw Rejection(.requestNotOpen, "a request may be withdrawn only before the Board decides; request \(request.id.uuidString.lowercased()) is \(request.status.rawValue)", field: "request_id")
+            throw Rejection(.requestNotOpen, "\(RecordRule.requestLifecycle.citation): a request may be withdrawn only before the Board acts on it (s. 908.1031, F.S.: the Board acts by its vote, and a recorded decision is not undone); request \(request.id.uuidString.lowercased()) is \(request.status.rawValue)", field: "request_id")
         }
         guard p.withdrawnOn >= request.filedOn else {
             throw Rejection(.dateBeforeSubmission, "\(Source.dates): withdrawn_on \(p.withdrawnOn) is before the request was filed (\(request.filedOn))", field: "withdrawn_on")
@@ -254,9 +314,19 @@ private struct Decider {
             throw Rejection(.dateBeforeSubmission, "\(Source.dates): meeting_date \(p.meetingDate) is before the request was filed (\(request.filedOn))", field: "meeting_date")
         }
         guard request.meetingDate != p.meetingDate else { return Decision() }
+        // Absent scheduled_on (older clients): the earliest date it can have had, the latest
+        // legal date already recorded for the agreement and its requests (the CLI sends today).
+        let scheduledOn = p.scheduledOn ?? max(request.filedOn, state.legalClocks[.agreement(request.agreementID)] ?? request.filedOn)
+        guard scheduledOn <= p.meetingDate else {
+            throw Rejection(.scheduledAfterMeeting, "\(Source.dates): scheduled_on \(scheduledOn) is after the meeting it schedules (\(p.meetingDate))", field: "scheduled_on")
+        }
+        guard scheduledOn >= request.filedOn else {
+            throw Rejection(.dateBeforeSubmission, "\(Source.dates): scheduled_on \(scheduledOn) is before the request was filed (\(request.filedOn))", field: "scheduled_on")
+        }
+        try notFuture(scheduledOn, "scheduled_on")
         return Decision(events: [(StreamName.request(request.id), .reviewScheduled(ReviewScheduled(
             requestID: request.id, agreementID: request.agreementID, meetingDate: p.meetingDate,
-            previousMeetingDate: request.meetingDate)))])
+            previousMeetingDate: request.meetingDate, scheduledOn: scheduledOn)))])
     }
 
     /// Rule 5: approval is a yes from every seat filled on the meeting date
@@ -299,42 +369,67 @@ private struct Decider {
         ])
     }
 
-    /// Rules 4, 6, 7: notice only after approval; the agreement ends on ICE's receipt
-    /// (TFM, JEM) or 90 days after it (WSO), per the MOA templates.
+    /// Rules 4, 6, 7: notice only after the Board's approval, where the approval-scope
+    /// policy entry in force on `received_on` requires it (broad reading, the default: every
+    /// agreement; the statute's text: sheriffs' and county jail operators' agreements). The
+    /// agreement ends on the date the notice-effect policy entry gives (WSO: 90 days after
+    /// receipt, MOA text; TFM/JEM: on receipt, an inference), or on ICE's stated date.
     func notice(_ p: RecordTerminationNotice) throws(Rejection) -> Decision {
-        let request = try request(p.requestID)
-        try sameAgency(request, p.agencyID)
+        let request = try ownRequest(p.requestID, of: p.agencyID)
         let agreement = try agreement(request.agreementID, field: "request_id")
         guard agreement.status != .terminated else {
             throw Rejection(.agreementTerminated, "\(Source.final): \(agreement.id) ended on \(agreement.terminatedOn?.description ?? "?")", field: "request_id")
         }
+        let scope = state.policy.entry(.approvalScope, on: p.receivedOn)
+        let needsApproval = scope.reading == .allAgencies || state.mandatoryReason(for: request.agencyID) != nil
+        let id = request.id.uuidString.lowercased()
         switch request.status {
         case .approved: break
         case .submitted, .underReview:
-            throw Rejection(.notApproved, "\(Source.approval): request \(request.id.uuidString.lowercased()) has not been approved by the State Board of Immigration Enforcement", field: "request_id")
+            guard !needsApproval else {
+                throw Rejection(.notApproved, "\(scope.citation): request \(id) has not been approved by the State Board of Immigration Enforcement", field: "request_id")
+            }
         case .denied:
-            throw Rejection(.notApproved, "\(Source.approval): the Board denied request \(request.id.uuidString.lowercased()) on \(request.decidedOn?.description ?? "?"); no notice may be served", field: "request_id")
+            throw Rejection(.notApproved, "\(scope.citation): the Board denied request \(id) on \(request.decidedOn?.description ?? "?"); no notice may be served", field: "request_id")
         case .withdrawn:
-            throw Rejection(.requestNotOpen, "request \(request.id.uuidString.lowercased()) was withdrawn", field: "request_id")
+            throw Rejection(.requestNotOpen, "\(RecordRule.requestLifecycle.citation): request \(id) was withdrawn", field: "request_id")
         case .noticeServed, .effective:
-            throw Rejection(.noticeAlreadyRecorded, "the notice for request \(request.id.uuidString.lowercased()) was already recorded (received \(request.noticeReceivedOn?.description ?? "?"))", field: "request_id")
+            throw Rejection(.noticeAlreadyRecorded, "\(RecordRule.requestLifecycle.citation): the notice for request \(id) was already recorded (received \(request.noticeReceivedOn?.description ?? "?"))", field: "request_id")
         }
         let approvedOn = request.decidedOn ?? request.filedOn
+        let after = request.decidedOn == nil ? "the request was filed" : "the Board's approval"
         if let served = p.servedOn, served < approvedOn {
-            throw Rejection(.noticeBeforeApproval, "\(Source.dates): served_on \(served) is before the Board's approval (\(approvedOn))", field: "served_on")
+            throw Rejection(request.decidedOn == nil ? .dateBeforeSubmission : .noticeBeforeApproval, "\(Source.dates): served_on \(served) is before \(after) (\(approvedOn))", field: "served_on")
         }
         guard p.receivedOn >= approvedOn else {
-            throw Rejection(.noticeBeforeApproval, "\(Source.dates): received_on \(p.receivedOn) is before the Board's approval (\(approvedOn))", field: "received_on")
+            throw Rejection(request.decidedOn == nil ? .dateBeforeSubmission : .noticeBeforeApproval, "\(Source.dates): received_on \(p.receivedOn) is before \(after) (\(approvedOn))", field: "received_on")
         }
         if let served = p.servedOn, p.receivedOn < served {
             throw Rejection(.receivedBeforeServed, "\(Source.dates): received_on \(p.receivedOn) is before served_on \(served)", field: "received_on")
         }
         try notFuture(p.receivedOn, "received_on")
-        let effective = agreement.model.endsNinetyDaysAfterNotice ? p.receivedOn.adding(days: 90) : p.receivedOn
+        let effect = state.policy.entry(agreement.model == .warrantServiceOfficer ? .noticeEffectWSO : .noticeEffectTFMJEM, on: p.receivedOn)
+        let effective: FloridaDate
+        if let stated = p.statedEffectiveOn {
+            guard let source = p.statedEffectiveSource, !source.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw Rejection(.missingField, "\(effect.citation): stated_effective_on needs stated_effective_source (where ICE stated the date)", field: "stated_effective_source")
+            }
+            guard stated >= p.receivedOn else {
+                throw Rejection(.effectiveBeforeReceipt, "\(effect.citation): stated_effective_on \(stated) is before ICE received the notice (\(p.receivedOn))", field: "stated_effective_on")
+            }
+            effective = stated
+        } else {
+            guard p.statedEffectiveSource == nil else {
+                throw Rejection(.invalidFieldValue, "\(effect.citation): stated_effective_source without stated_effective_on", field: "stated_effective_source")
+            }
+            effective = effect.reading == .ninetyDaysAfterReceipt ? p.receivedOn.adding(days: 90) : p.receivedOn
+        }
         var decision = Decision(events: [(StreamName.request(request.id), .terminationNoticeReceived(TerminationNoticeReceived(
             requestID: request.id, agreementID: agreement.id, model: agreement.model, servedOn: p.servedOn,
-            receivedOn: p.receivedOn, effectiveOn: effective)))])
-        if agreement.model.endsNinetyDaysAfterNotice {
+            receivedOn: p.receivedOn, effectiveOn: effective,
+            statedEffectiveSource: p.statedEffectiveSource,
+            policyEntries: [scope.entryID, effect.entryID])))])
+        if effective > p.receivedOn {
             decision.scheduled.append(ScheduledCommand(
                 command: .endAgreement(EndAgreement(agreementID: agreement.id, requestID: request.id, effectiveOn: effective)),
                 due: effective))
@@ -353,10 +448,10 @@ private struct Decider {
         }
         let request = try request(p.requestID)
         guard request.agreementID == agreement.id else {
-            throw Rejection(.requestNotFound, "request \(request.id.uuidString.lowercased()) is not about \(agreement.id)", field: "request_id")
+            throw Rejection(.requestNotFound, "\(RecordRule.identity.citation): request \(request.id.uuidString.lowercased()) is not about \(agreement.id)", field: "request_id")
         }
         guard request.status == .noticeServed, let effective = request.effectiveOn else {
-            throw Rejection(.notApproved, "\(Source.approval): request \(request.id.uuidString.lowercased()) is \(request.status.rawValue); no approved notice ends \(agreement.id)", field: "request_id")
+            throw Rejection(.notApproved, "\(state.policy.entry(.approvalScope, on: p.effectiveOn).citation): request \(request.id.uuidString.lowercased()) is \(request.status.rawValue); no approved notice ends \(agreement.id)", field: "request_id")
         }
         guard effective == p.effectiveOn else {
             throw Rejection(.effectiveDateMismatch, "\(Source.moa): \(agreement.id) ends on \(effective), not \(p.effectiveOn)", field: "effective_on")
@@ -388,6 +483,24 @@ private struct Decider {
         }
         let event: DomainEvent = change.member == nil ? .boardSeatVacated(change) : .boardSeatFilled(change)
         return Decision(events: [(StreamName.board, event)])
+    }
+
+    // MARK: policy
+
+    /// Adopts a policy entry (policy entry `record.policy-entries`): re-adopting the same
+    /// entry is an accepted no-op; the same id with other content is `policy_entry_conflict`.
+    /// Its effective date is checked against the topic's legal clock like any event, so a
+    /// change of reading never reaches back before an entry already in force.
+    func adopt(_ entry: PolicyEntry) throws(Rejection) -> Decision {
+        if let existing = state.policy.byID[entry.entryID] {
+            guard existing != entry else { return Decision() }
+            throw Rejection(.policyEntryConflict, "\(RecordRule.policyEntries.citation): entry '\(entry.entryID)' was adopted with other content (\(existing.topic.rawValue) = \(existing.reading.rawValue) from \(existing.effectiveOn)); adopt a new entry id", field: "entry_id")
+        }
+        if let shipped = PolicyCatalog.shipped.first(where: { $0.entryID == entry.entryID }),
+           shipped.topic != entry.topic || shipped.reading != entry.reading {
+            throw Rejection(.policyEntryConflict, "\(RecordRule.policyEntries.citation): entry '\(entry.entryID)' is shipped as \(shipped.topic.rawValue) = \(shipped.reading.rawValue); adopt a new entry id", field: "entry_id")
+        }
+        return Decision(events: [(StreamName.policy, .policyEntryAdopted(entry))])
     }
 
     /// Rule 8: an annotation; changes no agreement's state (allowed in any state).

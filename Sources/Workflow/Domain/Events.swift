@@ -65,9 +65,12 @@ public struct TerminationRequestSubmitted: Sendable, Hashable, Codable {
     public var reason: String
     public var localAuthorization: String
     public var filedOn: FloridaDate
+    /// `policy_entries`: the policy entries applied in accepting it (the mandatory-agreement
+    /// entry in force on `filed_on`); absent in events written before policy entries existed.
+    public var policyEntries: [String]?
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", agreementID = "agreement_id", agencyID = "agency_id", model, reason
-        case localAuthorization = "local_authorization", filedOn = "filed_on"
+        case localAuthorization = "local_authorization", filedOn = "filed_on", policyEntries = "policy_entries"
     }
 }
 
@@ -82,16 +85,21 @@ public struct TerminationRequestWithdrawn: Sendable, Hashable, Codable {
     }
 }
 
-/// `ReviewScheduled` (stream `request-<uuid>`): on the agenda of `meeting_date`.
+/// `ReviewScheduled` (stream `request-<uuid>`): on the agenda of `meeting_date`, scheduled
+/// by Board staff on `scheduled_on` (its legal date, never after the meeting).
 public struct ReviewScheduled: Sendable, Hashable, Codable {
     public var requestID: UUID
     public var agreementID: AgreementID
     public var meetingDate: FloridaDate
     /// Set when this reschedules an earlier meeting.
     public var previousMeetingDate: FloridaDate?
+    /// `scheduled_on`: the day the review was scheduled. Nil only in events written before
+    /// the field existed; those are dated by `RegisterState.legalDate(of:)` (the latest legal
+    /// date already recorded for the agreement and its requests, so never out of order).
+    public var scheduledOn: FloridaDate?
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", agreementID = "agreement_id", meetingDate = "meeting_date"
-        case previousMeetingDate = "previous_meeting_date"
+        case previousMeetingDate = "previous_meeting_date", scheduledOn = "scheduled_on"
     }
 }
 
@@ -125,7 +133,9 @@ public struct TerminationDecided: Sendable, Hashable, Codable {
 }
 
 /// `TerminationNoticeReceived` (stream `request-<uuid>`): ICE received the notice on
-/// `received_on`; the agreement ends on `effective_on` (receipt for TFM/JEM, +90 days for WSO).
+/// `received_on`; the agreement ends on `effective_on`: by the notice-effect policy entry
+/// (WSO: 90 days after receipt, MOA text; TFM/JEM: on receipt, an inference), or on the
+/// date ICE stated (`stated_effective_source` then says where ICE stated it).
 public struct TerminationNoticeReceived: Sendable, Hashable, Codable {
     public var requestID: UUID
     public var agreementID: AgreementID
@@ -133,9 +143,16 @@ public struct TerminationNoticeReceived: Sendable, Hashable, Codable {
     public var servedOn: FloridaDate?
     public var receivedOn: FloridaDate
     public var effectiveOn: FloridaDate
+    /// `stated_effective_source`: set when `effective_on` is ICE's stated date (e.g. the WSO
+    /// template's exigent-circumstances exception), not the policy entry's rule.
+    public var statedEffectiveSource: String?
+    /// `policy_entries`: the approval-scope and notice-effect entries applied (absent in
+    /// events written before policy entries existed: the catalog defaults applied then).
+    public var policyEntries: [String]?
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", agreementID = "agreement_id", model, servedOn = "served_on"
         case receivedOn = "received_on", effectiveOn = "effective_on"
+        case statedEffectiveSource = "stated_effective_source", policyEntries = "policy_entries"
     }
 }
 
@@ -198,6 +215,15 @@ public enum DomainEvent: Sendable, Hashable {
     case boardSeatFilled(BoardSeatChanged)
     case boardSeatVacated(BoardSeatChanged)
     case localGovernmentVoteRecorded(LocalGovernmentVoteRecorded)
+    // Editions of ICE's list (Editions.swift).
+    case editionRecorded(EditionRecorded)
+    case agreementNotListed(AgreementNotListed)
+    case agreementListedAgain(AgreementListedAgain)
+    case agreementHolderChanged(AgreementHolderChanged)
+    case agreementResigned(AgreementResigned)
+    case agreementMarkedDuplicate(AgreementMarkedDuplicate)
+    /// `PolicyEntryAdopted` (stream `policy`): a registrar adopted a policy entry.
+    case policyEntryAdopted(PolicyEntry)
 
     /// Every event type.
     public static let eventTypes: [String] = [
@@ -205,6 +231,8 @@ public enum DomainEvent: Sendable, Hashable {
         "TerminationRequestSubmitted", "TerminationRequestWithdrawn", "ReviewScheduled", "BoardVoteRecorded",
         "TerminationApproved", "TerminationDenied", "TerminationNoticeReceived", "AgreementTerminated",
         "BoardSeatFilled", "BoardSeatVacated", "LocalGovernmentVoteRecorded",
+        "EditionRecorded", "AgreementNotListed", "AgreementListedAgain", "AgreementHolderChanged",
+        "AgreementResigned", "AgreementMarkedDuplicate", "PolicyEntryAdopted",
     ]
 
     /// The stored `event_type`, past tense, e.g. `TerminationRequestSubmitted`.
@@ -225,24 +253,111 @@ public enum DomainEvent: Sendable, Hashable {
         case .boardSeatFilled: return "BoardSeatFilled"
         case .boardSeatVacated: return "BoardSeatVacated"
         case .localGovernmentVoteRecorded: return "LocalGovernmentVoteRecorded"
+        case .editionRecorded: return "EditionRecorded"
+        case .agreementNotListed: return "AgreementNotListed"
+        case .agreementListedAgain: return "AgreementListedAgain"
+        case .agreementHolderChanged: return "AgreementHolderChanged"
+        case .agreementResigned: return "AgreementResigned"
+        case .agreementMarkedDuplicate: return "AgreementMarkedDuplicate"
+        case .policyEntryAdopted: return "PolicyEntryAdopted"
         }
     }
 
-    /// The legal (Florida) date of the event, where it has one: signing, filing,
-    /// withdrawal, meeting, receipt, effective date, vote date. Nil for renames,
-    /// corrections, detail updates and scheduling.
+    /// The legal (Florida) date the event carries: signing, filing, withdrawal, scheduling,
+    /// meeting, receipt, effective date, vote date, a policy entry's effective date. For a
+    /// seat correction, the earlier of its date and the date of the entry it corrects (so
+    /// "as of a date" applies the correction wherever the corrected entry applied).
+    /// Nil when the payload carries none (renames, detail updates and date corrections
+    /// without an edition date; `ReviewScheduled` written before `scheduled_on` existed):
+    /// `RegisterState.legalDate(of:)` dates those.
     public var occurredOn: FloridaDate? {
         switch self {
         case .agreementRegistered(let e): return e.signedOn
-        case .agreementDetailsUpdated, .agencyRenamed, .signedDateCorrected, .reviewScheduled: return nil
+        case .agreementDetailsUpdated, .agencyRenamed, .signedDateCorrected: return nil
+        case .reviewScheduled(let e): return e.scheduledOn
         case .terminationRequestSubmitted(let e): return e.filedOn
         case .terminationRequestWithdrawn(let e): return e.withdrawnOn
         case .boardVoteRecorded(let e): return e.meetingDate
         case .terminationApproved(let e), .terminationDenied(let e): return e.decidedOn
         case .terminationNoticeReceived(let e): return e.receivedOn
         case .agreementTerminated(let e): return e.effectiveOn
-        case .boardSeatFilled(let e), .boardSeatVacated(let e): return e.effectiveOn
+        case .boardSeatFilled(let e), .boardSeatVacated(let e): return e.replacesEntryOn.map { min($0, e.effectiveOn) } ?? e.effectiveOn
         case .localGovernmentVoteRecorded(let e): return e.votedOn
+        // The edition's date: when ICE's list showed the change (issue 12 / issue 13 convention).
+        case .editionRecorded(let e): return e.edition
+        case .agreementNotListed(let e): return e.edition
+        case .agreementListedAgain(let e): return e.edition
+        case .agreementHolderChanged(let e): return e.edition
+        case .agreementResigned(let e): return e.edition
+        case .agreementMarkedDuplicate(let e): return e.edition
+        case .policyEntryAdopted(let e): return e.effectiveOn
+        }
+    }
+
+    /// Whose legal clock the event reads and advances (DESIGN.md rule 7, policy entry
+    /// `record.legal-time-monotone`): an agreement together with its requests (a request
+    /// moves its agreement's state, so they share one clock), an agency (renames), a Board
+    /// seat, a policy topic. Nil for a local government's vote: an annotation, dated by the
+    /// vote it records (which may precede the agreement), it changes no state (rule 8).
+    public var legalClock: LegalClock? {
+        switch self {
+        case .agreementRegistered(let e): return .agreement(e.agreementID)
+        case .agreementDetailsUpdated(let e): return .agreement(e.agreementID)
+        case .signedDateCorrected(let e): return .agreement(e.agreementID)
+        case .agencyRenamed(let e): return .agency(e.agencyID)
+        case .terminationRequestSubmitted(let e): return .agreement(e.agreementID)
+        case .terminationRequestWithdrawn(let e): return .agreement(e.agreementID)
+        case .reviewScheduled(let e): return .agreement(e.agreementID)
+        case .boardVoteRecorded(let e): return .agreement(e.agreementID)
+        case .terminationApproved(let e), .terminationDenied(let e): return .agreement(e.agreementID)
+        case .terminationNoticeReceived(let e): return .agreement(e.agreementID)
+        case .agreementTerminated(let e): return .agreement(e.agreementID)
+        case .boardSeatFilled(let e), .boardSeatVacated(let e): return .seat(e.seat)
+        case .localGovernmentVoteRecorded: return nil
+        case .policyEntryAdopted(let e): return .policy(e.topic)
+        // What ICE's list showed in an edition: dated by the edition, which may be imported
+        // after requests filed later than it (or before requests filed earlier), so, like an
+        // annotation, it reads and advances no clock (an interpretation of rule 7; edition
+        // order itself is enforced by `edition_out_of_order` and claim_edition).
+        case .editionRecorded, .agreementNotListed, .agreementListedAgain, .agreementHolderChanged,
+             .agreementResigned, .agreementMarkedDuplicate: return nil
+        }
+    }
+
+    /// True when `decide` checks the event against its clock. A seat correction
+    /// (`replaces_entry_on`) is exempt: it says explicitly which earlier entry it corrects,
+    /// and the log keeps both.
+    var checksLegalClock: Bool {
+        switch self {
+        case .boardSeatFilled(let e), .boardSeatVacated(let e): return e.replacesEntryOn == nil
+        case .localGovernmentVoteRecorded: return false
+        default: return true
+        }
+    }
+
+    /// The policy entries the decision that produced this event applied (`policy_entries`).
+    public var policyEntriesApplied: [String] {
+        switch self {
+        case .terminationRequestSubmitted(let e): return e.policyEntries ?? []
+        case .terminationNoticeReceived(let e): return e.policyEntries ?? []
+        default: return []
+        }
+    }
+
+    /// The command payload field that gave the legal date, for rejections.
+    var legalDateField: String {
+        switch self {
+        case .agreementRegistered, .signedDateCorrected: return "signed_on"
+        case .terminationRequestSubmitted: return "filed_on"
+        case .terminationRequestWithdrawn: return "withdrawn_on"
+        case .reviewScheduled: return "scheduled_on"
+        case .boardVoteRecorded, .terminationApproved, .terminationDenied: return "meeting_date"
+        case .terminationNoticeReceived: return "received_on"
+        case .localGovernmentVoteRecorded: return "voted_on"
+        case .agreementDetailsUpdated, .agencyRenamed: return "source_edition"
+        case .agreementTerminated, .boardSeatFilled, .boardSeatVacated, .policyEntryAdopted: return "effective_on"
+        case .editionRecorded, .agreementNotListed, .agreementListedAgain, .agreementHolderChanged,
+             .agreementResigned, .agreementMarkedDuplicate: return "edition"
         }
     }
 
@@ -263,6 +378,13 @@ public enum DomainEvent: Sendable, Hashable {
         case .agreementTerminated(let e): return canonicalJSON(e)
         case .boardSeatFilled(let e), .boardSeatVacated(let e): return canonicalJSON(e)
         case .localGovernmentVoteRecorded(let e): return canonicalJSON(e)
+        case .editionRecorded(let e): return canonicalJSON(e)
+        case .agreementNotListed(let e): return canonicalJSON(e)
+        case .agreementListedAgain(let e): return canonicalJSON(e)
+        case .agreementHolderChanged(let e): return canonicalJSON(e)
+        case .agreementResigned(let e): return canonicalJSON(e)
+        case .agreementMarkedDuplicate(let e): return canonicalJSON(e)
+        case .policyEntryAdopted(let e): return canonicalJSON(e)
         }
     }
 
@@ -286,6 +408,13 @@ public enum DomainEvent: Sendable, Hashable {
         case "BoardSeatFilled": return .boardSeatFilled(try d(BoardSeatChanged.self))
         case "BoardSeatVacated": return .boardSeatVacated(try d(BoardSeatChanged.self))
         case "LocalGovernmentVoteRecorded": return .localGovernmentVoteRecorded(try d(LocalGovernmentVoteRecorded.self))
+        case "EditionRecorded": return .editionRecorded(try d(EditionRecorded.self))
+        case "AgreementNotListed": return .agreementNotListed(try d(AgreementNotListed.self))
+        case "AgreementListedAgain": return .agreementListedAgain(try d(AgreementListedAgain.self))
+        case "AgreementHolderChanged": return .agreementHolderChanged(try d(AgreementHolderChanged.self))
+        case "AgreementResigned": return .agreementResigned(try d(AgreementResigned.self))
+        case "AgreementMarkedDuplicate": return .agreementMarkedDuplicate(try d(AgreementMarkedDuplicate.self))
+        case "PolicyEntryAdopted": return .policyEntryAdopted(try d(PolicyEntry.self))
         default: throw UnknownEventType(type: type)
         }
     }
@@ -294,4 +423,25 @@ public enum DomainEvent: Sendable, Hashable {
 /// `DomainEvent.decode` was given an event type it does not know.
 public struct UnknownEventType: Error, Equatable, Sendable {
     public var type: String
+}
+
+/// A legal clock: what an event's legal date is ordered against (`DomainEvent.legalClock`).
+public enum LegalClock: Sendable, Hashable, CustomStringConvertible {
+    /// An agreement and every request about it.
+    case agreement(AgreementID)
+    /// An agency (renames).
+    case agency(AgencyID)
+    /// One seat of the Board.
+    case seat(BoardSeat)
+    /// One policy topic.
+    case policy(PolicyTopic)
+
+    public var description: String {
+        switch self {
+        case .agreement(let id): return "agreement \(id) and its requests"
+        case .agency(let id): return "agency \(id)"
+        case .seat(let seat): return "the \(seat.title) seat"
+        case .policy(let topic): return "policy topic \(topic.rawValue)"
+        }
+    }
 }

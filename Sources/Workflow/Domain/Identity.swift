@@ -46,6 +46,9 @@ public enum AgencyType: String, Sendable, Hashable, Codable, CaseIterable {
     case county = "County"
     case municipality = "Municipality"
     case stateAgency = "State Agency"
+    /// The edition had no TYPE column (e.g. ICE's 2024 web table); the register keeps an
+    /// agreement's known type when a later row has none.
+    case unknown = "Unknown"
 }
 
 /// Stable identity of a law enforcement agency: a slug of its name, never ICE's raw
@@ -210,10 +213,14 @@ public enum StreamName {
     public static func request(_ id: UUID) -> String { "request-\(id.uuidString.lowercased())" }
     /// `agency-<agencyID>`: agency-level events (renames).
     public static func agency(_ id: AgencyID) -> String { "agency-\(id)" }
+    /// `editions`: the ICE editions the register has followed (`EditionRecorded`).
+    public static let editions = "editions"
     /// `board`: the Board's seats.
     public static let board = "board"
+    /// `policy`: policy entries adopted (issue 13).
+    public static let policy = "policy"
 
-    /// The category of a stream name: `agreement`, `request`, `agency`, `board`.
+    /// The category of a stream name: `agreement`, `request`, `agency`, `board`, `editions`, `policy`.
     public static func category(of stream: String) -> String {
         stream.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? stream
     }

@@ -39,7 +39,8 @@ public func mandatoryAgreementReason(agencyName: String, agencyType: AgencyType,
     guard agencyType != .stateAgency else { return nil }
     let slug = "-" + AgencyID.slug(of: agencyName) + "-"
     if slug.contains("-sheriffs-office-") { return .sheriffsOffice }
-    guard agencyType == .county else { return nil }
+    // An unknown TYPE (an edition without the column): the name decides, as for County.
+    guard agencyType == .county || agencyType == .unknown else { return nil }
     if ["-corrections-", "-correctional-", "-detention-"].contains(where: { slug.contains($0) }) {
         return .countyCorrections
     }

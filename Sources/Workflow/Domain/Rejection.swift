@@ -14,8 +14,16 @@ public struct Rejection: Error, Equatable, Sendable, Codable, CustomStringConver
         self.field = field
     }
 
+    /// A rejection whose message names its source: when `message` cites none (a statute
+    /// "F.S.", an MOA clause, or a named "policy entry '...'"), `code.source` is put in front.
     init(_ code: RejectionCode, _ message: String, field: String? = nil) {
-        self.init(code: code.rawValue, message: message, field: field)
+        self.init(code: code.rawValue, message: Rejection.namesSource(message) ? message : "\(code.source): \(message)", field: field)
+    }
+
+    /// True when `message` cites a statute (`F.S.`), an MOA clause (`MOA`) or a named
+    /// policy entry (`policy entry '`): the test every rejection message passes.
+    public static func namesSource(_ message: String) -> Bool {
+        message.contains("F.S.") || message.contains("MOA") || message.contains("policy entry '")
     }
 
     public var description: String { "\(code): \(message)" }
@@ -52,13 +60,20 @@ public enum RejectionCode: String, Sendable, CaseIterable, Codable {
     case agencyNotFound = "agency_not_found"
     /// A rename to a name whose slug already identifies another agency.
     case agencyNameTaken = "agency_name_taken"
+    /// An edition older than the newest in the register (issue 12: it changes no current fact).
+    case editionOutOfOrder = "edition_out_of_order"
+    /// The agency already holds a live agreement of that model (a holder change would make two).
+    case agreementExists = "agreement_exists"
 
     // MARK: Requests (rules 1-3, 6, 7)
     /// Rule 1: the agency holds no active agreement of that model (e.g. South Miami PD).
     case noActiveAgreement = "no_active_agreement"
     /// Rule 1: the agreement is not `active` (termination already approved or pending).
     case agreementNotActive = "agreement_not_active"
-    /// Rule 1: the agreement or request belongs to another agency.
+    /// Rule 1: a payload names another agency than the clerk's own (SQLSTATE CQ003 at submission).
+    /// `decide` no longer produces it: another agency's request or agreement is refused exactly
+    /// as an unknown id (`request_not_found`, `agreement_not_found`), so that a clerk learns nothing
+    /// about other agencies (issue 11 item 5).
     case agencyMismatch = "agency_mismatch"
     /// Rule 2: the agreement already has an open request.
     case requestAlreadyOpen = "request_already_open"
@@ -94,6 +109,18 @@ public enum RejectionCode: String, Sendable, CaseIterable, Codable {
     case agreementTerminated = "agreement_terminated"
     /// `end_agreement` with an effective date other than the one the notice fixed.
     case effectiveDateMismatch = "effective_date_mismatch"
+    /// Rule 7 (policy entry `record.legal-time-monotone`): an event dated before the latest
+    /// legal date already recorded on its clock (an agreement and its requests, an agency,
+    /// a Board seat, a policy topic).
+    case legalDateOutOfOrder = "legal_date_out_of_order"
+    /// Rule 7: `scheduled_on` after the meeting it schedules.
+    case scheduledAfterMeeting = "scheduled_after_meeting"
+    /// `stated_effective_on` before ICE received the notice.
+    case effectiveBeforeReceipt = "effective_before_receipt"
+
+    // MARK: Policy entries (issue 13)
+    /// `adopt_policy_entry` with an entry id already adopted with other content.
+    case policyEntryConflict = "policy_entry_conflict"
 
     // MARK: Board seats (rule 5: composition as data)
     /// Filling a seat with the member who already holds it on that date.
@@ -104,4 +131,48 @@ public enum RejectionCode: String, Sendable, CaseIterable, Codable {
     case seatEntryConflict = "seat_entry_conflict"
     /// `replaces_entry_on` names no entry of that seat.
     case seatEntryNotFound = "seat_entry_not_found"
+}
+
+extension RejectionCode {
+    /// The source a rejection of this code rests on, cited in its message when the
+    /// message names no more specific one (a statute, an MOA clause or a named policy entry).
+    public var source: String {
+        switch self {
+        case .unknownCommandType, .malformedPayload, .payloadTooLarge, .missingField, .invalidFieldType,
+             .invalidFieldValue, .invalidDate, .fieldTooLong, .unknownField:
+            return RecordRule.commandSchema.citation
+        case .agreementNotFound, .agencyNotFound, .agencyNameTaken, .requestIDTaken, .requestNotFound:
+            return RecordRule.identity.citation
+        case .noActiveAgreement, .agreementNotActive, .agencyMismatch:
+            return "s. 908.11(1), F.S. (the termination of an agency's own 287(g) agreement)"
+        case .requestAlreadyOpen:
+            return RecordRule.oneOpenRequest.citation
+        case .mandatoryAgreement:
+            return "s. 908.11(1), F.S."
+        case .requestNotOpen, .noticeAlreadyRecorded:
+            return RecordRule.requestLifecycle.citation
+        case .reviewNotScheduled, .meetingMismatch, .invalidTally:
+            return "s. 908.1031, F.S."
+        case .notApproved:
+            return "s. 908.11(1), F.S. as read by the approval-scope policy entry"
+        case .dateBeforeSubmission, .dateBeforeSigning, .receivedBeforeServed, .scheduledAfterMeeting:
+            return RecordRule.datesInOrder.citation
+        case .noticeBeforeApproval:
+            return "s. 908.11(1), F.S. (the Board's approval comes before the termination)"
+        case .dateInFuture:
+            return RecordRule.noFutureDates.citation
+        case .agreementTerminated:
+            return "287(g) MOA termination clause (a terminated agreement is final; rejoining is a new MOA)"
+        case .effectiveDateMismatch, .effectiveBeforeReceipt:
+            return "287(g) MOA termination clause, as read by the notice-effect policy entry"
+        case .seatAlreadyFilled, .seatAlreadyVacant, .seatEntryConflict, .seatEntryNotFound:
+            return RecordRule.seatHistory.citation
+        case .legalDateOutOfOrder:
+            return RecordRule.legalTimeMonotone.citation
+        case .policyEntryConflict:
+            return RecordRule.policyEntries.citation
+        case .editionOutOfOrder, .agreementExists:
+            return RecordRule.editions.citation
+        }
+    }
 }

@@ -10,6 +10,9 @@ public enum AgreementStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case terminationApproved = "termination_approved"
     case terminationPending = "termination_pending"
     case terminated
+    /// The registrar found it to be a second listing of another agreement (issue 12):
+    /// not live, never terminated.
+    case duplicate
 }
 
 /// A request's state: `submitted` -> `underReview` -> `approved` | `denied`;
@@ -55,6 +58,17 @@ public struct Agreement: Sendable, Hashable {
     public var terminatedOn: FloridaDate?
     /// Local government votes about it (annotations only, rule 8).
     public var localVotes: [LocalGovernmentVoteRecorded]
+    /// The first ICE edition that listed it (its registration's `source_edition`).
+    public var firstEdition: String = ""
+    /// The newest ICE edition recorded while it was listed (see `EditionRecorded`).
+    public var latestEdition: String = ""
+    /// The edition from which ICE stopped listing it; nil while listed.
+    public var notListedSince: String?
+    /// For a `duplicate`: the agreement it repeats.
+    public var duplicateOf: AgreementID?
+
+    /// Live: neither terminated nor a duplicate.
+    public var isLive: Bool { status != .terminated && status != .duplicate }
 }
 
 /// A termination request.
@@ -91,6 +105,12 @@ public struct RegisterState: Sendable, Equatable {
     public private(set) var agreementIDsByAgency: [AgencyID: [AgreementID]] = [:]
     public var requests: [UUID: TerminationRequest] = [:]
     public var board = BoardComposition()
+    /// The newest ICE edition recorded (`EditionRecorded`), e.g. `2025-07-18pm`.
+    public var latestEdition: String?
+    /// Policy entries adopted in the log (`PolicyCatalog` defaults apply where none is).
+    public var policy = PolicyRegister()
+    /// Each legal clock's latest legal date (DESIGN.md rule 7; see `DomainEvent.legalClock`).
+    public private(set) var legalClocks: [LegalClock: FloridaDate] = [:]
 
     public init() {}
 
@@ -98,6 +118,22 @@ public struct RegisterState: Sendable, Equatable {
     public static func fold(_ events: some Sequence<(stream: String, event: DomainEvent)>) -> RegisterState {
         var state = RegisterState()
         for item in events { state.apply(item.event, stream: item.stream) }
+        return state
+    }
+
+    /// Replays, in log order, the events whose legal date is on or before `date`: the
+    /// register "as of" that Florida day in legal time. An event without a date of its own
+    /// is dated by `legalDate(of:)` against every earlier event; one with no date at all
+    /// (nothing on its clock yet) is left out. Because `decide` keeps legal time monotone on
+    /// each clock, this is, for every agreement and request, a state it passed through.
+    public static func fold(_ events: some Sequence<(stream: String, event: DomainEvent)>, through date: FloridaDate) -> RegisterState {
+        var full = RegisterState()
+        var state = RegisterState()
+        for item in events {
+            let legal = full.legalDate(of: item.event)
+            full.apply(item.event, stream: item.stream)
+            if let legal, legal <= date { state.apply(item.event, stream: item.stream) }
+        }
         return state
     }
 
@@ -115,7 +151,7 @@ public struct RegisterState: Sendable, Equatable {
     /// The agency's not-terminated agreement of `model`, if any (at most one: a
     /// re-dated registration corrects the date instead of adding an agreement).
     public func liveAgreement(of agency: AgencyID, model: Model) -> Agreement? {
-        agreements(of: agency).last { $0.model == model && $0.status != .terminated }
+        agreements(of: agency).last { $0.model == model && $0.isLive }
     }
 
     /// s. 908.11(1), F.S. for an agency in the register (see `mandatoryAgreementReason`).
@@ -124,7 +160,7 @@ public struct RegisterState: Sendable, Equatable {
     /// or a jail operator from the duty.
     public func mandatoryReason(for agency: AgencyID) -> MandatoryReason? {
         guard let record = agencies[agency] else { return nil }
-        let live = agreements(of: agency).filter { $0.status != .terminated }
+        let live = agreements(of: agency).filter { $0.isLive }
         guard let type = (live.isEmpty ? agreements(of: agency) : live).max(by: { $0.signedOn < $1.signedOn })?.agencyType
         else { return nil }
         for name in [record.name] + record.formerNames.reversed() {
@@ -135,9 +171,31 @@ public struct RegisterState: Sendable, Equatable {
         return nil
     }
 
+    /// The legal date of `event` if it were applied now: the date it carries
+    /// (`DomainEvent.occurredOn`), else the latest legal date already on its clock. So an
+    /// event without a date of its own (an older `ReviewScheduled` written before
+    /// `scheduled_on` existed; a rename or detail update without an edition date) is dated
+    /// at the earliest date it can have had, and never out of order; nil when its clock has
+    /// no date yet (the caller then uses the date it was recorded).
+    public func legalDate(of event: DomainEvent) -> FloridaDate? {
+        event.occurredOn ?? event.legalClock.flatMap { legalClocks[$0] }
+    }
+
     /// Evolve: the state after `event`. `stream` is where the event was stored; the
     /// state is keyed by the ids inside the events, so it is informational here.
     public mutating func apply(_ event: DomainEvent, stream: String) {
+        if let date = legalDate(of: event) {
+            if let clock = event.legalClock { legalClocks[clock] = max(legalClocks[clock] ?? date, date) }
+            for id in event.policyEntriesApplied {
+                // A decision that applied an entry fixes its topic's reading up to its date:
+                // a later adoption may not take effect before it (policy never rewrites a decision).
+                if let topic = policy.entry(id: id)?.topic { legalClocks[.policy(topic)] = max(legalClocks[.policy(topic)] ?? date, date) }
+            }
+            if case .agreementRegistered(let e) = event {
+                // An agency's renames are dated no earlier than its agreements' registrations.
+                legalClocks[.agency(e.agencyID)] = max(legalClocks[.agency(e.agencyID)] ?? date, date)
+            }
+        }
         switch event {
         case .agreementRegistered(let e):
             if var agency = agencies[e.agencyID] {
@@ -157,12 +215,14 @@ public struct RegisterState: Sendable, Equatable {
             agreements[e.agreementID] = Agreement(
                 id: e.agreementID, agencyID: e.agencyID, model: e.model, signedOn: e.signedOn,
                 agencyType: e.agencyType, county: e.county, moaURL: e.moaURL, sourceEdition: e.sourceEdition,
-                status: .active, currentRequest: nil, terminatedOn: nil, localVotes: [])
+                status: .active, currentRequest: nil, terminatedOn: nil, localVotes: [],
+                firstEdition: e.sourceEdition, latestEdition: e.sourceEdition)
         case .agreementDetailsUpdated(let e):
             agreements[e.agreementID]?.agencyType = e.agencyType
             agreements[e.agreementID]?.county = e.county
             agreements[e.agreementID]?.moaURL = e.moaURL
             agreements[e.agreementID]?.sourceEdition = e.sourceEdition
+            agreements[e.agreementID]?.latestEdition = e.sourceEdition
         case .agencyRenamed(let e):
             guard var agency = agencies[e.agencyID] else { return }
             agency.formerNames.append(agency.name)
@@ -214,7 +274,41 @@ public struct RegisterState: Sendable, Equatable {
         case .boardSeatFilled(let e), .boardSeatVacated(let e):
             board.record(e.entry, seat: e.seat, replacing: e.replacesEntryOn)
         case .localGovernmentVoteRecorded(let e):
-            agreements[e.agreementID]?.localVotes.append(e)
+            // Kept in voted_on order (annotations are outside the legal clock: rule 8).
+            guard var votes = agreements[e.agreementID]?.localVotes else { return }
+            votes.insert(e, at: votes.firstIndex { $0.votedOn > e.votedOn } ?? votes.count)
+            agreements[e.agreementID]?.localVotes = votes
+        case .editionRecorded(let e):
+            latestEdition = e.sourceEdition
+            for id in agreements.keys where agreements[id]?.isLive == true && agreements[id]?.notListedSince == nil {
+                agreements[id]?.latestEdition = e.sourceEdition
+            }
+        case .agreementNotListed(let e):
+            agreements[e.agreementID]?.notListedSince = e.sourceEdition
+        case .agreementListedAgain(let e):
+            agreements[e.agreementID]?.notListedSince = nil
+            agreements[e.agreementID]?.latestEdition = e.sourceEdition
+        case .agreementHolderChanged(let e):
+            guard var agreement = agreements[e.agreementID] else { return }
+            if agencies[e.toAgencyID] == nil {
+                agencies[e.toAgencyID] = Agency(id: e.toAgencyID, name: e.toAgencyName, formerNames: [])
+            }
+            agreementIDsByAgency[agreement.agencyID]?.removeAll { $0 == e.agreementID }
+            var ids = agreementIDsByAgency[e.toAgencyID, default: []]
+            ids.insert(e.agreementID, at: ids.firstIndex { $0 > e.agreementID } ?? ids.count)
+            agreementIDsByAgency[e.toAgencyID] = ids
+            agreement.agencyID = e.toAgencyID
+            if let edition = e.sourceEdition { agreement.sourceEdition = edition }
+            agreements[e.agreementID] = agreement
+        case .agreementResigned(let e):
+            agreements[e.agreementID]?.signedOn = e.signedOn
+            agreements[e.agreementID]?.moaURL = e.moaURL
+            if let edition = e.sourceEdition { agreements[e.agreementID]?.sourceEdition = edition }
+        case .agreementMarkedDuplicate(let e):
+            agreements[e.agreementID]?.status = .duplicate
+            agreements[e.agreementID]?.duplicateOf = e.duplicateOf
+        case .policyEntryAdopted(let e):
+            policy.adopt(e)
         }
     }
 

@@ -14,18 +14,31 @@ public enum HashChain {
 
     /// The hash the event should carry, given the previous event's hash.
     public static func hash(of event: RecordedEvent, previous: [UInt8]) -> [UInt8] {
+        hash(previous: previous, fields: [
+            Array(String(event.globalPosition).utf8), Array(event.streamID.utf8), Array(String(event.streamVersion).utf8),
+            Array(event.eventID.uuidString.lowercased().utf8), Array(event.type.utf8), Array(event.data.utf8),
+            Array(event.metadata.utf8), Array(event.occurredAt.iso8601.utf8),
+        ])
+    }
+
+    /// The hash over `previous` and the eight fields' bytes exactly as given, in the
+    /// order position, stream, version, event id, type, data, metadata, occurred at
+    /// (each already in its canonical text form). Offline verification hashes the
+    /// bytes it read this way, without decoding them into types.
+    public static func hash(previous: [UInt8], fields: [ArraySlice<UInt8>]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: previous)
-        for field in [
-            String(event.globalPosition), event.streamID, String(event.streamVersion),
-            event.eventID.uuidString.lowercased(), event.type, event.data, event.metadata, event.occurredAt.iso8601,
-        ] {
-            let bytes = Array(field.utf8)
-            let length = UInt32(bytes.count).bigEndian
+        for field in fields {
+            let length = UInt32(truncatingIfNeeded: field.count).bigEndian
             withUnsafeBytes(of: length) { hasher.update(bufferPointer: $0) }
-            hasher.update(data: bytes)
+            field.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         }
         return Array(hasher.finalize())
+    }
+
+    /// `hash(previous:fields:)` for whole arrays.
+    public static func hash(previous: [UInt8], fields: [[UInt8]]) -> [UInt8] {
+        hash(previous: previous, fields: fields.map { $0[...] })
     }
 }
 

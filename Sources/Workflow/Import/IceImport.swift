@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import SwiftCSV
 
 #if canImport(Glibc)
 import Glibc
@@ -54,8 +53,17 @@ public struct ImportReport: Sendable, Equatable, Codable {
     /// Not part of the JSON form.
     public var commandIDs: [UUID] = []
 
-    /// Rows imported (submitted now or earlier): `rowsRead - skipped.count`.
-    public var imported: Int { submitted + alreadySubmitted }
+    /// Rows imported: `rowsRead - skipped.count` (valid Florida rows, whether or not they
+    /// needed a command: an unchanged row of a later edition needs none).
+    public var imported = 0
+    /// With reconciliation (`submitEdition`): rows and live agreements by class
+    /// (`EditionPlan.Kind` raw values), and the items that need a registrar's decision.
+    public var classes: [String: Int]?
+    public var needsDecision: [EditionPlan.Item]?
+    /// True when this edition was imported before (by any login): nothing was enqueued.
+    public var alreadyImported: Bool?
+    /// The `record_edition` command's id (not part of the JSON form).
+    public var editionCommandID: UUID?
 
     public init(file: String? = nil, edition: String) {
         self.file = file
@@ -64,6 +72,9 @@ public struct ImportReport: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case file, edition, skipped, agencies, submitted, outcome
+        case imported, classes
+        case needsDecision = "needs_decision"
+        case alreadyImported = "already_imported"
         case rowsRead = "rows_read"
         case alreadySubmitted = "already_submitted"
         case sheriffsOffices = "sheriffs_offices"
@@ -161,10 +172,32 @@ public enum IceImport {
         public var rows: [Entry]
         /// Counts and skipped rows; nothing submitted yet.
         public var report: ImportReport
+        /// Whether the edition has ICE's TYPE and COUNTY columns (when not, rows carry
+        /// `AgencyType.unknown` and no county, and reconciliation keeps the register's values).
+        public var hasTypeColumn = true
+        public var hasCountyColumn = true
     }
 
-    /// ICE's header names that must be present.
-    public static let requiredColumns = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA"]
+    /// ICE's header names that must be present. `TYPE` and `COUNTY` are optional: some
+    /// editions (the 2024 web table) have neither; their rows import with type and county
+    /// unknown (`AgencyType.unknown`, no county).
+    public static let requiredColumns = ["STATE", "LAW ENFORCEMENT AGENCY", "SUPPORT TYPE", "SIGNED", "MOA"]
+
+    /// ICE's TYPE values, as printed in some edition, and what they mean (case and
+    /// surrounding spaces ignored). ICE's typos are data: `Muncipality` is a municipality,
+    /// `State` a state agency.
+    public static let typeSpellings: [String: AgencyType] = [
+        "county": .county, "municipality": .municipality, "state agency": .stateAgency,
+        "muncipality": .municipality, "state": .stateAgency,
+    ]
+
+    /// COUNTY values that mean "no county given" (ICE's `#N/A`, and `#NA` in some editions).
+    public static let noCountySpellings: Set<String> = ["", "#n/a", "#na", "n/a", "na"]
+
+    /// ICE's TYPE as printed -> the agency type; nil for an unknown spelling.
+    public static func agencyType(ofICE text: String) -> AgencyType? {
+        typeSpellings[text.trimmingCharacters(in: .whitespaces).lowercased()]
+    }
 
     /// Rows per pipelined round trip when submitting.
     public static let batchSize = 100
@@ -215,15 +248,10 @@ public enum IceImport {
         guard isValidEdition(edition), let editionDate = editionDate(edition) else { throw .invalidEdition(edition) }
         // SwiftCSV drops a last field that is empty when the text does not end in a newline.
         let text = text.last?.isNewline == false ? text + "\n" : text
-        var records: [[String]] = []
-        do {
-            let csv = try EnumeratedCSV(string: text, delimiter: .comma, loadColumns: false, rowLimit: 0)
-            try csv.enumerateAsArray(startAt: 0, rowLimit: nil) { records.append($0) }
-        } catch {
-            throw .malformedCSV("\(error)")
-        }
-        guard let header = records.first?.map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) else {
-            throw .missingColumns(requiredColumns)
+        let records = CSVRecords.read(text)
+        if let first = records.first, let error = first.error { throw .malformedCSV("line \(first.line) (the header): \(error)") }
+        guard let header = records.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) else {
+            throw .malformedCSV("the file is empty (no header, no rows)")
         }
         let missing = requiredColumns.filter { !header.contains($0) }
         guard missing.isEmpty else { throw .missingColumns(missing) }
@@ -233,10 +261,15 @@ public enum IceImport {
         var report = ImportReport(edition: edition)
         var rows: [Entry] = []
         var seen: [String: Int] = [:]  // agency slug + model -> line
-        var line = 1 + newlines(in: records[0])
-        for fields in records.dropFirst() {
-            let start = line + 1
-            line = start + newlines(in: fields)
+        for record in records.dropFirst() {
+            let start = record.line
+            let fields = record.fields
+            if let error = record.error {
+                report.rowsRead += 1
+                report.skipped.append(ImportReport.Skip(line: start, field: "*", value: String(record.raw.prefix(120)),
+                                                        reason: "malformed CSV: \(error)"))
+                continue
+            }
             if fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }  // blank line
             report.rowsRead += 1
             let result = entry(fields, line: start, header: header, column: column, urlColumn: urlColumn,
@@ -264,7 +297,8 @@ public enum IceImport {
             report.byModel[row.agreement.model.rawValue, default: 0] += 1
             report.byType[row.agreement.agencyType.rawValue, default: 0] += 1
         }
-        return Parsed(rows: rows, report: report)
+        report.imported = rows.count
+        return Parsed(rows: rows, report: report, hasTypeColumn: header.contains("TYPE"), hasCountyColumn: header.contains("COUNTY"))
     }
 
     /// The idempotency key of a row's command:
@@ -280,10 +314,6 @@ public enum IceImport {
         let digest = SHA256.hash(data: Data(payload.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
         let slug = AgencyID.slug(of: agreement.agencyName).prefix(100)
         return "import:\(agreement.sourceEdition):\(agreement.model.slug):\(agreement.signedOn):\(slug):\(digest)"
-    }
-
-    private static func newlines(in fields: [String]) -> Int {
-        fields.reduce(0) { $0 + $1.filter(\.isNewline).count }
     }
 
     /// Validates one record; the skip names the first field at fault.
@@ -304,8 +334,13 @@ public enum IceImport {
         guard value("STATE").uppercased() == "FLORIDA" else { return skip("STATE", "not a Florida agency") }
         let name = value("LAW ENFORCEMENT AGENCY")
         guard AgencyID(name: name) != nil else { return skip("LAW ENFORCEMENT AGENCY", "no agency name") }
-        guard let type = AgencyType(rawValue: value("TYPE")) else {
-            return skip("TYPE", "not County, Municipality or State Agency")
+        let type: AgencyType
+        if column["TYPE"] == nil {
+            type = .unknown
+        } else if let known = agencyType(ofICE: value("TYPE")) {
+            type = known
+        } else {
+            return skip("TYPE", "not County, Municipality or State Agency (nor a spelling in IceImport.typeSpellings)")
         }
         guard let model = Model(codeOrName: value("SUPPORT TYPE")) else {
             return skip("SUPPORT TYPE", "not a 287(g) model (Task Force Model, Warrant Service Officer, Jail Enforcement Model)")
@@ -314,10 +349,12 @@ public enum IceImport {
         guard signed <= editionDate else { return skip("SIGNED", "after the edition's date \(editionDate)") }
         let county = value("COUNTY")
         let link = urlColumn.map { fields[$0].trimmingCharacters(in: .whitespaces) } ?? ""
+        // `link` with a URL is the MOA; so is a URL beside an empty MOA cell (2024 web table).
+        let moaText = value("MOA").lowercased()
         let agreement = RegisterAgreement(
-            agencyName: name, agencyType: type, county: county.isEmpty || county == "#N/A" ? nil : county,
+            agencyName: name, agencyType: type, county: noCountySpellings.contains(county.lowercased()) ? nil : county,
             model: model, signedOn: signed,
-            moaURL: value("MOA").lowercased() == "link" && link.hasPrefix("http") ? link : nil,
+            moaURL: (moaText == "link" || moaText.isEmpty) && (link.hasPrefix("https://") || link.hasPrefix("http://")) ? link : nil,
             sourceEdition: edition)
         let command = DomainCommand.registerAgreement(agreement)
         let payload = command.payloadJSON()
@@ -344,110 +381,6 @@ public enum IceImport {
         return { done, total in
             let end = done == total ? "\n" : ""
             FileHandle.standardError.write(Data("\rsubmitting: \(done)/\(total) rows\(end)".utf8))
-        }
-    }
-}
-
-extension Connection {
-    /// Submits the parsed rows' `register_agreement` commands through `submit_command`,
-    /// pipelined `IceImport.batchSize` at a time, all in one transaction (every row is
-    /// enqueued or none is), in file order.
-    ///
-    /// - Parameter progress: called after each batch with (rows done, rows in all).
-    /// - Returns: `parsed.report` with `submitted`, `alreadySubmitted` and `commandIDs` filled.
-    /// - Throws: `PostgresError` (e.g. the login may not submit register commands); then
-    ///   nothing was enqueued.
-    public func submitImport(
-        _ parsed: IceImport.Parsed, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
-    ) throws -> ImportReport {
-        var report = parsed.report
-        let rows = parsed.rows
-        let keys = String(decoding: try JSONEncoder().encode(rows.map(\.idempotencyKey)), as: UTF8.self)
-        let (existingCount, ids): (Int, [UUID]) = try transaction { db in
-            let existing = Set(try db.query(
-                """
-                SELECT idempotency_key FROM commands WHERE submitted_by = session_user
-                AND idempotency_key IN (SELECT json_array_elements_text($1::json))
-                """, [keys], name: "import: existing keys"
-            ).rows.map { try $0.decode(0, as: String.self) })
-            var ids: [UUID] = []
-            var start = 0
-            while start < rows.count {
-                let batch = rows[start..<min(start + IceImport.batchSize, rows.count)]
-                let results = try db.pipeline(batch.map {
-                    Statement("SELECT command_id FROM submit_command($1, $2::json, $3)",
-                              ["register_agreement", $0.payload, $0.idempotencyKey])
-                })
-                for result in results {
-                    guard let row = result.first else {
-                        throw PostgresError(kind: .protocolViolation, message: "submit_command returned no row")
-                    }
-                    ids.append(try row.decode(0))
-                }
-                start = batch.endIndex
-                progress?(start, rows.count)
-            }
-            return (rows.filter { existing.contains($0.idempotencyKey) }.count, ids)
-        }
-        report.commandIDs = ids
-        report.alreadySubmitted = existingCount
-        report.submitted = rows.count - existingCount
-        return report
-    }
-
-    /// How many of `ids` are still pending, and what the decided ones did.
-    /// - Throws: `PostgresError`.
-    public func importOutcome(of ids: [UUID]) throws -> ImportOutcome {
-        let array = "{" + ids.map { $0.uuidString.lowercased() }.joined(separator: ",") + "}"
-        var outcome = ImportOutcome()
-        for row in try query(
-            "SELECT status, count(*) FROM commands WHERE command_id = ANY($1::uuid[]) GROUP BY status",
-            [array], name: "import: statuses"
-        ).rows {
-            let count: Int = try row.decode(1)
-            switch try row.decode(0, as: String.self) {
-            case "pending": outcome.pending = count
-            case "accepted": outcome.accepted = count
-            case "rejected": outcome.rejected = count
-            default: outcome.failed += count
-            }
-        }
-        for row in try query(
-            """
-            SELECT e.event_type, count(*) FROM commands c CROSS JOIN unnest(c.event_positions) AS p(position)
-            JOIN events e ON e.global_position = p.position
-            WHERE c.command_id = ANY($1::uuid[]) GROUP BY e.event_type ORDER BY e.event_type
-            """, [array], name: "import: events"
-        ).rows {
-            let count: Int = try row.decode(1)
-            outcome.eventsByType[try row.decode(0)] = count
-            outcome.eventsAppended += count
-        }
-        outcome.refusals = try query(
-            """
-            SELECT coalesce(payload ->> 'agency_name', ''), status, coalesce(error_code, ''), coalesce(error_message, '')
-            FROM commands WHERE command_id = ANY($1::uuid[]) AND status IN ('rejected', 'failed') ORDER BY seq
-            """, [array], name: "import: refusals"
-        ).rows.map {
-            ImportOutcome.Refusal(agencyName: try $0.decode(0), status: try $0.decode(1),
-                                  errorCode: try $0.decode(2), errorMessage: try $0.decode(3))
-        }
-        return outcome
-    }
-
-    /// Waits until the daemon has decided every command in `ids` (LISTEN on
-    /// `sbie_outcomes`, re-counting on each wake-up and at least every 500 ms),
-    /// or until `timeout` runs out.
-    /// - Returns: the outcome; `pending > 0` when time ran out.
-    /// - Throws: `PostgresError`.
-    public func waitForImport(_ ids: [UUID], timeout: Duration) throws -> ImportOutcome {
-        try listen("sbie_outcomes")
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while true {
-            let outcome = try importOutcome(of: ids)
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            if outcome.pending == 0 || remaining <= .zero { return outcome }
-            _ = try waitForNotification(timeout: min(remaining, .milliseconds(500)))
         }
     }
 }

@@ -52,6 +52,13 @@ public enum MigrationError: Error, CustomStringConvertible, Equatable {
 /// its own transaction together with its row in `schema_migrations` (version,
 /// name, SHA-256 checksum, applied_at). A session-level advisory lock serialises
 /// concurrent migrators.
+///
+/// Objects live in schema `sbie` (created by 0007). Migrations before 0007 run with `search_path = public, sbie` (they were
+/// written for schema public) and 0007 moves their objects to sbie; later ones run with
+/// `sbie, public`, so unqualified names create and find objects in sbie. After each
+/// migration, in its transaction, `sbie.harden()` (from 0007 on) pins every function's
+/// search_path to `pg_catalog, sbie, pg_temp` and re-revokes what PostgreSQL grants
+/// PUBLIC by default.
 public struct Migrator: Sendable {
     public var migrations: [Migration]
 
@@ -112,7 +119,14 @@ public struct Migrator: Sendable {
 }
 
 extension Connection {
+    /// The schema that holds the project's objects (`Sql/0007_security.sql`).
+    public static let schema = "sbie"
+
     fileprivate func migrate(_ migrator: Migrator, logger: Logger) throws -> [Migration] {
+        try query("SELECT pg_catalog.pg_advisory_lock(287000000)")
+        defer { _ = try? query("SELECT pg_catalog.pg_advisory_unlock(287000000)") }
+        let hardened: Bool = try query("SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL").rows[0].decode(0)
+        try executeScript(hardened ? "SET search_path = sbie, public" : "SET search_path = public, sbie")
         try executeScript("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version integer PRIMARY KEY,
@@ -121,8 +135,6 @@ extension Connection {
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
             """)
-        try query("SELECT pg_advisory_lock(287000000)")
-        defer { _ = try? query("SELECT pg_advisory_unlock(287000000)") }
         var applied: [Int: (name: String, checksum: String)] = [:]
         for row in try query("SELECT version, name, checksum FROM schema_migrations").rows {
             applied[try row.decode(0)] = (try row.decode(1), try row.decode(2))
@@ -139,15 +151,44 @@ extension Connection {
         }
         var done: [Migration] = []
         for migration in migrator.migrations where applied[migration.version] == nil {
+            let settings = try migrationSettings()
             try transaction {
+                try $0.executeScript(settings)
                 try $0.executeScript(migration.sql, name: "migration \(migration.version)_\(migration.name)")
                 try $0.query(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                     [migration.version, migration.name, migration.checksum])
+                try $0.harden()
             }
             logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
             done.append(migration)
         }
+        if done.isEmpty { try harden() }
+        try executeScript("SET search_path = sbie")  // as Connection sets it
         return done
+    }
+
+    /// Before 0007 (no `sbie.harden()` yet): `public, sbie`, so that 0001-0006, written for
+    /// schema public (0004 pins `search_path = public, pg_temp` on a SQL function, whose body
+    /// PostgreSQL checks when it is created), create and replace their objects in public;
+    /// 0007 then moves them all to sbie. From 0007 on: `sbie, public`, and function bodies
+    /// are not checked at creation (`check_function_bodies = off`, as pg_dump does), because
+    /// a later migration may pin a function to `pg_catalog, public, pg_temp` while our
+    /// tables are in sbie; `sbie.harden()` re-pins it to sbie in the same transaction.
+    private func migrationSettings() throws -> String {
+        let hardened: Bool = try query("SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL").rows[0].decode(0)
+        return hardened ? "SET LOCAL search_path = sbie, public; SET LOCAL check_function_bodies = off"
+            : "SET LOCAL search_path = public, sbie"
+    }
+
+    /// Runs `sbie.harden()` (0007: search_path of every function, no CREATE on public for
+    /// PUBLIC, ...) when it exists and this login may run it.
+    private func harden() throws {
+        let callable: Bool = try query(
+            """
+            SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL
+               AND pg_catalog.has_function_privilege('sbie.harden()', 'EXECUTE')
+            """).rows[0].decode(0)
+        if callable { try query("SELECT sbie.harden()") }
     }
 }

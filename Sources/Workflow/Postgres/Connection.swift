@@ -38,6 +38,8 @@ private final class NoticeLogger: @unchecked Sendable {
 public actor Connection {
     private let handle: ConnectionHandle
     private var prepared: [String: String] = [:]
+    /// What `open` was given, for `reconnect()`.
+    private var conninfo = ""
     public let logger: Logger
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -67,6 +69,7 @@ public actor Connection {
     }
 
     private func open(_ conninfo: String) throws {
+        self.conninfo = conninfo
         guard let raw = PQconnectdb(conninfo) else {
             throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
         }
@@ -83,13 +86,34 @@ public actor Connection {
             let text = PQresultErrorMessage(result).map { String(cString: $0) } ?? ""
             box.logger.debug("postgres notice", metadata: ["notice": "\(text.trimmingCharacters(in: .whitespacesAndNewlines))"])
         }, Unmanaged.passUnretained(handle.noticeLogger).toOpaque())
-        try executeScript("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'")
+        // The project's objects are in schema sbie (Sql/0007_security.sql). Where it exists, our
+        // sessions search only sbie (pg_catalog is searched first implicitly), not public: a
+        // look-alike function someone created there could otherwise win overload resolution in
+        // our own statements. (psql users get the database's default, sbie, public; a database
+        // without schema sbie, not yet migrated, keeps its default.)
+        try executeScript("""
+            SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8';
+            SELECT pg_catalog.set_config('search_path', 'sbie', false) WHERE pg_catalog.to_regnamespace('sbie') IS NOT NULL
+            """)
     }
 
     /// Closes the connection now (otherwise it closes when the last reference goes).
     public func close() {
         if let raw = handle.raw { PQfinish(raw) }
         handle.raw = nil
+    }
+
+    /// Ends this session (if any is left) and opens a new one with the same connection
+    /// string and session settings, e.g. after the server restarted or terminated the
+    /// session. Session state is gone: prepared statements (re-prepared on next use),
+    /// `LISTEN` subscriptions, temporary tables, an open transaction.
+    /// - Throws: `PostgresError` of kind `.connection` when the server cannot be reached;
+    ///   the connection then stays closed and `reconnect()` may be called again.
+    public func reconnect() throws {
+        if let raw = handle.raw { PQfinish(raw) }
+        handle.raw = nil
+        prepared = [:]
+        try open(conninfo)
     }
 
     /// Whether the connection is open and healthy as far as libpq knows (no round trip).
@@ -431,8 +455,13 @@ public actor Connection {
 
     private static func errorMessage(_ raw: OpaquePointer) -> String {
         guard let text = PQerrorMessage(raw) else { return "unknown libpq error" }
-        return String(cString: text).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        // libpq ends a line without a full stop ("No such file or directory\n\tIs the server
+        // running…"): join its lines as sentences.
+        let lines = String(cString: text).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return lines.enumerated().map { index, line in
+            index < lines.count - 1 && !(line.last.map { ".?!:;".contains($0) } ?? true) ? line + "." : line
+        }.joined(separator: " ")
     }
 
     /// Reads every pending result until libpq returns NULL (as it must be, before the

@@ -13,8 +13,7 @@ public enum ConnectionString {
             components.path = "/" + database
             return components.string ?? conninfo
         }
-        let escaped = database.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
-        return conninfo.isEmpty ? "dbname='\(escaped)'" : "\(conninfo) dbname='\(escaped)'"
+        return conninfo.isEmpty ? "dbname=\(quoted(database))" : "\(conninfo) dbname=\(quoted(database))"
     }
 
     /// The same server and database, logging in as another role.
@@ -26,11 +25,22 @@ public enum ConnectionString {
             components.password = password
             return components.string ?? conninfo
         }
-        func quote(_ s: String) -> String {
-            "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
-        }
-        var result = conninfo.isEmpty ? "user=\(quote(user))" : "\(conninfo) user=\(quote(user))"
-        if let password { result += " password=\(quote(password))" }
+        var result = conninfo.isEmpty ? "user=\(quoted(user))" : "\(conninfo) user=\(quoted(user))"
+        if let password { result += " password=\(quoted(password))" }
         return result
+    }
+
+    /// A libpq key/value value in single quotes, with `\` and `'` escaped by a backslash.
+    /// Scalar by scalar: Foundation's `replacingOccurrences` mishandled text with NUL
+    /// characters (found by fuzz/ConnInfo.swift).
+    static func quoted(_ value: String) -> String {
+        var result = String.UnicodeScalarView()
+        result.append("'")
+        for scalar in value.unicodeScalars {
+            if scalar == "\\" || scalar == "'" { result.append("\\") }
+            result.append(scalar)
+        }
+        result.append("'")
+        return String(result)
     }
 }

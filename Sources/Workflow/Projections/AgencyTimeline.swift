@@ -96,6 +96,7 @@ public enum AgencyTimeline {
             return "termination request withdrawn on \(e.withdrawnOn)"
         case .reviewScheduled(let e):
             return "State Board of Immigration Enforcement review scheduled for \(e.meetingDate)"
+                + (e.scheduledOn.map { " (scheduled on \($0))" } ?? "")
         case .boardVoteRecorded(let e):
             return "Board vote at the \(e.meetingDate) meeting: \(votes(e.tally))"
         case .terminationApproved(let e):
@@ -104,14 +105,32 @@ public enum AgencyTimeline {
             return "termination denied on \(e.decidedOn): approval needs a yes from every sitting member (s. 908.1031, F.S.)"
         case .terminationNoticeReceived(let e):
             return "ICE received the termination notice on \(e.receivedOn); the agreement ends on \(e.effectiveOn)"
+                + (e.statedEffectiveSource.map { " (the date ICE stated: \($0))" } ?? "")
+                + (e.policyEntries.map { " (policy entries applied: \($0.joined(separator: ", ")))" } ?? "")
         case .agreementTerminated(let e):
             return "agreement ended on \(e.effectiveOn)"
         case .boardSeatFilled(let e):
             return "\(e.seat.title) seat filled by \(e.member ?? "?") from \(e.effectiveOn)"
+                + (e.replacesEntryOn.map { "; corrects the entry effective \($0)" } ?? "")
         case .boardSeatVacated(let e):
             return "\(e.seat.title) seat vacant from \(e.effectiveOn)"
+                + (e.replacesEntryOn.map { "; corrects the entry effective \($0)" } ?? "")
         case .localGovernmentVoteRecorded(let e):
             return "\(e.body) voted on \(e.votedOn): \(e.motion) (\(e.tally)); an annotation, it changes no agreement"
+        case .editionRecorded(let e):
+            return "ICE's edition \(e.sourceEdition) recorded (\(e.rows) Florida rows)"
+        case .agreementNotListed(let e):
+            return "\(e.agreementID) not listed in ICE's edition \(e.sourceEdition); not a termination"
+        case .agreementListedAgain(let e):
+            return "\(e.agreementID) listed again in ICE's edition \(e.sourceEdition) (not listed since \(e.notListedSince))"
+        case .agreementHolderChanged(let e):
+            return "\(e.agreementID) now held by \"\(e.toAgencyName)\" (was \(e.fromAgencyID)), per ICE's edition \(e.sourceEdition ?? e.edition.description)"
+        case .agreementResigned(let e):
+            return "agreement re-signed on \(e.signedOn) (was \(e.oldSignedOn)) with a new MOA file"
+        case .agreementMarkedDuplicate(let e):
+            return "\(e.agreementID) recorded as a duplicate listing of \(e.duplicateOf); not a termination"
+        case .policyEntryAdopted(let e):
+            return "policy entry '\(e.entryID)' adopted: \(e.topic.rawValue) = \(e.reading.rawValue) from \(e.effectiveOn) (\(e.basis.label): \(e.source))"
         }
     }
 }

@@ -9,12 +9,18 @@ public enum ExportSource: String, Sendable, CaseIterable {
     case agencyTimeline = "agency_timeline"
 
     /// The query: every column (hashes as hex), in a stable order.
+    ///
+    /// The events' columns are exactly what the hash chain covers, in its text forms
+    /// (docs/export-format.md): times as UTC `YYYY-MM-DDTHH:MM:SS.ffffffZ`, whatever the
+    /// session's time zone, so that the export verifies with no database.
     var sql: String {
         switch self {
         case .events:
             return """
                 SELECT global_position, stream_id, stream_version, event_id, event_type, data, metadata,
-                       occurred_at, recorded_at, encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
+                       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
+                       to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at,
+                       encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
                 FROM events ORDER BY global_position
                 """
         case .agreementStatus: return "SELECT * FROM agreement_status ORDER BY agreement_id"
@@ -29,6 +35,8 @@ public enum ExportSource: String, Sendable, CaseIterable {
 public enum ExportFormat: String, Sendable, CaseIterable {
     /// RFC 4180: a header line, CRLF line ends, fields quoted when they contain a comma,
     /// a quote or a line break; SQL NULL is an empty unquoted field, an empty string `""`.
+    /// Booleans are `true`/`false`, timestamps ISO 8601 in UTC (`2025-08-01T04:00:00.000000Z`,
+    /// as `Timestamp.iso8601`), dates `YYYY-MM-DD`.
     case csv
     /// One JSON object per line (`row_to_json`): JSON columns embedded as JSON, NULL as null.
     case jsonl
@@ -62,7 +70,7 @@ extension Connection {
     public func export(_ source: ExportSource, format: ExportFormat, batchSize: Int = 2_000,
                        write: @escaping @Sendable (String) throws -> Void) throws -> Int {
         try transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
-            let select = format == .jsonl ? "SELECT row_to_json(t)::text FROM (\(source.sql)) t" : source.sql
+            let select = format == .jsonl ? "SELECT row_to_json(t)::text FROM (\(source.sql)) t" : try c.csvSelect(source.sql)
             try c.executeScript("DECLARE sbie_export NO SCROLL CURSOR FOR \(select)")
             var count = 0
             var header = format == .csv
@@ -86,5 +94,26 @@ extension Connection {
             try c.executeScript("CLOSE sbie_export")
             return count
         }
+    }
+
+    /// `sql` with its boolean columns as `true`/`false` and its timestamptz columns as ISO
+    /// 8601 UTC text, found by their types (so a column added later is written alike).
+    private func csvSelect(_ sql: String) throws -> String {
+        // One row of NULLs whatever the table holds: its column names, then their types.
+        let probe = "FROM (SELECT 1) AS one LEFT JOIN (\(sql) LIMIT 0) AS t ON true"
+        let columns = try query("SELECT t.* \(probe)", name: "export columns").columns
+        func quoted(_ column: String) -> String { "t.\"" + column.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        let types = try query("SELECT " + columns.map { "pg_catalog.pg_typeof(\(quoted($0)))::text" }.joined(separator: ", ")
+                                + " " + probe, name: "export column types").rows[0].values
+        let list = zip(columns, types).map { column, type -> String in
+            let name = quoted(column), alias = String(name.dropFirst(2))
+            switch type {
+            case "boolean": return "CASE WHEN \(name) THEN 'true' WHEN NOT \(name) THEN 'false' END AS \(alias)"
+            case "timestamp with time zone":
+                return "pg_catalog.to_char(\(name) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS \(alias)"
+            default: return name
+            }
+        }
+        return "SELECT \(list.joined(separator: ", ")) FROM (\(sql)) AS t"
     }
 }

@@ -14,6 +14,7 @@ public enum Projections {
     static let agreementColumns = [
         "agreement_id", "agency_id", "agency_name", "agency_type", "county", "model", "signed_on", "state",
         "must_keep", "open_request_id", "ended_on", "moa_url", "source_edition",
+        "first_edition", "latest_edition", "not_listed_since", "duplicate_of",
     ]
     static let requestColumns = [
         "request_id", "agreement_id", "agency_id", "state", "filed_on", "reason", "local_authorization",
@@ -30,6 +31,8 @@ public enum Projections {
             state.mandatoryReason(for: a.agencyID) != nil ? "t" : "f",
             a.currentRequest.map { $0.uuidString.lowercased() }, a.terminatedOn?.description, a.moaURL,
             a.sourceEdition,
+            a.firstEdition.isEmpty ? nil : a.firstEdition, a.latestEdition.isEmpty ? nil : a.latestEdition,
+            a.notListedSince, a.duplicateOf?.description,
         ]
     }
 
@@ -108,8 +111,14 @@ public enum Projections {
             agreements.insert(e.agreementID); requests.insert(e.requestID)
         case .terminationNoticeReceived(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
         case .agreementTerminated(let e): agreements.insert(e.agreementID); requests.insert(e.requestID)
-        case .boardSeatFilled, .boardSeatVacated: break
+        case .boardSeatFilled, .boardSeatVacated, .policyEntryAdopted: break
         case .localGovernmentVoteRecorded(let e): agreements.insert(e.agreementID)
+        case .editionRecorded: break  // every listed agreement's latest edition: see touched(by:in:…)
+        case .agreementNotListed(let e): agreements.insert(e.agreementID)
+        case .agreementListedAgain(let e): agreements.insert(e.agreementID)
+        case .agreementHolderChanged(let e): agreements.insert(e.agreementID)
+        case .agreementResigned(let e): agreements.insert(e.agreementID)
+        case .agreementMarkedDuplicate(let e): agreements.insert(e.agreementID)
         }
     }
 
@@ -119,6 +128,15 @@ public enum Projections {
         if case .agencyRenamed(let e) = event {
             for a in state.agreements(of: e.agencyID) { agreements.insert(a.id) }
             for r in state.requests.values where r.agencyID == e.agencyID { requests.insert(r.id) }
+        } else if case .editionRecorded = event {
+            for a in state.agreements.values where a.isLive { agreements.insert(a.id) }
+        } else if case .agreementHolderChanged(let e) = event {
+            // Both holders' rows: must_keep follows the agreements an agency holds.
+            for a in state.agreements(of: e.fromAgencyID) + state.agreements(of: e.toAgencyID) { agreements.insert(a.id) }
+        } else if case .agreementMarkedDuplicate(let e) = event {
+            for a in state.agreements(of: state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency) {
+                agreements.insert(a.id)
+            }
         } else {
             touched(by: event, agreements: &agreements, requests: &requests)
         }
@@ -130,7 +148,7 @@ public enum Projections {
         case .agreementRegistered(let e): return e.agencyID
         case .agencyRenamed(let e): return e.agencyID
         case .terminationRequestSubmitted(let e): return e.agencyID
-        case .boardSeatFilled, .boardSeatVacated: return nil
+        case .boardSeatFilled, .boardSeatVacated, .policyEntryAdopted: return nil
         case .agreementDetailsUpdated(let e): return e.agreementID.agency
         case .signedDateCorrected(let e): return e.agreementID.agency
         case .terminationRequestWithdrawn(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
@@ -141,6 +159,12 @@ public enum Projections {
         case .terminationNoticeReceived(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
         case .agreementTerminated(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
         case .localGovernmentVoteRecorded(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .editionRecorded: return nil
+        case .agreementNotListed(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .agreementListedAgain(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .agreementHolderChanged(let e): return e.toAgencyID
+        case .agreementResigned(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
+        case .agreementMarkedDuplicate(let e): return state.agreements[e.agreementID]?.agencyID ?? e.agreementID.agency
         }
     }
 
@@ -182,6 +206,7 @@ extension Connection {
         -> (state: RegisterState, position: Int64, events: Int)
     {
         var state = RegisterState()
+        var full = RegisterState()  // every event, to date older events by their clocks
         var after: Int64 = 0
         var count = 0
         while true {
@@ -190,8 +215,15 @@ extension Connection {
             for event in batch {
                 if let position, event.globalPosition > position { return (state, after, count) }
                 after = event.globalPosition
-                if let occurredBefore, event.occurredAt >= occurredBefore { continue }
-                state.apply(try event.domainEvent(), stream: event.streamID)
+                let decoded = try event.domainEvent()
+                if let occurredBefore {
+                    // Legal time (issue 13): the date the event carries, else the latest legal
+                    // date on its clock (older events without the field), else occurred_at.
+                    let legal = full.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? event.occurredAt
+                    full.apply(decoded, stream: event.streamID)
+                    if legal >= occurredBefore { continue }
+                }
+                state.apply(decoded, stream: event.streamID)
                 count += 1
             }
             after = last.globalPosition

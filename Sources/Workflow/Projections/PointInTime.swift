@@ -6,10 +6,19 @@ import Foundation
 /// Two clocks are possible and they answer different questions:
 /// - `.position(n)` is log order: the register exactly as it stood once event `n`
 ///   was committed ("what did the record say then?").
-/// - `.occurredBefore(t)` is legal time: every event whose `occurred_at` (the date the
-///   actor gave: filing, meeting, receipt, signing) is before `t`, applied in log
-///   order ("what was true on that day, as we now know it?"). Events without a
-///   legal date (a review scheduled, a rename) occurred when they were submitted.
+/// - `.occurredBefore(t)` is legal time: every event whose legal date (the date its
+///   actor or source gave: filing, scheduling, meeting, receipt, signing, effective
+///   date) is before `t`, applied in log order ("what was true on that day, as we now
+///   know it?"). An event without a date of its own (written before its type carried
+///   one: a `ReviewScheduled` without `scheduled_on`, a rename or detail update without
+///   an edition date) is dated by `RegisterState.legalDate(of:)`: the latest legal date
+///   already on its clock; no stored event is rewritten.
+///
+/// The two agree on every state a stream passes through: `decide` refuses an event
+/// dated before the latest legal date on its clock (`legal_date_out_of_order`), so
+/// for each agreement (with its requests) the events "as of a date" are a prefix, in
+/// log order, of its events "as of a position" (issue 13; property-tested over 1,000
+/// random command sequences in `LegalTests`).
 public enum AsOf: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Every event at or below this global position.
     case position(Int64)

@@ -24,11 +24,20 @@ public struct AgreementStatusRow: Sendable, Hashable, Encodable {
     public var endedOn: String?
     public var moaURL: String?
     public var sourceEdition: String?
+    /// ICE's first and latest edition that listed it (issue 12).
+    public var firstEdition: String?
+    public var latestEdition: String?
+    /// Set while ICE no longer lists it: the first edition without it.
+    public var notListedSince: String?
+    /// For state `duplicate`: the agreement it repeats.
+    public var duplicateOf: String?
 
     enum CodingKeys: String, CodingKey {
         case agreementID = "agreement_id", agencyID = "agency_id", agencyName = "agency_name"
         case agencyType = "agency_type", county, model, signedOn = "signed_on", state, mustKeep = "must_keep"
         case openRequestID = "open_request_id", endedOn = "ended_on", moaURL = "moa_url", sourceEdition = "source_edition"
+        case firstEdition = "first_edition", latestEdition = "latest_edition", notListedSince = "not_listed_since"
+        case duplicateOf = "duplicate_of"
     }
 
     /// From a row selecting `Projections.agreementColumns`.
@@ -46,6 +55,10 @@ public struct AgreementStatusRow: Sendable, Hashable, Encodable {
         endedOn = try row.decodeIfPresent("ended_on")
         moaURL = try row.decodeIfPresent("moa_url")
         sourceEdition = try row.decodeIfPresent("source_edition")
+        firstEdition = try row.decodeIfPresent("first_edition")
+        latestEdition = try row.decodeIfPresent("latest_edition")
+        notListedSince = try row.decodeIfPresent("not_listed_since")
+        duplicateOf = try row.decodeIfPresent("duplicate_of")
     }
 
     /// The rows `agreement_status` would hold for `state` (optionally one agency's), by agreement id.

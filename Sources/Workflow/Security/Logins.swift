@@ -25,6 +25,11 @@ public struct LoginInfo: Sendable, Equatable, Codable {
     public var agencyID: String?
     /// False for a role without LOGIN.
     public var canLogin: Bool
+
+    /// JSON keys in snake_case, as every other JSON the project prints.
+    enum CodingKeys: String, CodingKey {
+        case name, roles, agencyID = "agency_id", canLogin = "can_login"
+    }
 }
 
 /// Why a login could not be created.
@@ -38,6 +43,11 @@ public enum LoginError: Error, Equatable, CustomStringConvertible {
     case alreadyExists(String)
     /// The connected login may not create roles or write `agency_logins` (SQLSTATE 42501).
     case notPermitted(String)
+    /// No login of that name in a `LoginRole` group (drop, remap), or it is not a clerk (remap).
+    case unknownLogin(String, expected: String)
+    /// PostgreSQL will not drop the role: it owns objects or holds privileges (2BP01), or
+    /// it is the connected login (55006).
+    case cannotDrop(String, reason: String)
 
     public var description: String {
         switch self {
@@ -49,6 +59,8 @@ public enum LoginError: Error, Equatable, CustomStringConvertible {
         case .alreadyExists(let name): return "a role named '\(name)' already exists"
         case .notPermitted(let message):
             return "not permitted: \(message) (run as a superuser, or a workflow_owner member with CREATEROLE)"
+        case .unknownLogin(let name, let expected): return "no \(expected) login named '\(name)' (see `sbie login list`)"
+        case .cannotDrop(let name, let reason): return "cannot drop login '\(name)': \(reason)"
         }
     }
 }
@@ -96,6 +108,56 @@ extension Connection {
             case "42501": throw LoginError.notPermitted(error.message)
             default: throw error
             }
+        }
+    }
+
+    /// Drops a login made by `createLogin` (a member of a `LoginRole` group, or a login mapped
+    /// to an agency) and its agency mapping, in one transaction. The events and commands it
+    /// caused keep its name as their actor.
+    /// - Returns: the login as it was.
+    /// - Throws: `LoginError.unknownLogin` for any other role (never drops an arbitrary role),
+    ///   `.notPermitted` (42501), `.cannotDrop` (2BP01, 55006); `PostgresError` otherwise.
+    @discardableResult
+    public func dropLogin(_ name: String) throws -> LoginInfo {
+        do {
+            guard let login = try logins().first(where: { $0.name == name }) else {
+                throw LoginError.unknownLogin(name, expected: "sbie")
+            }
+            let drop = "DROP ROLE \(try quoteIdentifier(name))"
+            try transaction { c in
+                try c.query("DELETE FROM agency_logins WHERE login = $1", [name], name: "unmap login")
+                try c.executeScript(drop, name: "drop login")
+            }
+            return login
+        } catch let error as PostgresError {
+            switch error.sqlState {
+            case "42501": throw LoginError.notPermitted(error.message)
+            case "2BP01", "55006": throw LoginError.cannotDrop(name, reason: error.message)
+            default: throw error
+            }
+        }
+    }
+
+    /// Maps a clerk login to another agency (or to one, when it has none).
+    /// - Parameter agencyID: the agency's id, a lowercase slug.
+    /// - Returns: the agency it filed for before, if any.
+    /// - Throws: `LoginError.invalidAgency`, `.unknownLogin` (not an `agency_clerk` member),
+    ///   `.notPermitted` (42501); `PostgresError` otherwise.
+    @discardableResult
+    public func remapClerk(_ name: String, to agencyID: String) throws -> String? {
+        guard let agency = AgencyID(slug: agencyID) else { throw LoginError.invalidAgency(agencyID) }
+        do {
+            guard let login = try logins().first(where: { $0.name == name }),
+                  login.roles.contains(LoginRole.agencyClerk.rawValue)
+            else { throw LoginError.unknownLogin(name, expected: "agency_clerk") }
+            try query(
+                """
+                INSERT INTO agency_logins (login, agency_id) VALUES ($1, $2)
+                ON CONFLICT (login) DO UPDATE SET agency_id = EXCLUDED.agency_id
+                """, [name, agency.slug], name: "remap login")
+            return login.agencyID
+        } catch let error as PostgresError where error.sqlState == "42501" {
+            throw LoginError.notPermitted(error.message)
         }
     }
 
