@@ -11,37 +11,41 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "sbie-bench",
         abstract: "Measure appends, the command queue and rebuilds against raw PostgreSQL (pgbench).",
         discussion: """
-            Creates a fresh database sbie_bench_<random> on the server named by --database (the
-            login must be allowed to CREATE DATABASE; CHECKPOINT is tried before each case), applies
+            Creates a fresh database sbie_bench_<random> on the server named by --database (the \
+            login must be allowed to CREATE DATABASE; CHECKPOINT is tried before each case), applies \
             the migrations, runs every case on it, and drops it at the end unless --keep.
 
             Cases, in this order (commands first: they need a log of domain events only):
 
-              commands  --commands register_agreement commands submitted by --clients connections
-                        while a daemon decides them (--daemon: the library's DaemonService and
-                        AgencyTimelineService in a ServiceGroup in this process, or an `sbie run`
-                        child given by --sbie); throughput first submit -> last outcome and
-                        latency processed_at - submitted_at, both from the database clock.
-              paced     the same commands offered at a fixed rate, half the measured maximum,
-                        for --seconds, by --clients connections: the latency a user feels under
-                        load (processed_at - submitted_at), against raw single-INSERT p50/p99.
-              idle      with the daemon idle, --idle-samples commands one at a time, spaced:
-                        submit call -> outcome seen by the client (LISTEN), client clock, and
-                        the NOTIFY wake-up latency (database clock).
-              rebuild   rebuildInlineProjections(checkOnly: true) and foldLog over that log, against
-                        a raw COPY (SELECT * FROM events) TO STDOUT through copyOut.
-              append    append_events with 1 event per transaction at 1 and at --clients connections,
-                        and --batch events per append (one transaction) at 1 connection, each right
-                        after pgbench doing the same inserts into raw_events: a plain table with the
-                        columns, primary key, unique constraints and indexes of events, but no
-                        triggers, no checks, an identity position and no hashing.
+            commands: --commands register_agreement commands submitted by --clients connections \
+            while a daemon decides them (--daemon service: the library's DaemonService and \
+            AgencyTimelineService in a ServiceGroup in this process; --daemon child: `sbie run`, \
+            see --sbie); throughput first submit -> last outcome and latency processed_at - \
+            submitted_at, both from the database clock.
 
-            pgbench runs as a subprocess with -n -M prepared -T --seconds and -l (its
-            per-transaction log gives p50/p99). Goals: single append >= 0.9x raw; batched
-            append >= 0.5x raw batched INSERT; commands >= 0.5x raw --clients INSERT throughput;
-            paced commands p50 <= 10x and p99 <= 50x raw single-INSERT p50/p99; idle submit -> outcome
-            p50 <= 10x raw INSERT p50; rebuild >= 0.3x raw COPY read. It measures, it does not judge:
-            exit 0 whatever the ratios.
+            paced: the same commands offered at a fixed rate, half the measured maximum, for \
+            --seconds, by --clients connections: the latency a user feels under load \
+            (processed_at - submitted_at), against raw single-INSERT p50/p99.
+
+            idle: with the daemon idle, --idle-samples commands one at a time, spaced: submit call \
+            -> outcome seen by the client (LISTEN), client clock, and the NOTIFY wake-up latency \
+            (database clock).
+
+            rebuild: rebuildInlineProjections(checkOnly: true) and foldLog over that log, against \
+            a raw COPY (SELECT * FROM events) TO STDOUT through copyOut.
+
+            append: append_events with 1 event per transaction at 1 and at --clients connections, \
+            and --batch events per append (one transaction) at 1 connection, each right after \
+            pgbench doing the same inserts into raw_events: a plain table with the columns, primary \
+            key, unique constraints and indexes of events, but no triggers, no checks, an identity \
+            position and no hashing.
+
+            pgbench runs as a subprocess with -n -M prepared -T --seconds and -l (its \
+            per-transaction log gives p50/p99). Goals: single append >= 0.9x raw; batched append \
+            >= 0.5x raw batched INSERT; commands >= 0.5x raw --clients INSERT throughput; paced \
+            commands p50 <= 10x and p99 <= 50x raw single-INSERT p50/p99; idle submit -> outcome \
+            p50 <= 10x raw INSERT p50; rebuild >= 0.3x raw COPY read. It measures, it does not \
+            judge: exit 0 whatever the ratios.
             """)
 
     @Option(
