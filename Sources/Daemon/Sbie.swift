@@ -30,7 +30,7 @@ struct Sbie: AsyncParsableCommand {
             RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
             ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self, Policy.self,
             Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self, Login.self,
-            BenchCommand.self, CheckpointCommand.self, AgencyCommand.self, AgreementCommand.self, Serve.self,
+            CheckpointCommand.self, AgencyCommand.self, AgreementCommand.self, Serve.self,
         ]
     )
 

@@ -311,7 +311,7 @@ struct CliUxTests {
         let root = try await run(["--help"], env: ["COLUMNS": "100"])
         #expect(root.stdout.contains("Exit codes: 0 done; 1 refused"))
         #expect(root.stdout.contains("--generate-completion-script"))
-        let subcommands = [["status"], ["bench"], ["login"], ["login", "create-clerk"], ["request"], ["seat", "load"], ["history"], []]
+        let subcommands = [["status"], ["run"], ["login"], ["login", "create-clerk"], ["request"], ["seat", "load"], ["history"], []]
         for path in subcommands {
             let page = try await run(["help"] + path, env: ["COLUMNS": "200"])
             #expect(page.status == 0)

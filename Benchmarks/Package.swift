@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The benchmark, kept out of the shipped `sbie` binary: its own package, depending on the
+// main one by path. Build and run it with `scripts/bench` (release).
+let package = Package(
+    name: "sbie-benchmarks",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sbie-bench", targets: ["SbieBench"]),
+    ],
+    dependencies: [
+        .package(name: "sbie", path: ".."),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "SbieBench",
+            dependencies: [
+                .product(name: "Workflow", package: "sbie"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/SbieBench"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
