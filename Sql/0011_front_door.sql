@@ -327,6 +327,8 @@ GRANT EXECUTE ON FUNCTION acting_login() TO workflow_daemon, agency_clerk, board
 GRANT EXECUTE ON FUNCTION current_agency_id() TO web_anon;
 GRANT EXECUTE ON FUNCTION create_session_token(text, timestamptz) TO agency_clerk, board_staff, registrar, auditor;
 GRANT EXECUTE ON FUNCTION authenticate_token(text), revoke_token(text) TO web_anon;
+-- Functions in a view are checked against the querying role: everyone who reads public_events.
+GRANT EXECUTE ON FUNCTION public_actor(text) TO web_anon, agency_clerk, board_staff, registrar, auditor;
 GRANT EXECUTE ON FUNCTION front_door_status(), command_counts() TO web_anon, board_staff, registrar, auditor, workflow_daemon;
 GRANT SELECT ON api_tokens TO auditor;
 

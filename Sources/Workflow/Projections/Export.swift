@@ -62,12 +62,22 @@ extension Connection {
     public func export(_ source: ExportSource, format: ExportFormat, batchSize: Int = 2_000,
                        write: @escaping @Sendable (String) throws -> Void) throws -> Int {
         try transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
+            try c.exportInTransaction(source, format: format, batchSize: batchSize, write: write)
+        }
+    }
+
+    /// `export` inside the caller's open transaction (which should be REPEATABLE READ, for
+    /// a consistent snapshot): the HTTP server's, already switched into the caller's role.
+    @discardableResult
+    public func exportInTransaction(_ source: ExportSource, format: ExportFormat, batchSize: Int = 2_000,
+                                    write: @escaping @Sendable (String) throws -> Void) throws -> Int {
+        do {
             let select = format == .jsonl ? "SELECT row_to_json(t)::text FROM (\(source.sql)) t" : source.sql
-            try c.executeScript("DECLARE sbie_export NO SCROLL CURSOR FOR \(select)")
+            try executeScript("DECLARE sbie_export NO SCROLL CURSOR FOR \(select)")
             var count = 0
             var header = format == .csv
             while true {
-                let batch = try c.query("FETCH \(max(batchSize, 1)) FROM sbie_export", name: "export fetch")
+                let batch = try query("FETCH \(max(batchSize, 1)) FROM sbie_export", name: "export fetch")
                 if header {
                     try write(CSV.record(batch.columns))
                     header = false
@@ -83,7 +93,7 @@ extension Connection {
                 try write(chunk)
                 count += batch.rows.count
             }
-            try c.executeScript("CLOSE sbie_export")
+            try executeScript("CLOSE sbie_export")
             return count
         }
     }

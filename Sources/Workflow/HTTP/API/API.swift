@@ -33,7 +33,7 @@ struct API: Sendable {
                 return try JSONCoding.response(principal)
             }
         }
-        router.post("/v1/commands/{command_type}") { request, context in
+        router.post("/v1/actions/{command_type}") { request, context in
             await handle { try await submit(request, type: context.parameters.get("command_type") ?? "") }
         }
         router.get("/v1/commands") { request, _ in await handle { try await listCommands(request) } }
@@ -252,7 +252,7 @@ struct API: Sendable {
 
     // MARK: Commands
 
-    /// `POST /v1/commands/{command_type}`: the body is the command's payload, validated as the
+    /// `POST /v1/actions/{command_type}`: the body is the command's payload, validated as the
     /// daemon will (same codes and field names), then enqueued as the caller.
     func submit(_ request: Request, type: String) async throws -> Response {
         let credential = try requireLogin(request)
@@ -470,6 +470,7 @@ struct API: Sendable {
     /// The events after a position, in order, never past the first uncommitted position
     /// (positions are dense, so a gap means a transaction still in flight).
     func events(_ c: isolated Connection, after: Int64, limit: Int) throws -> [(position: Int64, type: String, json: String)] {
+        guard after < Int64.max else { return [] }  // nothing can follow (and after + 1 would overflow)
         let table = try c.query("SELECT has_table_privilege('events', 'SELECT')", name: "events privilege").rows[0]
             .decode(0, as: Bool.self) ? "events" : "public_events"
         let rows = try c.query(
@@ -485,7 +486,7 @@ struct API: Sendable {
             let position: Int64 = try row.decode(0)
             guard position == expected else { break }
             result.append((position, try row.decode(1), try row.decode(2)))
-            expected += 1
+            expected = position &+ 1
         }
         return result
     }
@@ -517,13 +518,13 @@ struct API: Sendable {
         _ = try await data.run(as: credential, readOnly: true) { c, _ in
             try c.query("SELECT 1 FROM (\(source.sql)) t LIMIT 0", name: "export privilege")
         }
-        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .unbounded)
         let data = self.data
         let logger = self.logger
         Task {
             do {
-                _ = try await data.run(as: credential, readOnly: true) { c, _ in
-                    try c.export(source, format: format) { chunk in continuation.yield(ByteBuffer(string: chunk)) }
+                _ = try await data.run(as: credential, readOnly: true, snapshot: true) { c, _ in
+                    try c.exportInTransaction(source, format: format) { chunk in continuation.yield(ByteBuffer(string: chunk)) }
                 }
             } catch {
                 logger.warning("export stopped", metadata: ["error": "\(error)"])

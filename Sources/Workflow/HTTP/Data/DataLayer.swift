@@ -103,15 +103,16 @@ public final class DataLayer: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` in one transaction as the credential's user.
+    /// Runs `body` in one transaction as the credential's user (`snapshot`: REPEATABLE READ).
     /// - Throws: `AccessError.invalidToken` (401); `PostgresError` as the database refused
     ///   (42501 no privilege, CQ003 another agency, …); what `body` throws.
     public func run<T: Sendable>(
-        as credential: Credential, readOnly: Bool = false,
+        as credential: Credential, readOnly: Bool = false, snapshot: Bool = false,
         _ body: @escaping @Sendable (isolated Connection, Principal) throws -> T
     ) async throws -> T {
-        try await withConnection { connection in
-            try await connection.transaction(readOnly ? "READ ONLY" : "") { c in
+        let mode = (snapshot ? "ISOLATION LEVEL REPEATABLE READ " : "") + (readOnly ? "READ ONLY" : "")
+        return try await withConnection { connection in
+            try await connection.transaction(mode) { c in
                 let principal = try DataLayer.switchRole(c, credential)
                 return try body(c, principal)
             }
