@@ -44,7 +44,7 @@ extension Pages {
         var decisions: [RequestView.Decision] = []
         for event in history {
             if let basis = LegalBasis.of(event.type) {
-                decisions.append(.init(date: event.legalDate, decision: basis.decision, rule: basis.rule, source: basis.source))
+                decisions.append(.init(date: event.decisionDate, decision: basis.decision, rule: basis.rule, source: basis.source))
             }
         }
         let view = RequestView(

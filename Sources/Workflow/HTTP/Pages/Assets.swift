@@ -70,6 +70,9 @@ enum PageAssets {
         caption { text-align: left; font-weight: 600; padding: .25rem 0; }
         th, td { text-align: left; vertical-align: top; padding: .4rem .5rem; border-bottom: 1px solid var(--line); }
         thead th { background: var(--panel); }
+        td.date { white-space: nowrap; }
+        details summary { cursor: pointer; }
+        details p { margin: .25rem 0; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         code, .hash { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; overflow-wrap: anywhere; }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1.25rem; margin: 0 0 1rem; }

@@ -110,10 +110,10 @@ enum PageTemplates {
         {{#history}}<tr id="event-{{position}}">
         <td class="num"><a href="/v1/events?after={{previous}}&amp;limit=1">{{position}}</a></td>
         <td><code>{{stream}}</code>, v{{version}}</td>
-        <td>{{legalDate}}</td>
+        <td class="date">{{legalDate}}</td>
         <td><strong>{{type}}</strong><br>{{summary}}</td>
         <td>{{actor}}<br><span class="hint">{{recordedAt}}</span></td>
-        <td><span class="hash">hash {{hash}}</span><br><span class="hash hint">after {{prevHash}}</span></td>
+        <td><details><summary><span class="hash">{{hashShort}}…</span></summary><p class="hash">hash {{hash}}</p><p class="hash hint">after {{prevHash}}</p></details></td>
         </tr>
         {{/history}}
         </tbody>
@@ -124,9 +124,15 @@ enum PageTemplates {
     static let register = """
         <h1>Florida's 287(g) agreements</h1>
         <p class="lede">Every agreement between a Florida agency and ICE in this record, with its state after every request and decision the record holds. {{total}} agreements; ICE's latest edition in the record: {{latestEdition}}.</p>
-        <ul class="counts" aria-label="Agreements by state">
+        <h2 class="visually-hidden">Agreements by state</h2>
+        <ul class="counts">
         {{#stateCounts}}<li><strong>{{count}}</strong>{{label}}</li>
         {{/stateCounts}}</ul>
+        <h2>In numbers</h2>
+        <div class="charts">
+        {{#charts}}{{> chart}}{{/charts}}
+        </div>
+        <h2>Agreements</h2>
         <form class="filters" method="get" action="/" aria-label="Filter the register">
         {{#filters}}{{> field}}{{/filters}}
         <div class="field"><button type="submit">Filter</button> <a href="/">Clear filters</a></div>
@@ -137,15 +143,11 @@ enum PageTemplates {
         <caption class="visually-hidden">Agreements matching the filters</caption>
         <thead><tr><th scope="col">Agency</th><th scope="col">County</th><th scope="col">Model</th><th scope="col">Signed</th><th scope="col">State</th><th scope="col">ICE edition</th></tr></thead>
         <tbody>
-        {{#rows}}<tr><td><a href="{{href}}">{{agencyName}}</a></td><td>{{county}}</td><td>{{modelName}}</td><td>{{signedOn}}</td><td><span class="badge state-{{state}}">{{stateLabel}}</span>{{#endedOn}} <span class="hint">ends {{.}}</span>{{/endedOn}}</td><td>{{edition}}{{#notListed}}<span class="notlisted">not listed in ICE's latest edition ({{latestEdition}})</span>{{/notListed}}</td></tr>
+        {{#rows}}<tr><td><a href="{{href}}">{{agencyName}}</a></td><td>{{county}}</td><td>{{modelName}}</td><td class="date">{{signedOn}}</td><td><span class="badge state-{{state}}">{{stateLabel}}</span>{{#endedOn}} <span class="hint">ends {{.}}</span>{{/endedOn}}</td><td class="date">{{edition}}{{#notListed}}<span class="notlisted">not listed in ICE's latest edition ({{latestEdition}})</span>{{/notListed}}</td></tr>
         {{/rows}}</tbody>
         </table>
         {{/hasRows}}
         {{^hasRows}}<p>No agreement matches these filters.</p>{{/hasRows}}
-        <h2>In numbers</h2>
-        <div class="charts">
-        {{#charts}}{{> chart}}{{/charts}}
-        </div>
 
         """
 
@@ -212,7 +214,7 @@ enum PageTemplates {
         <caption class="visually-hidden">Each decision with the rule and its legal source</caption>
         <thead><tr><th scope="col">Date</th><th scope="col">Decision</th><th scope="col">Rule</th><th scope="col">Source</th></tr></thead>
         <tbody>
-        {{#decisions}}<tr><td>{{date}}</td><td>{{decision}}</td><td>{{rule}}</td><td>{{source}}</td></tr>
+        {{#decisions}}<tr><td class="date">{{date}}</td><td>{{decision}}</td><td>{{rule}}</td><td>{{source}}</td></tr>
         {{/decisions}}</tbody>
         </table>
         {{#actions}}

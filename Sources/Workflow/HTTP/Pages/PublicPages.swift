@@ -221,12 +221,16 @@ extension Pages {
             let event = try? DomainEvent.decode(type: type, data: Data(dataText.utf8))
             let occurred: Timestamp = try row.decode(6)
             let position: Int64 = try row.decode(0)
+            let hash: String = try row.decode(9)
+            let legal = event.map { $0.occurredOn?.description ?? "—" } ?? FloridaDate(floridaDateOf: occurred.date).description
+            var decisionDate = legal
+            if case .reviewScheduled(let e) = event { decisionDate = "meeting \(e.meetingDate)" }
             return EventView(
                 position: position, previous: position - 1, stream: try row.decode(1), version: try row.decode(2),
-                legalDate: event?.occurredOn?.description ?? FloridaDate(floridaDateOf: occurred.date).description, type: type,
+                legalDate: legal, type: type,
                 summary: event.map { AgencyTimeline.summary(of: $0) } ?? "an event this version cannot read",
                 actor: actorLabel(try row.decode(5)), recordedAt: try row.decode(7, as: Timestamp.self).iso8601,
-                hash: try row.decode(9), prevHash: try row.decode(8))
+                hash: hash, hashShort: String(hash.prefix(16)), prevHash: try row.decode(8), decisionDate: decisionDate)
         }
     }
 

@@ -158,7 +158,10 @@ struct EventView {
     var actor: String
     var recordedAt: String
     var hash: String
+    var hashShort: String
     var prevHash: String
+    /// The date a decision table shows: the legal date, or for a scheduling the meeting date.
+    var decisionDate: String
 }
 
 struct AgreementView {
