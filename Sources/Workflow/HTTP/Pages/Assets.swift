@@ -101,11 +101,11 @@ enum PageAssets {
         .alert h2, .alert h3 { border: 0; margin: 0 0 .25rem; font-size: 1.1rem; }
         .alert p { margin: .25rem 0; }
         .panel { background: var(--panel); border-radius: 6px; padding: 1rem 1.25rem; margin: 1rem 0; }
-        .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem 2rem; }
+        .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(21rem, 1fr)); gap: 1rem 2rem; }
         figure { margin: 0; }
         figcaption { font-weight: 600; margin-bottom: .25rem; }
-        svg.chart { width: 100%; height: auto; max-width: 34rem; }
-        svg.chart text { font: 12px system-ui, sans-serif; fill: #1b1b1b; }
+        svg.chart { width: 100%; height: auto; max-width: 28rem; }
+        svg.chart text { font: 13px system-ui, sans-serif; fill: #1b1b1b; }
         svg.chart rect.bar { fill: #2f6690; }
         .counts { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; padding: 0; list-style: none; }
         .counts strong { font-size: 1.4rem; display: block; }

@@ -39,15 +39,16 @@ enum PageSupport {
             && text.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
     }
 
-    /// The form token for a CSRF cookie: HMAC-SHA256 under the server's key, hex.
-    static func csrfToken(cookie: String, key: SymmetricKey) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(cookie.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+    /// The form token for a CSRF cookie: HMAC-SHA256 under the server's key (bytes), 64 hex digits.
+    static func csrfToken(cookie: String, key: Data) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(cookie.utf8), using: SymmetricKey(data: key))
+            .map { String(format: "%02x", $0) }.joined()
     }
 
-    /// True when the form's token is the HMAC of the request's own CSRF cookie (constant time).
-    static func csrfValid(cookie: String?, token: String?, key: SymmetricKey) -> Bool {
+    /// True when the form's token is the HMAC of the request's own CSRF cookie (compared in constant time).
+    static func csrfValid(cookie: String?, token: String?, key: Data) -> Bool {
         guard let cookie, isToken(cookie), let token, token.utf8.count == 64, let mac = hexBytes(token) else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(cookie.utf8), using: key)
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(cookie.utf8), using: SymmetricKey(data: key))
     }
 
     /// True unless the browser says the request came from another site (`Origin`, `Sec-Fetch-Site`).

@@ -22,6 +22,18 @@ enum PageTemplates {
         return library
     }()
 
+    /// Templates that fail to parse, with the parser's error (empty for a good build).
+    static func parseErrors() -> [String] {
+        sources.sorted { $0.key < $1.key }.compactMap { name, text in
+            do {
+                _ = try MustacheTemplate(string: text)
+                return nil
+            } catch {
+                return "\(name): \(error)"
+            }
+        }
+    }
+
     static let sources: [String: String] = [
         "layout": layout, "field": field, "chart": chart, "events": events,
         "register": register, "agreement": agreement, "request": request, "docket": docket,
@@ -143,7 +155,7 @@ enum PageTemplates {
         <caption class="visually-hidden">Agreements matching the filters</caption>
         <thead><tr><th scope="col">Agency</th><th scope="col">County</th><th scope="col">Model</th><th scope="col">Signed</th><th scope="col">State</th><th scope="col">ICE edition</th></tr></thead>
         <tbody>
-        {{#rows}}<tr><td><a href="{{href}}">{{agencyName}}</a></td><td>{{county}}</td><td>{{modelName}}</td><td class="date">{{signedOn}}</td><td><span class="badge state-{{state}}">{{stateLabel}}</span>{{#endedOn}} <span class="hint">ends {{.}}</span>{{/endedOn}}</td><td class="date">{{edition}}{{#notListed}}<span class="notlisted">not listed in ICE's latest edition ({{latestEdition}})</span>{{/notListed}}</td></tr>
+        {{#rows}}<tr><td><a href="{{href}}">{{agencyName}}</a></td><td>{{county}}</td><td>{{modelName}}</td><td class="date">{{signedOn}}</td><td><span class="badge state-{{state}}">{{stateLabel}}</span>{{#endedOn}} <span class="hint">{{endWord}} {{.}}</span>{{/endedOn}}</td><td class="date">{{edition}}{{#notListed}}<span class="notlisted">not listed in ICE's latest edition ({{latestEdition}})</span>{{/notListed}}</td></tr>
         {{/rows}}</tbody>
         </table>
         {{/hasRows}}

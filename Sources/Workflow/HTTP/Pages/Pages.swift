@@ -23,7 +23,6 @@ struct Pages: Sendable {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }()
-    var csrfKey: SymmetricKey { SymmetricKey(data: csrfKeyBytes) }
     /// How long a form waits for the daemon's outcome before saying the command is queued.
     static let outcomeWait: Duration = .seconds(15)
 
@@ -135,7 +134,7 @@ struct Pages: Sendable {
 
     // MARK: Rendering
 
-    func csrf(_ page: PageRequest) -> String { PageSupport.csrfToken(cookie: page.csrfCookie, key: csrfKey) }
+    func csrf(_ page: PageRequest) -> String { PageSupport.csrfToken(cookie: page.csrfCookie, key: csrfKeyBytes) }
 
     /// The page: `template` rendered with `view`, inside the layout, with security headers.
     func render(_ page: PageRequest, status: HTTPResponse.Status = .ok, title: String, nav: NavView = NavView(),
@@ -196,7 +195,7 @@ struct Pages: Sendable {
     func checkForm(_ page: PageRequest) async throws -> FormValues {
         guard PageSupport.sameOrigin(page.request) else { throw Pages.forged }
         let form = try await PageSupport.form(page.request)
-        guard PageSupport.csrfValid(cookie: PageSupport.cookies(page.request)[PageSupport.csrfCookie], token: form["csrf"], key: csrfKey) else {
+        guard PageSupport.csrfValid(cookie: PageSupport.cookies(page.request)[PageSupport.csrfCookie], token: form["csrf"], key: csrfKeyBytes) else {
             throw Pages.forged
         }
         return form

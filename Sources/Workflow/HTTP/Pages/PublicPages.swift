@@ -14,6 +14,7 @@ extension Pages {
                 .map { (try $0.decode(0, as: String.self), Int(try $0.decode(1, as: Int64.self))) })
         }
         let latest = rows.compactMap(\.sourceEdition).max() ?? "none"
+        let today = FloridaDate(floridaDateOf: Date()).description
         var form: FormValues = [:]
         var errors: [String: String] = [:]
         for name in ["agency", "county", "model", "state", "not_listed"] {
@@ -62,7 +63,8 @@ extension Pages {
             rows: filtered.map { row in
                 .init(href: Labels.agreementHref(row.agreementID), agencyName: row.agencyName, county: row.county,
                       modelName: Labels.model(row.model), signedOn: row.signedOn, state: row.state,
-                      stateLabel: Labels.agreementState(row.state), endedOn: row.endedOn, edition: row.sourceEdition ?? "",
+                      stateLabel: Labels.agreementState(row.state), endedOn: row.endedOn,
+                      endWord: (row.endedOn ?? "") <= today ? "ended" : "ends", edition: row.sourceEdition ?? "",
                       notListed: row.sourceEdition != latest)
             },
             hasRows: !filtered.isEmpty,

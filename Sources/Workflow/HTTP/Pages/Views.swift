@@ -106,7 +106,7 @@ struct ChartView {
     var id: String
     var title: String
     var description: String
-    var width = 520
+    var width = 400
     var height: Int
     var bars: [Bar]
 
@@ -114,7 +114,7 @@ struct ChartView {
     init(id: String, title: String, data: [(String, Int)]) {
         self.id = id
         self.title = title
-        let labelWidth = 210, maxBar = 250, rowHeight = 26, barHeight = 18
+        let labelWidth = 175, maxBar = 180, rowHeight = 26, barHeight = 18
         let largest = max(1, data.map(\.1).max() ?? 1)
         bars = data.enumerated().map { index, item in
             let width = item.1 == 0 ? 0 : max(2, item.1 * maxBar / largest)
@@ -133,7 +133,7 @@ struct RegisterView {
     struct Count { var label: String; var count: Int }
     struct Row {
         var href: String, agencyName: String, county: String?, modelName: String, signedOn: String
-        var state: String, stateLabel: String, endedOn: String?, edition: String, notListed: Bool
+        var state: String, stateLabel: String, endedOn: String?, endWord: String, edition: String, notListed: Bool
     }
     var total: Int
     var shown: Int
