@@ -70,7 +70,8 @@ enum PageAssets {
         caption { text-align: left; font-weight: 600; padding: .25rem 0; }
         th, td { text-align: left; vertical-align: top; padding: .4rem .5rem; border-bottom: 1px solid var(--line); }
         thead th { background: var(--panel); }
-        td.date { white-space: nowrap; }
+        td.date, span.date { white-space: nowrap; }
+        table.history td:last-child { min-width: 12rem; }
         details summary { cursor: pointer; }
         details p { margin: .25rem 0; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -110,8 +111,12 @@ enum PageAssets {
         .counts { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; padding: 0; list-style: none; }
         .counts strong { font-size: 1.4rem; display: block; }
         fieldset { border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; margin: 0 0 1rem; }
-        fieldset.ballot .seat { display: grid; grid-template-columns: 16rem 1fr; gap: .5rem; align-items: center; padding: .35rem 0; border-bottom: 1px solid var(--line); }
-        .radios label { display: inline; font-weight: 400; margin-right: 1rem; }
+        fieldset.ballot .seat { padding: .5rem 0; border-bottom: 1px solid var(--line); }
+        fieldset.ballot .seat:last-child { border-bottom: 0; }
+        fieldset.radios { border: 0; padding: 0; margin: 0; }
+        fieldset.radios legend { font-weight: 600; padding: 0; margin-bottom: .25rem; }
+        .radios label { display: inline-block; font-weight: 400; margin-right: 1.5rem; white-space: nowrap; }
+        .seat-title { font-weight: 600; margin-right: 1rem; }
         .vacant { color: var(--muted); font-style: italic; }
         .visually-hidden { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         footer { border-top: 1px solid var(--line); color: var(--muted); font-size: .9rem; padding: 1rem 1.25rem; max-width: 72rem; margin: 0 auto; }

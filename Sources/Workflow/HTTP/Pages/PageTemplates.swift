@@ -239,7 +239,7 @@ enum PageTemplates {
         <input type="hidden" name="form_id" value="{{formID}}">
         {{#fields}}{{> field}}{{/fields}}
         {{#ballot}}<fieldset class="ballot"><legend>Votes at the {{meeting}} meeting (members sitting that day, from the seat record)</legend>
-        {{#seats}}<div class="seat">{{#vacant}}<span>{{title}}</span><span class="vacant">vacant on {{meeting}}: no vote</span>{{/vacant}}{{^vacant}}<fieldset class="radios"><legend>{{title}}: {{member}}{{#hasError}} <span class="error">{{error}}</span>{{/hasError}}</legend>
+        {{#seats}}<div class="seat">{{#vacant}}<span class="seat-title">{{title}}</span><span class="vacant">vacant on {{meeting}}: no vote</span>{{/vacant}}{{^vacant}}<fieldset class="radios"><legend>{{title}}: {{member}}{{#hasError}} <span class="error">{{error}}</span>{{/hasError}}</legend>
         {{#choices}}<label><input type="radio" name="vote_{{seat}}" value="{{value}}"{{#checked}} checked{{/checked}}> {{label}}</label>
         {{/choices}}</fieldset>{{/vacant}}</div>
         {{/seats}}</fieldset>{{/ballot}}
@@ -286,7 +286,7 @@ enum PageTemplates {
         <caption class="visually-hidden">{{title}}: entries by effective date</caption>
         <thead><tr><th scope="col">From</th><th scope="col">Member</th><th scope="col">Note</th><th scope="col">Sources</th></tr></thead>
         <tbody>
-        {{#entries}}<tr><td>{{effectiveOn}}{{#uncertain}} (date uncertain){{/uncertain}}</td><td>{{member}}{{^member}}<span class="vacant">vacant</span>{{/member}}</td><td>{{note}}</td><td>{{#sources}}<a href="{{href}}" rel="noopener noreferrer">{{text}}</a> {{/sources}}{{#plainSources}}{{.}} {{/plainSources}}</td></tr>
+        {{#entries}}<tr><td><span class="date">{{effectiveOn}}</span>{{#uncertain}}<br><span class="hint">date uncertain</span>{{/uncertain}}</td><td>{{member}}{{^member}}<span class="vacant">vacant</span>{{/member}}</td><td>{{note}}</td><td>{{#sources}}<a href="{{href}}" rel="noopener noreferrer">{{text}}</a><br>{{/sources}}{{#plainSources}}{{.}} {{/plainSources}}</td></tr>
         {{/entries}}</tbody>
         </table>
         {{^entries}}<p>No entry: the seat counts as vacant.</p>{{/entries}}

@@ -50,6 +50,8 @@ struct Pages: Sendable {
         router.post("/logout") { request, _ in await handle(request) { try await logout($0) } }
         router.get("/clerk") { request, _ in await handle(request) { try await clerkPage($0) } }
         router.post("/clerk/requests") { request, _ in await handle(request) { try await fileRequest($0) } }
+        // A reload of a form's result (or a bookmark) lands on the page that holds the form.
+        router.get("/clerk/requests") { request, _ in await handle(request) { redirect($0, to: "/clerk") } }
         router.get("/static/{file}") { request, _ in
             PageAssets.response(path: request.uri.path)
                 ?? Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],

@@ -148,7 +148,7 @@ extension Pages {
             seats: BoardSeat.allCases.map { seat in
                 .init(title: seat.title, entries: (board.history[seat] ?? []).map { entry in
                     .init(effectiveOn: entry.effectiveOn.description, uncertain: entry.dateUncertain, member: entry.member, note: entry.note,
-                          sources: entry.sources.compactMap { s in Labels.safeURL(s).map { .init(href: $0, text: URL(string: $0)?.host ?? $0) } },
+                          sources: entry.sources.compactMap { s in Labels.safeURL(s).map { .init(href: $0, text: Labels.linkText($0)) } },
                           plainSources: entry.sources.filter { Labels.safeURL($0) == nil })
                 })
             },
@@ -247,6 +247,7 @@ extension Pages {
         case "workflow_daemon": return "the daemon"
         case "workflow_owner": return "the owner"
         case "auditor": return "auditor"
+        case "other": return "an administrator or other login"
         default: return role
         }
     }

@@ -291,6 +291,14 @@ enum Labels {
         text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? ""
     }
 
+    /// A source link's text: its host and last path segment ("en.wikipedia.org: Jimmy Patronis"),
+    /// so two links on one row read differently.
+    static func linkText(_ url: String) -> String {
+        guard let parsed = URL(string: url), let host = parsed.host else { return url }
+        let last = parsed.lastPathComponent.replacingOccurrences(of: "_", with: " ")
+        return last.isEmpty || last == "/" ? host : "\(host): \(last)"
+    }
+
     static func agreementHref(_ id: String) -> String { "/agreements/" + segment(id) }
     static func requestHref(_ id: String) -> String { "/requests/" + segment(id) }
 
