@@ -236,6 +236,7 @@ def test_public_sees_the_agreement_terminated_with_votes_and_sources(base, brows
     main = driver.find_element(By.TAG_NAME, "main").text
     votes = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")] for tr in driver.find_elements(By.CSS_SELECTOR, "#votes tbody tr")]
     assert votes == [["Governor", "Ron DeSantis", "yes"], ["Attorney General", "James Uthmeier", "yes"],
+                     ["Chief Financial Officer", "vacant", "no vote (seat vacant)"],
                      ["Commissioner of Agriculture", "Wilton Simpson", "yes"]], votes
     decisions = driver.find_element(By.ID, "decisions").text
     assert "Approved" in decisions and "s. 908.1031, F.S." in decisions and "MOA" in decisions

@@ -53,7 +53,13 @@ extension Pages {
             state: row.state, stateLabel: Labels.requestState(row.state), filedOn: row.filedOn, reason: row.reason,
             localAuthorization: row.localAuthorization, meetingOn: row.meetingOn, decidedOn: row.decidedOn,
             noticeReceivedOn: row.noticeReceivedOn, effectiveOn: row.effectiveOn,
-            votes: row.votes.map { .init(seat: $0.seat.title, member: $0.member, vote: $0.vote.rawValue) },
+            votes: BoardSeat.allCases.compactMap { seat in
+                if let vote = row.votes.first(where: { $0.seat == seat }) {
+                    return .init(seat: seat.title, member: vote.member, vote: vote.vote.rawValue)
+                }
+                // A seat with no vote was vacant on the meeting date (the daemon refuses a tally that omits a sitting member).
+                return row.votes.isEmpty ? nil : .init(seat: seat.title, member: "vacant", vote: "no vote (seat vacant)")
+            },
             hasVotes: !row.votes.isEmpty, decisions: decisions,
             actions: actions(viewer: viewer, row: row, board: board, state: formState),
             csrf: csrf(page), historyCaption: "Events of this request, in log order", history: history)

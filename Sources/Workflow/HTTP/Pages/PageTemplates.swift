@@ -218,7 +218,7 @@ enum PageTemplates {
         {{#votes}}<tr><td>{{seat}}</td><td>{{member}}</td><td>{{vote}}</td></tr>
         {{/votes}}</tbody>
         </table>
-        <p class="hint">Seats not listed were vacant on the meeting date. Approval needs a yes from every sitting member (s. 908.1031, F.S.: "All board action shall be by unanimous vote").</p>
+        <p class="hint">Approval needs a yes from every sitting member (s. 908.1031, F.S.: "All board action shall be by unanimous vote").</p>
         {{/hasVotes}}
         {{^hasVotes}}<p>No vote has been recorded.</p>{{/hasVotes}}
         <h2>Decisions, rules and sources</h2>
