@@ -176,14 +176,18 @@ CREATE TABLE api_tokens (
 );
 COMMENT ON TABLE api_tokens IS 'Bearer tokens (kind api) and web sessions (kind session): SHA-256 of the token, never the token.';
 
--- Whether a login may be acted for by authenticators (granted directly to sbie_authenticator).
+-- Whether a login may be acted for by authenticators: granted directly to sbie_authenticator, and
+-- neither a superuser nor a member of workflow_owner or workflow_daemon (tokens of such logins never
+-- authenticate, even if someone granted them by hand).
 CREATE FUNCTION login_is_web_enabled(p_login name) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
                    JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
                    JOIN pg_catalog.pg_roles g ON g.oid = m.member AND g.rolname = 'sbie_authenticator'
-                   WHERE r.rolname = p_login AND r.rolcanlogin AND NOT r.rolsuper)
+                   WHERE r.rolname = p_login AND r.rolcanlogin AND NOT r.rolsuper
+                     AND NOT pg_catalog.pg_has_role(r.oid, 'workflow_owner', 'MEMBER')
+                     AND NOT pg_catalog.pg_has_role(r.oid, 'workflow_daemon', 'MEMBER'))
 $$;
 
 -- Issues an API token for a login (administrators only: EXECUTE is the owner's). The token

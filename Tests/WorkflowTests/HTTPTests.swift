@@ -325,6 +325,16 @@ struct HTTPTests {
                 try await data.run(as: .token("sbie_not-a-token-at-all-0000000000000000000")) { _, _ in 0 }
             }
             await data.shutdown()
+
+            // The owner's and the daemon's logins (and superusers) are never web-enabled.
+            let admin = try await Connection.connect(server.dsn)
+            let daemonLogin = server.name("daemon")
+            try await admin.createLogin(daemonLogin, role: .daemon)
+            server.roles.append(daemonLogin)
+            for login in [daemonLogin, "postgres"] {
+                await #expect(throws: LoginError.invalidName(login)) { try await admin.enableWebLogin(login) }
+            }
+            await admin.close()
         } catch {
             await server.stop()
             throw error

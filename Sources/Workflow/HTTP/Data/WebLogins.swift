@@ -18,11 +18,18 @@ public struct APITokenInfo: Sendable, Equatable, Codable {
 
 extension Connection {
     /// Lets the server's authenticators act for `login` (`GRANT login TO sbie_authenticator`).
-    /// Needs a superuser or a role with ADMIN on the login (CREATEROLE).
-    /// - Throws: `LoginError.notPermitted`; `LoginError.invalidName` for a group or superuser role.
+    /// Needs a superuser or a role with ADMIN on the login (CREATEROLE). Refuses what the web
+    /// must never become: group roles, superusers, and members of `workflow_owner` or
+    /// `workflow_daemon` (the HTTP layer would then hold the owner's or the daemon's rights).
+    /// - Throws: `LoginError.notPermitted`; `LoginError.invalidName` for such a role.
     public func enableWebLogin(_ login: String) throws {
-        let row = try query("SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = $1", [login], name: "login role").rows.first
-        guard let row, try row.decode(0, as: Bool.self), try !row.decode(1, as: Bool.self) else {
+        let row = try query(
+            """
+            SELECT rolcanlogin AND NOT rolsuper AND NOT pg_has_role(oid, 'workflow_owner', 'MEMBER')
+                   AND NOT pg_has_role(oid, 'workflow_daemon', 'MEMBER'), true
+            FROM pg_roles WHERE rolname = $1
+            """, [login], name: "login role").rows.first
+        guard let row, try row.decode(0, as: Bool.self) else {
             throw LoginError.invalidName(login)
         }
         do {
