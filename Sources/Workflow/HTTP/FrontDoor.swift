@@ -55,6 +55,7 @@ public struct FrontDoorService: Service {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
         api.register(on: router)
+        Pages(data: data, notifier: notifier, configuration: configuration, logger: logger).register(on: router)
         let host = configuration.host
         let callback = onListening
         let app = Application(
