@@ -148,7 +148,7 @@ struct BatchWriter {
         }
         outcomesIndex = statements.count
         statements.append(Statement("SELECT record_outcomes($1::json)", [Self.outcomesJSON(plan.outcomes)]))
-        statements.append(Statement("SELECT pg_notify('sbie_outcomes', '')"))
+        statements.append(Statement("SELECT pg_notify($1, '')", [SharedNames.Channel.outcomes]))
         if plan.appends.isEmpty {
             headIndex = nil
         } else {

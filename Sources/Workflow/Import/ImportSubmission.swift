@@ -94,7 +94,7 @@ extension Connection {
     /// - Returns: the outcome; `pending > 0` when time ran out.
     /// - Throws: `PostgresError`.
     public func waitForImport(_ ids: [UUID], timeout: Duration) throws -> ImportOutcome {
-        try listen("sbie_outcomes")
+        try listen(SharedNames.Channel.outcomes)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let outcome = try importOutcome(of: ids)
@@ -131,7 +131,7 @@ extension Connection {
     ) throws -> (report: ImportReport, plan: EditionPlan) {
         try transaction { db in
             // The lock claim_edition takes: concurrent imports plan one after the other.
-            try db.query("SELECT pg_advisory_xact_lock(287000012)", name: "import: edition lock")
+            try db.query("SELECT pg_advisory_xact_lock($1::bigint)", [SharedNames.AdvisoryLock.editionImport], name: "import: edition lock")
             let state = try db.foldLog().state
             let plan = EditionReconciler.reconcile(parsed, state: state)
             var report = parsed.report
