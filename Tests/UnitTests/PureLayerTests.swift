@@ -170,3 +170,22 @@ struct EventMetadataTests {
         #expect(EventMetadata(json: "") == nil)
     }
 }
+
+@Suite("Arrays as parameters (no database)")
+struct PostgresArrayTests {
+    @Test("the text form: every element quoted, quote and backslash escaped, NULL, UUIDs lower case, bytes as hex")
+    func textForm() throws {
+        func text(_ array: PostgresArray) -> String? {
+            if case .text(let value) = array.postgresValue { return value }
+            return nil
+        }
+        #expect(text(PostgresArray([String]())) == "{}")
+        #expect(text(PostgresArray([Int64(1), 2, -3])) == #"{"1","2","-3"}"#)
+        #expect(text(PostgresArray(["a,b", "{c}", #"say "hi""#, #"back\slash"#, "NULL", ""]))
+            == #"{"a,b","{c}","say \"hi\"","back\\slash","NULL",""}"#)
+        #expect(text(PostgresArray([Optional("x"), nil])) == #"{"x",NULL}"#)
+        let id = try #require(UUID(uuidString: "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"))
+        #expect(text(PostgresArray([id])) == #"{"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}"#)
+        #expect(text(PostgresArray([[UInt8]([0x00, 0xff])])) == #"{"\\x00ff"}"#)
+    }
+}

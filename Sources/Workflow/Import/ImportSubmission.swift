@@ -63,7 +63,7 @@ extension Connection {
     /// How many of `ids` are still pending, and what the decided ones did.
     /// - Throws: `PostgresError`.
     public func importOutcome(of ids: [UUID]) throws -> ImportOutcome {
-        let array = "{" + ids.map { $0.uuidString.lowercased() }.joined(separator: ",") + "}"
+        let array = PostgresArray(ids)
         var outcome = ImportOutcome()
         for row in try query(
             "SELECT status, count(*) FROM commands WHERE command_id = ANY($1::uuid[]) GROUP BY status",

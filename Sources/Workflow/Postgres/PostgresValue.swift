@@ -216,3 +216,53 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, PostgresEncoda
         microsecondsSinceEpoch = ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros
     }
 }
+
+/// A Swift array bound to one parameter as a PostgreSQL array, e.g.
+/// `WHERE command_id = ANY ($1::uuid[])` with `[PostgresArray(ids)]`.
+///
+/// Sent in the array's text form, `{"a","b\"c",NULL}`: every element double-quoted,
+/// with `"` and `\` escaped by a backslash, so any text (commas, braces, quotes,
+/// spaces) arrives as it was. Each element is spelled as it would be bound alone (a
+/// UUID in lower case, a `Timestamp` in ISO 8601, bytes as `\x` hex); the SQL names
+/// the element type with a cast. (A wrapper rather than a conformance of `Array`:
+/// `[UInt8]` already binds as `bytea`.)
+public struct PostgresArray: PostgresEncodable {
+    public var elements: [PostgresValue]
+
+    public init(_ elements: some Sequence<some PostgresEncodable>) {
+        self.elements = elements.map(\.postgresValue)
+    }
+
+    public var postgresValue: PostgresValue {
+        var text = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { text += "," }
+            switch element {
+            case .null: text += "NULL"
+            case .text(let value): text += Self.quoted(value)
+            case .bytea(let bytes):
+                let digits = Array("0123456789abcdef".utf8)
+                var hex = "\\x"
+                hex.unicodeScalars.reserveCapacity(2 + bytes.count * 2)
+                for byte in bytes {
+                    hex.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
+                    hex.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0x0f)]))
+                }
+                text += Self.quoted(hex)
+            }
+        }
+        return .text(text + "}")
+    }
+
+    /// An array element in double quotes, `"` and `\` escaped by a backslash.
+    static func quoted(_ value: String) -> String {
+        var result = String.UnicodeScalarView()
+        result.append("\"")
+        for scalar in value.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { result.append("\\") }
+            result.append(scalar)
+        }
+        result.append("\"")
+        return String(result)
+    }
+}

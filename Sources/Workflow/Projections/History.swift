@@ -58,7 +58,7 @@ extension Connection {
     public func history(positions: [Int64]) throws -> [HistoryEntry] {
         guard !positions.isEmpty else { return [] }
         return try history(where: "global_position = ANY($1::bigint[])",
-                           ["{" + positions.map(String.init).joined(separator: ",") + "}"])
+                           [PostgresArray(positions)])
     }
 
     private func history(where condition: String, _ parameters: [any PostgresEncodable]) throws -> [HistoryEntry] {

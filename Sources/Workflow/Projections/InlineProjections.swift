@@ -103,10 +103,10 @@ public enum Projections {
             statements.append(upsert(terminationRequests, changed.map(requestRow)))
             let open = changed.compactMap { docketRow($0, state) }
             if !open.isEmpty { statements.append(upsert(boardDocket, open)) }
-            let closed = changed.filter { !$0.status.isOpen }.map { $0.id.uuidString.lowercased() }
+            let closed = changed.filter { !$0.status.isOpen }.map(\.id)
             if !closed.isEmpty {
                 statements.append(Statement("DELETE FROM board_docket WHERE request_id = ANY ($1::uuid[])",
-                                            ["{" + closed.joined(separator: ",") + "}"]))
+                                            [PostgresArray(closed)]))
             }
         }
         return statements

@@ -165,7 +165,7 @@ extension Connection {
     /// - Throws: `PostgresError` (42501 when the connected login may not read `agency_logins`:
     ///   only the owner and auditors may).
     public func logins() throws -> [LoginInfo] {
-        let groups = "{" + LoginRole.allCases.map(\.rawValue).joined(separator: ",") + "}"
+        let groups = PostgresArray(LoginRole.allCases.map(\.rawValue))
         return try query(
             """
             SELECT r.rolname::text, r.rolcanlogin,
