@@ -58,22 +58,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "DomainTests",
+            name: "UnitTests",
             dependencies: [
                 "Workflow",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
-            path: "Tests/DomainTests",
+            path: "Tests/UnitTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WorkflowTests",
+            name: "IntegrationTests",
             dependencies: [
                 "Workflow",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftCSV", package: "SwiftCSV"),
             ],
-            path: "Tests/WorkflowTests",
+            path: "Tests/IntegrationTests",
             swiftSettings: swiftSettings
         ),
     ],

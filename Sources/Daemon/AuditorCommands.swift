@@ -256,8 +256,9 @@ struct Export: AsyncParsableCommand {
     }
 }
 
-struct Commands: AsyncParsableCommand {
+struct QueueCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "commands",
         abstract: "The command queue, newest last: pending, accepted, rejected and failed (dead letter) commands.")
 
     @OptionGroup var db: DatabaseOptions
@@ -281,7 +282,7 @@ struct Commands: AsyncParsableCommand {
     }
 }
 
-extension Commands {
+extension QueueCommands {
     /// One command and its failed attempts. Exit code 1 when it does not exist or is not visible.
     func show(_ id: UUID, on connection: Connection) async throws {
         guard let record = try await connection.command(id) else {

@@ -239,3 +239,14 @@ func locateDataFile(_ path: String) -> String {
     }
     return path
 }
+
+/// A progress callback that redraws one line on standard error, or nil when
+/// standard error is not a terminal (`isatty(2)`), so logs and pipes stay clean.
+/// (The CLI owns the terminal; the library only reports rows done.)
+func terminalProgress() -> (@Sendable (_ done: Int, _ total: Int) -> Void)? {
+    guard isatty(2) == 1 else { return nil }
+    return { done, total in
+        let end = done == total ? "\n" : ""
+        FileHandle.standardError.write(Data("\rsubmitting: \(done)/\(total) rows\(end)".utf8))
+    }
+}

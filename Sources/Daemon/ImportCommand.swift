@@ -84,7 +84,7 @@ struct ImportCommand: AsyncParsableCommand {
         var report: ImportReport
         let reconciliation: EditionPlan
         do {
-            (report, reconciliation) = try await connection.submitEdition(parsed, progress: IceImport.terminalProgress())
+            (report, reconciliation) = try await connection.submitEdition(parsed, progress: terminalProgress())
             let all = report.commandIDs + (report.editionCommandID.map { [$0] } ?? [])
             if wait > 0, !all.isEmpty {
                 _ = try await connection.waitForImport(all, timeout: .seconds(wait))

@@ -29,7 +29,7 @@ struct Sbie: AsyncParsableCommand {
             Demo.self, Migrate.self, Run.self, ImportCommand.self, Verify.self, Rebuild.self,
             RequestTermination.self, WithdrawRequest.self, RecordNotice.self,
             ScheduleReviewCommand.self, RecordVote.self, Seat.self, Annotate.self, Policy.self,
-            Status.self, Docket.self, History.self, Export.self, Commands.self, Retry.self, Login.self,
+            Status.self, Docket.self, History.self, Export.self, QueueCommands.self, Retry.self, Login.self,
             CheckpointCommand.self, AgencyCommand.self, AgreementCommand.self, Serve.self,
         ]
     )

@@ -34,8 +34,8 @@ public enum BoardSeed {
             }
             let type: String
             switch fields.removeValue(forKey: "action") {
-            case .string("fill")?: type = "fill_board_seat"
-            case .string("vacate")?: type = "vacate_board_seat"
+            case .string("fill")?: type = CommandType.fillBoardSeat.rawValue
+            case .string("vacate")?: type = CommandType.vacateBoardSeat.rawValue
             default:
                 return .failure(Rejection(.invalidFieldValue, "\(prefix).action must be \"fill\" or \"vacate\"", field: "\(prefix).action"))
             }

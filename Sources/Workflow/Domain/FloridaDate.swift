@@ -82,7 +82,7 @@ public struct FloridaDate: Sendable, Hashable, Comparable, Codable, CustomString
         calendar.timeZone = FloridaDate.easternTimeZone
         if let date = calendar.date(from: components) { return date }
         // Unreachable for valid dates; keep a total function without force unwraps.
-        return Date(timeIntervalSince1970: Double(dayNumber - FloridaDate.unixEpochDayNumber) * 86_400 + 5 * 3_600)
+        return Date(timeIntervalSince1970: Double(dayNumber) * 86_400 + 5 * 3_600)
     }
 
     /// The Florida (Eastern) calendar date of a UTC instant.
@@ -95,7 +95,7 @@ public struct FloridaDate: Sendable, Hashable, Comparable, Codable, CustomString
             self = date
         } else {
             let days = Int((instant.timeIntervalSince1970 - 5 * 3_600) / 86_400)
-            self = FloridaDate(dayNumber: FloridaDate.unixEpochDayNumber + days)
+            self = FloridaDate(dayNumber: days)
         }
     }
 
@@ -117,7 +117,7 @@ public struct FloridaDate: Sendable, Hashable, Comparable, Codable, CustomString
         try container.encode(description)
     }
 
-    // MARK: day numbers (days since 0000-03-01, after H. Hinnant's days_from_civil)
+    // MARK: day numbers (days since 1970-01-01, `CivilCalendar`)
 
     private static func isLeap(_ year: Int) -> Bool {
         (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
@@ -131,28 +131,15 @@ public struct FloridaDate: Sendable, Hashable, Comparable, Codable, CustomString
         }
     }
 
-    private static let unixEpochDayNumber = FloridaDate(year: 1970, month: 1, day: 1)?.dayNumber ?? 719_468
-
+    /// Days since 1970-01-01.
     private var dayNumber: Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe
+        Int(CivilCalendar.days(year: Int64(year), month: Int64(month), day: Int64(day)))
     }
 
-    private init(dayNumber z: Int) {
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        self.year = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        self.month = m
-        self.day = d
+    private init(dayNumber: Int) {
+        let date = CivilCalendar.date(days: Int64(dayNumber))
+        self.year = Int(date.year)
+        self.month = Int(date.month)
+        self.day = Int(date.day)
     }
 }

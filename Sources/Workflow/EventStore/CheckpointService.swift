@@ -67,7 +67,7 @@ public struct CheckpointService: Service {
             FROM (SELECT 1) one LEFT JOIN LATERAL (
                 SELECT global_position, signed_at FROM signed_checkpoints WHERE public_key = $1
                 ORDER BY checkpoint_id DESC LIMIT 1) c ON true
-            """, [key.publicKey, "{" + configuration.decisionEventTypes.joined(separator: ",") + "}"], name: "checkpoint due")
+            """, [key.publicKey, PostgresArray(configuration.decisionEventTypes)], name: "checkpoint due")
             .first
         guard let row else { return nil }
         let head: Int64 = try row.decodeIfPresent(0) ?? 0

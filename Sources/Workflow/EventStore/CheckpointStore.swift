@@ -105,9 +105,9 @@ extension Connection {
                 [checkpoint.head.position, checkpoint.head.hash, checkpoint.signedAt, checkpoint.publicKey,
                  checkpoint.signature, reason.rawValue],
                 name: "record_checkpoint")
-        } catch let error as PostgresError where error.sqlState == "CP001" {
+        } catch let error as PostgresError where error.sqlState == PostgresError.State.checkpointHeadNotInLog {
             throw CheckpointRecordError.headNotInLog(position: checkpoint.head.position)
-        } catch let error as PostgresError where error.sqlState == "CP002" {
+        } catch let error as PostgresError where error.sqlState == PostgresError.State.checkpointTimeNotNow {
             throw CheckpointRecordError.signedAtNotDatabaseTime(error.message)
         }
         guard let row = result.first else { throw CheckpointRecordError.headNotInLog(position: checkpoint.head.position) }

@@ -100,7 +100,7 @@ public enum EventStoreError: Error, CustomStringConvertible, Equatable {
     static func map(_ error: any Error, stream: String) -> any Error {
         guard let error = error as? PostgresError else { return error }
         switch error.sqlState {
-        case "ES001":
+        case PostgresError.State.wrongExpectedVersion:
             var fields: [String: String] = [:]
             for pair in (error.detail ?? "").split(separator: " ") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
@@ -108,7 +108,7 @@ public enum EventStoreError: Error, CustomStringConvertible, Equatable {
             }
             return EventStoreError.wrongExpectedVersion(
                 stream: stream, expected: fields["expected"] ?? "?", actual: Int(fields["actual"] ?? "") ?? -1)
-        case "ES002":
+        case PostgresError.State.idempotencyConflict:
             return EventStoreError.idempotencyConflict(stream: stream, message: error.message)
         default:
             return error

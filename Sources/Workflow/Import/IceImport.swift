@@ -1,12 +1,6 @@
 import Crypto
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What an import of one ICE list did. JSON keys are snake_case.
 public struct ImportReport: Sendable, Equatable, Codable {
     /// A row that was not imported: its physical line in the file (1 is the header),
@@ -373,14 +367,4 @@ public enum IceImport {
         "agency_name": "LAW ENFORCEMENT AGENCY", "agency_type": "TYPE", "county": "COUNTY",
         "model": "SUPPORT TYPE", "signed_on": "SIGNED", "moa_url": "MOA", "source_edition": "edition",
     ]
-
-    /// A progress callback that redraws one line on standard error, or nil when
-    /// standard error is not a terminal (`isatty(2)`), so logs and pipes stay clean.
-    public static func terminalProgress() -> (@Sendable (_ done: Int, _ total: Int) -> Void)? {
-        guard isatty(2) == 1 else { return nil }
-        return { done, total in
-            let end = done == total ? "\n" : ""
-            FileHandle.standardError.write(Data("\rsubmitting: \(done)/\(total) rows\(end)".utf8))
-        }
-    }
 }

@@ -2,6 +2,33 @@ import Crypto
 import Foundation
 
 extension Connection {
+    /// Submits commands (type, JSON payload, idempotency key) through `submit_command`,
+    /// pipelined `IceImport.batchSize` at a time, in order; call inside a transaction.
+    /// - Parameter progress: called after each batch with (commands done, commands in all).
+    /// - Returns: the command ids, in order.
+    fileprivate func submitPipelined(
+        _ commands: [(type: String, payload: String, key: String)],
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+    ) throws -> [UUID] {
+        var ids: [UUID] = []
+        var start = 0
+        while start < commands.count {
+            let batch = commands[start..<min(start + IceImport.batchSize, commands.count)]
+            let results = try pipeline(batch.map {
+                Statement("SELECT command_id FROM submit_command($1, $2::json, $3)", [$0.type, $0.payload, $0.key])
+            })
+            for result in results {
+                guard let row = result.first else {
+                    throw PostgresError(kind: .protocolViolation, message: "submit_command returned no row")
+                }
+                ids.append(try row.decode(0))
+            }
+            start = batch.endIndex
+            progress?(start, commands.count)
+        }
+        return ids
+    }
+
     /// Submits the parsed rows' `register_agreement` commands through `submit_command`,
     /// pipelined `IceImport.batchSize` at a time, all in one transaction (every row is
     /// enqueued or none is), in file order.
@@ -23,23 +50,8 @@ extension Connection {
                 AND idempotency_key IN (SELECT json_array_elements_text($1::json))
                 """, [keys], name: "import: existing keys"
             ).rows.map { try $0.decode(0, as: String.self) })
-            var ids: [UUID] = []
-            var start = 0
-            while start < rows.count {
-                let batch = rows[start..<min(start + IceImport.batchSize, rows.count)]
-                let results = try db.pipeline(batch.map {
-                    Statement("SELECT command_id FROM submit_command($1, $2::json, $3)",
-                              ["register_agreement", $0.payload, $0.idempotencyKey])
-                })
-                for result in results {
-                    guard let row = result.first else {
-                        throw PostgresError(kind: .protocolViolation, message: "submit_command returned no row")
-                    }
-                    ids.append(try row.decode(0))
-                }
-                start = batch.endIndex
-                progress?(start, rows.count)
-            }
+            let ids = try db.submitPipelined(
+                rows.map { (CommandType.registerAgreement.rawValue, $0.payload, $0.idempotencyKey) }, progress: progress)
             return (rows.filter { existing.contains($0.idempotencyKey) }.count, ids)
         }
         report.commandIDs = ids
@@ -51,7 +63,7 @@ extension Connection {
     /// How many of `ids` are still pending, and what the decided ones did.
     /// - Throws: `PostgresError`.
     public func importOutcome(of ids: [UUID]) throws -> ImportOutcome {
-        let array = "{" + ids.map { $0.uuidString.lowercased() }.joined(separator: ",") + "}"
+        let array = PostgresArray(ids)
         var outcome = ImportOutcome()
         for row in try query(
             "SELECT status, count(*) FROM commands WHERE command_id = ANY($1::uuid[]) GROUP BY status",
@@ -94,7 +106,7 @@ extension Connection {
     /// - Returns: the outcome; `pending > 0` when time ran out.
     /// - Throws: `PostgresError`.
     public func waitForImport(_ ids: [UUID], timeout: Duration) throws -> ImportOutcome {
-        try listen("sbie_outcomes")
+        try listen(SharedNames.Channel.outcomes)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let outcome = try importOutcome(of: ids)
@@ -131,7 +143,7 @@ extension Connection {
     ) throws -> (report: ImportReport, plan: EditionPlan) {
         try transaction { db in
             // The lock claim_edition takes: concurrent imports plan one after the other.
-            try db.query("SELECT pg_advisory_xact_lock(287000012)", name: "import: edition lock")
+            try db.query("SELECT pg_advisory_xact_lock($1::bigint)", [SharedNames.AdvisoryLock.editionImport], name: "import: edition lock")
             let state = try db.foldLog().state
             let plan = EditionReconciler.reconcile(parsed, state: state)
             var report = parsed.report
@@ -149,25 +161,11 @@ extension Connection {
                 return (report, plan)
             }
             report.alreadyImported = false
-            var ids: [UUID] = []
-            var start = 0
-            let commands = plan.commands
-            while start < commands.count {
-                let batch = commands[start..<min(start + IceImport.batchSize, commands.count)]
-                let results = try db.pipeline(batch.map { command in
-                    let payload = String(decoding: command.payloadJSON(), as: UTF8.self)
-                    return Statement("SELECT command_id FROM submit_command($1, $2::json, $3)",
-                                     [command.commandType, payload, IceImport.editionKey(report.edition, command)])
-                })
-                for result in results {
-                    guard let row = result.first else {
-                        throw PostgresError(kind: .protocolViolation, message: "submit_command returned no row")
-                    }
-                    ids.append(try row.decode(0))
-                }
-                start = batch.endIndex
-                progress?(start, commands.count)
-            }
+            let edition = report.edition
+            let ids = try db.submitPipelined(plan.commands.map { command in
+                (command.commandType, String(decoding: command.payloadJSON(), as: UTF8.self),
+                 IceImport.editionKey(edition, command))
+            }, progress: progress)
             report.editionCommandID = ids.last
             report.commandIDs = Array(ids.dropLast())
             report.submitted = ids.count

@@ -123,8 +123,8 @@ extension Connection {
     public static let schema = "sbie"
 
     fileprivate func migrate(_ migrator: Migrator, logger: Logger) throws -> [Migration] {
-        try query("SELECT pg_catalog.pg_advisory_lock(287000000)")
-        defer { _ = try? query("SELECT pg_catalog.pg_advisory_unlock(287000000)") }
+        try query("SELECT pg_catalog.pg_advisory_lock($1::bigint)", [SharedNames.AdvisoryLock.migrations])
+        defer { _ = try? query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [SharedNames.AdvisoryLock.migrations]) }
         let hardened: Bool = try query("SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL").rows[0].decode(0)
         try executeScript(hardened ? "SET search_path = sbie, public" : "SET search_path = public, sbie")
         try executeScript("""

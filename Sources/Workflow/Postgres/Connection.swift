@@ -308,21 +308,15 @@ public actor Connection {
     @discardableResult
     public func copyIn(_ sql: String, rows: some Sequence<[String?]>) throws -> Int {
         let raw = try live()
-        guard let start = PQexec(raw, sql) else {
-            throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
-        }
-        guard PQresultStatus(start) == PGRES_COPY_IN else {
-            try consume(start, statement: Self.label(sql))
-            throw PostgresError(kind: .protocolViolation, message: "statement did not start COPY FROM STDIN")
-        }
-        PQclear(start)
+        try startCopy(raw, sql, expecting: PGRES_COPY_IN, "COPY FROM STDIN")
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 16)
         var sendFailed = false
         func flush() {
             guard !buffer.isEmpty, !sendFailed else { return }
             let ok = buffer.withUnsafeBufferPointer { bytes in
-                bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                guard let base = bytes.baseAddress else { return Int32(1) }
+                return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
                     PQputCopyData(raw, $0, Int32(bytes.count))
                 }
             }
@@ -354,18 +348,24 @@ public actor Connection {
         return try drainResults(raw, statement: Self.label(sql))?.affectedRows ?? 0
     }
 
+    /// Sends a COPY statement and checks that the server entered the `expected` copy mode.
+    /// - Throws: `PostgresError`: the server's error, or a protocol violation naming `mode`.
+    private func startCopy(_ raw: OpaquePointer, _ sql: String, expecting expected: ExecStatusType, _ mode: String) throws {
+        guard let start = PQexec(raw, sql) else {
+            throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
+        }
+        guard PQresultStatus(start) == expected else {
+            try consume(start, statement: Self.label(sql))
+            throw PostgresError(kind: .protocolViolation, message: "statement did not start \(mode)")
+        }
+        PQclear(start)
+    }
+
     /// Runs `COPY … TO STDOUT` and returns the raw bytes the server sent.
     /// - Throws: `PostgresError` when the server rejects the COPY.
     public func copyOut(_ sql: String) throws -> [UInt8] {
         let raw = try live()
-        guard let start = PQexec(raw, sql) else {
-            throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
-        }
-        guard PQresultStatus(start) == PGRES_COPY_OUT else {
-            try consume(start, statement: Self.label(sql))
-            throw PostgresError(kind: .protocolViolation, message: "statement did not start COPY TO STDOUT")
-        }
-        PQclear(start)
+        try startCopy(raw, sql, expecting: PGRES_COPY_OUT, "COPY TO STDOUT")
         var output: [UInt8] = []
         while true {
             var chunk: UnsafeMutablePointer<CChar>?

@@ -49,7 +49,10 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
         return text
     }
 
-    /// Well-known SQLSTATEs used by this project.
+    /// Well-known SQLSTATEs used by this project: PostgreSQL's own (Appendix A of its
+    /// manual) and the project's custom codes raised by its SQL functions (`ES` event
+    /// store, `CQ` command queue, `CP` checkpoints). The client-visible ones are also
+    /// in `Refusal.all` and docs/security.md's refusal table.
     public enum State {
         public static let uniqueViolation = "23505"
         public static let serializationFailure = "40001"
@@ -57,5 +60,18 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
         public static let insufficientPrivilege = "42501"
         public static let checkViolation = "23514"
         public static let raiseException = "P0001"
+        public static let duplicateObject = "42710"
+        public static let dependentObjectsStillExist = "2BP01"
+        public static let objectInUse = "55006"
+        public static let lockNotAvailable = "55P03"
+
+        /// `append_events`: the stream is not at the expected version.
+        public static let wrongExpectedVersion = "ES001"
+        /// `append_events`: some event ids are stored, but not as exactly this append.
+        public static let idempotencyConflict = "ES002"
+        /// `record_checkpoint`: the head is not in the log.
+        public static let checkpointHeadNotInLog = "CP001"
+        /// `record_checkpoint`: the signing time is not the database's.
+        public static let checkpointTimeNotNow = "CP002"
     }
 }

@@ -163,7 +163,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, PostgresEncoda
         let seconds = (microsecondsSinceEpoch - micros) / 1_000_000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        let (y, m, d) = Timestamp.civil(fromDays: days)
+        let (y, m, d) = CivilCalendar.date(days: days)
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
             return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
@@ -212,29 +212,57 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, PostgresEncoda
         let rest = String(decoding: b[i...], as: UTF8.self)
         guard rest == "Z" || rest == "+00" || rest == "+00:00" else { return nil }
         guard (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60 else { return nil }
-        let days = Timestamp.days(fromCivil: y, mo, d)
+        let days = CivilCalendar.days(year: y, month: mo, day: d)
         microsecondsSinceEpoch = ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros
     }
+}
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+/// A Swift array bound to one parameter as a PostgreSQL array, e.g.
+/// `WHERE command_id = ANY ($1::uuid[])` with `[PostgresArray(ids)]`.
+///
+/// Sent in the array's text form, `{"a","b\"c",NULL}`: every element double-quoted,
+/// with `"` and `\` escaped by a backslash, so any text (commas, braces, quotes,
+/// spaces) arrives as it was. Each element is spelled as it would be bound alone (a
+/// UUID in lower case, a `Timestamp` in ISO 8601, bytes as `\x` hex); the SQL names
+/// the element type with a cast. (A wrapper rather than a conformance of `Array`:
+/// `[UInt8]` already binds as `bytea`.)
+public struct PostgresArray: PostgresEncodable {
+    public var elements: [PostgresValue]
+
+    public init(_ elements: some Sequence<some PostgresEncodable>) {
+        self.elements = elements.map(\.postgresValue)
     }
 
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    public var postgresValue: PostgresValue {
+        var text = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { text += "," }
+            switch element {
+            case .null: text += "NULL"
+            case .text(let value): text += Self.quoted(value)
+            case .bytea(let bytes):
+                let digits = Array("0123456789abcdef".utf8)
+                var hex = "\\x"
+                hex.unicodeScalars.reserveCapacity(2 + bytes.count * 2)
+                for byte in bytes {
+                    hex.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
+                    hex.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0x0f)]))
+                }
+                text += Self.quoted(hex)
+            }
+        }
+        return .text(text + "}")
+    }
+
+    /// An array element in double quotes, `"` and `\` escaped by a backslash.
+    static func quoted(_ value: String) -> String {
+        var result = String.UnicodeScalarView()
+        result.append("\"")
+        for scalar in value.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { result.append("\\") }
+            result.append(scalar)
+        }
+        result.append("\"")
+        return String(result)
     }
 }

@@ -49,12 +49,12 @@ public enum AgencyTimeline {
         guard let last = events.last else { return 0 }
         var rows: [[String?]] = []
         for event in events {
-            let metadata = metadataObject(event.metadata)
-            guard let agency = metadata?["agency_id"] as? String else { continue }
+            let metadata = EventMetadata(json: event.metadata)
+            guard let agency = metadata?.agencyID else { continue }
             let decoded = try event.domainEvent()
             rows.append([
                 String(event.globalPosition), agency, event.occurredAt.iso8601, event.recordedAt.iso8601, event.type,
-                event.streamID, metadata?["actor"] as? String, summary(of: decoded),
+                event.streamID, metadata?.actor, summary(of: decoded),
             ])
         }
         if !rows.isEmpty {
@@ -70,10 +70,6 @@ public enum AgencyTimeline {
         }
         try c.query("UPDATE projection_checkpoints SET position = $2 WHERE projection = $1", [name, last.globalPosition])
         return events.count
-    }
-
-    private static func metadataObject(_ text: String) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
     }
 
     /// One sentence saying what an event records, for people reading a history.

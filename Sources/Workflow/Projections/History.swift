@@ -41,14 +41,6 @@ public struct HistoryEntry: Sendable, Equatable, Encodable {
     }
 }
 
-/// Event metadata written by the daemon (`BatchPlan`): who, through which command.
-struct EventMetadata: Decodable {
-    var actor: String?
-    var commandID: UUID?
-    var commandType: String?
-    enum CodingKeys: String, CodingKey { case actor, commandID = "command_id", commandType = "command_type" }
-}
-
 extension Connection {
     /// Every event about an agency (metadata `agency_id`), in log order.
     public func history(agency: AgencyID) throws -> [HistoryEntry] {
@@ -66,7 +58,7 @@ extension Connection {
     public func history(positions: [Int64]) throws -> [HistoryEntry] {
         guard !positions.isEmpty else { return [] }
         return try history(where: "global_position = ANY($1::bigint[])",
-                           ["{" + positions.map(String.init).joined(separator: ",") + "}"])
+                           [PostgresArray(positions)])
     }
 
     private func history(where condition: String, _ parameters: [any PostgresEncodable]) throws -> [HistoryEntry] {
@@ -76,7 +68,7 @@ extension Connection {
         let decoder = JSONDecoder()
         return try events.map { event in
             let domain = try event.domainEvent()
-            let metadata = try? decoder.decode(EventMetadata.self, from: Data(event.metadata.utf8))
+            let metadata = EventMetadata(json: event.metadata)
             return HistoryEntry(
                 position: event.globalPosition, streamID: event.streamID, streamVersion: event.streamVersion,
                 eventType: event.type, occurredAt: event.occurredAt, recordedAt: event.recordedAt,

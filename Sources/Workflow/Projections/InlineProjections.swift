@@ -8,8 +8,23 @@ import Foundation
 /// rebuild produce the same rows by construction; `checkRebuild` proves it
 /// against the live tables.
 public enum Projections {
+    /// One inline projection's table: its name and its columns, in the order the row
+    /// functions (`agreementRow`, `requestRow`, `docketRow`) give values; the first
+    /// column is the key.
+    struct Table: Sendable {
+        let name: String
+        let columns: [String]
+    }
+
+    static let agreementStatus = Table(name: "agreement_status", columns: agreementColumns)
+    static let terminationRequests = Table(name: "termination_requests", columns: requestColumns)
+    static let boardDocket = Table(name: "board_docket", columns: docketColumns)
+
     /// The inline projections' tables, in rebuild order.
-    public static let inlineTables = ["agreement_status", "termination_requests", "board_docket"]
+    static let tables = [agreementStatus, terminationRequests, boardDocket]
+
+    /// The inline projections' table names, in rebuild order.
+    public static let inlineTables = tables.map(\.name)
 
     static let agreementColumns = [
         "agreement_id", "agency_id", "agency_name", "agency_type", "county", "model", "signed_on", "state",
@@ -67,11 +82,12 @@ public enum Projections {
     }
 
     /// One statement that inserts or updates every given row of a table.
-    static func upsert(_ table: String, _ columns: [String], _ rows: [[String?]]) -> Statement {
+    static func upsert(_ table: Table, _ rows: [[String?]]) -> Statement {
+        let columns = table.columns
         let updates = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         return Statement(
-            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(columns.joined(separator: ", ")) "
-                + "FROM json_populate_recordset(NULL::\(table), $1::json) "
+            "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) SELECT \(columns.joined(separator: ", ")) "
+                + "FROM json_populate_recordset(NULL::\(table.name), $1::json) "
                 + "ON CONFLICT (\(columns[0])) DO UPDATE SET \(updates)", [jsonRows(columns, rows)])
     }
 
@@ -81,16 +97,16 @@ public enum Projections {
     static func upserts(agreements: Set<AgreementID>, requests: Set<UUID>, in state: RegisterState) -> [Statement] {
         var statements: [Statement] = []
         let agreementRows = agreements.sorted().compactMap { state.agreements[$0].map { agreementRow($0, state) } }
-        if !agreementRows.isEmpty { statements.append(upsert("agreement_status", agreementColumns, agreementRows)) }
+        if !agreementRows.isEmpty { statements.append(upsert(agreementStatus, agreementRows)) }
         let changed = requests.sorted { $0.uuidString < $1.uuidString }.compactMap { state.requests[$0] }
         if !changed.isEmpty {
-            statements.append(upsert("termination_requests", requestColumns, changed.map(requestRow)))
+            statements.append(upsert(terminationRequests, changed.map(requestRow)))
             let open = changed.compactMap { docketRow($0, state) }
-            if !open.isEmpty { statements.append(upsert("board_docket", docketColumns, open)) }
-            let closed = changed.filter { !$0.status.isOpen }.map { $0.id.uuidString.lowercased() }
+            if !open.isEmpty { statements.append(upsert(boardDocket, open)) }
+            let closed = changed.filter { !$0.status.isOpen }.map(\.id)
             if !closed.isEmpty {
                 statements.append(Statement("DELETE FROM board_docket WHERE request_id = ANY ($1::uuid[])",
-                                            ["{" + closed.joined(separator: ",") + "}"]))
+                                            [PostgresArray(closed)]))
             }
         }
         return statements
@@ -184,18 +200,10 @@ public enum Projections {
         let agreements = state.agreements.values.sorted { $0.id < $1.id }.map { agreementRow($0, state) }
         let requests = state.requests.values.sorted { $0.id.uuidString < $1.id.uuidString }
         return [
-            "agreement_status": agreements,
-            "termination_requests": requests.map(requestRow),
-            "board_docket": requests.compactMap { docketRow($0, state) },
+            agreementStatus.name: agreements,
+            terminationRequests.name: requests.map(requestRow),
+            boardDocket.name: requests.compactMap { docketRow($0, state) },
         ]
-    }
-
-    static func columns(of table: String) -> [String] {
-        switch table {
-        case "agreement_status": return agreementColumns
-        case "termination_requests": return requestColumns
-        default: return docketColumns
-        }
     }
 }
 
@@ -242,18 +250,20 @@ extension Connection {
             let (state, _, events) = try c.foldLog()
             let rows = Projections.allRows(state)
             var tables: [String: [Int]] = [:]
-            for table in Projections.inlineTables {
+            for inline in Projections.tables {
+                let table = inline.name, columns = inline.columns
                 let fresh = "rebuild_\(table)"
                 try c.executeScript("CREATE TEMP TABLE \(fresh) (LIKE \(table)) ON COMMIT DROP")
-                let columns = Projections.columns(of: table)
                 try c.copyIn("COPY \(fresh) (\(columns.joined(separator: ", "))) FROM STDIN", rows: rows[table] ?? [])
+                // Compared as text, column by column: rows that differ in any column count.
+                let text = columns.map { "\($0)::text" }.joined(separator: ", ")
+                let live = "SELECT \(text) FROM \(table)", rebuilt = "SELECT \(text) FROM \(fresh)"
                 let counts = try c.query(
                     """
                     SELECT (SELECT count(*) FROM \(table)), (SELECT count(*) FROM \(fresh)),
-                           (SELECT count(*) FROM ((TABLE \(table) EXCEPT ALL TABLE \(fresh))
-                                                  UNION ALL (TABLE \(fresh) EXCEPT ALL TABLE \(table))) d)
-                    """.replacingOccurrences(of: "TABLE \(table)", with: "SELECT \(columns.map { "\($0)::text" }.joined(separator: ", ")) FROM \(table)")
-                        .replacingOccurrences(of: "TABLE \(fresh)", with: "SELECT \(columns.map { "\($0)::text" }.joined(separator: ", ")) FROM \(fresh)")
+                           (SELECT count(*) FROM ((\(live) EXCEPT ALL \(rebuilt))
+                                                  UNION ALL (\(rebuilt) EXCEPT ALL \(live))) d)
+                    """
                 ).rows[0]
                 tables[table] = [try counts.decode(0), try counts.decode(1), try counts.decode(2)]
                 if !checkOnly {

@@ -104,8 +104,8 @@ extension Connection {
             }
         } catch let error as PostgresError {
             switch error.sqlState {
-            case "42710": throw LoginError.alreadyExists(name)
-            case "42501": throw LoginError.notPermitted(error.message)
+            case PostgresError.State.duplicateObject: throw LoginError.alreadyExists(name)
+            case PostgresError.State.insufficientPrivilege: throw LoginError.notPermitted(error.message)
             default: throw error
             }
         }
@@ -131,8 +131,8 @@ extension Connection {
             return login
         } catch let error as PostgresError {
             switch error.sqlState {
-            case "42501": throw LoginError.notPermitted(error.message)
-            case "2BP01", "55006": throw LoginError.cannotDrop(name, reason: error.message)
+            case PostgresError.State.insufficientPrivilege: throw LoginError.notPermitted(error.message)
+            case PostgresError.State.dependentObjectsStillExist, PostgresError.State.objectInUse: throw LoginError.cannotDrop(name, reason: error.message)
             default: throw error
             }
         }
@@ -156,7 +156,7 @@ extension Connection {
                 ON CONFLICT (login) DO UPDATE SET agency_id = EXCLUDED.agency_id
                 """, [name, agency.slug], name: "remap login")
             return login.agencyID
-        } catch let error as PostgresError where error.sqlState == "42501" {
+        } catch let error as PostgresError where error.sqlState == PostgresError.State.insufficientPrivilege {
             throw LoginError.notPermitted(error.message)
         }
     }
@@ -165,7 +165,7 @@ extension Connection {
     /// - Throws: `PostgresError` (42501 when the connected login may not read `agency_logins`:
     ///   only the owner and auditors may).
     public func logins() throws -> [LoginInfo] {
-        let groups = "{" + LoginRole.allCases.map(\.rawValue).joined(separator: ",") + "}"
+        let groups = PostgresArray(LoginRole.allCases.map(\.rawValue))
         return try query(
             """
             SELECT r.rolname::text, r.rolcanlogin,

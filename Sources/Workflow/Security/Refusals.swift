@@ -44,6 +44,16 @@ public struct Refusal: Sendable, Equatable {
         Refusal("53300", "too_many_connections", "the server has no free connection slot: retry later"),
     ]
 
+    /// The SQLSTATEs `submitCommand` reports as a `SubmissionError` with the catalogue's
+    /// code (the submission's own refusals: size, shape, permission, agency, timestamps);
+    /// other errors pass through as `PostgresError`.
+    /// 22P02 invalid JSON text, 22P05 an unconvertible \u0000 escape, 54001 nesting too
+    /// deep, 22021 invalid UTF-8, 22007/22008 a timestamp that is not one or out of range.
+    public static let submissionStates: Set<String> = [
+        "CQ001", "CQ002", "CQ003", "CQ004", "CQ005", "22P02", "22P05", "54001", "22021", "22023", "22007", "22008",
+        PostgresError.State.insufficientPrivilege,
+    ]
+
     /// The refusal for a SQLSTATE, or nil when it is not one a client is expected to meet.
     public static func forSQLState(_ sqlState: String?) -> Refusal? {
         guard let sqlState else { return nil }

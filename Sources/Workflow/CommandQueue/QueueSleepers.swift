@@ -1,5 +1,10 @@
 import Foundation
 
+// What the daemon needs to sleep on an empty queue without missing a submission:
+// its idle mark in `queue_sleepers` (submissions NOTIFY only while a daemon is marked
+// idle) and the time until the next command is due. The waiting itself is
+// `DaemonService`'s.
+
 extension Connection {
     /// Marks this session's daemon as idle, so that submissions send a NOTIFY
     /// (see `queue_sleepers` in Sql/0002_command_queue.sql). Call on the listening

@@ -93,15 +93,12 @@ struct BatchPlan {
                 let legalDate = snapshot.state.legalDate(of: event)  // before apply: its clock as it stood
                 snapshot.state.apply(event, stream: stream)
                 snapshot.position += 1
-                var metadata = "{\"actor\":\(jsonString(command.submittedBy)),\"command_id\":\"\(commandID)\""
-                metadata += ",\"command_type\":\(jsonString(command.type))"
-                if let agency = Projections.agencyID(of: event, stream: stream, in: snapshot.state) {
-                    metadata += ",\"agency_id\":\(jsonString(agency.slug))"
-                }
-                metadata += "}"
+                let metadata = EventMetadata(
+                    actor: command.submittedBy, commandID: command.id, commandType: command.type,
+                    agencyID: Projections.agencyID(of: event, stream: stream, in: snapshot.state)?.slug)
                 newEvents.append(NewEvent(
                     type: event.eventType, data: String(decoding: event.encodedData(), as: UTF8.self),
-                    metadata: metadata,
+                    metadata: metadata.json,
                     occurredAt: legalDate.map { Timestamp($0.startInstant) } ?? command.submittedAt))
                 Projections.touched(by: event, in: snapshot.state, agreements: &touchedAgreements, requests: &touchedRequests)
                 outcome.events.append(OutcomeEvent(type: event.eventType, stream: stream, position: snapshot.position))
@@ -148,7 +145,7 @@ struct BatchWriter {
         }
         outcomesIndex = statements.count
         statements.append(Statement("SELECT record_outcomes($1::json)", [Self.outcomesJSON(plan.outcomes)]))
-        statements.append(Statement("SELECT pg_notify('sbie_outcomes', '')"))
+        statements.append(Statement("SELECT pg_notify($1, '')", [SharedNames.Channel.outcomes]))
         if plan.appends.isEmpty {
             headIndex = nil
         } else {

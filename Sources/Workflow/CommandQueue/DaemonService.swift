@@ -108,7 +108,7 @@ public struct DaemonService: Service {
                 let worker = try await Connection.connect(Self.withKeepalives(conninfo), logger: logger)
                 try await worker.executeScript(Self.writerSessionSettings, name: "writer session settings")
                 let listener = try await Connection.connect(Self.withKeepalives(conninfo), logger: logger)
-                try await listener.listen("sbie_commands")
+                try await listener.listen(SharedNames.Channel.commands)
                 try await listener.removeStaleSleepers()
                 let pid = await worker.backendPID
                 logger.info("connected", metadata: ["worker_backend_pid": "\(pid)"])
@@ -165,7 +165,7 @@ public struct DaemonService: Service {
                 try await idle(worker: worker, listener: listener, for: pollInterval)
             } catch let error as PostgresError where error.kind == .connection {
                 throw error
-            } catch let error as PostgresError where error.sqlState == "55P03" && !once {
+            } catch let error as PostgresError where error.sqlState == PostgresError.State.lockNotAvailable && !once {
                 // lock_timeout: another session holds the writer's lock; its own timeouts end a stuck holder.
                 logger.warning("the writer's lock is busy (held by another daemon or a rebuild); still waiting",
                                metadata: ["error": "\(error.message)"])
@@ -269,7 +269,7 @@ public struct AgencyTimelineService: Service {
                     db = connection
                 } else {
                     db = try await Connection.connect(DaemonService.withKeepalives(conninfo), logger: logger)
-                    try await db.listen("sbie_outcomes")
+                    try await db.listen(SharedNames.Channel.outcomes)
                     connection = db
                 }
                 let started = ContinuousClock.now

@@ -303,6 +303,84 @@ public struct EndAgreement: Sendable, Hashable {
     }
 }
 
+/// The command types, each named once: the stored snake_case name (raw value), who may
+/// submit it and the payload keys it accepts. Every list of command types in Swift
+/// derives from this one; SQL's `command_actor_kind` mirrors `actorKind` (a test
+/// compares the two for every type).
+public enum CommandType: String, Sendable, Hashable, CaseIterable {
+    case registerAgreement = "register_agreement"
+    case renameAgency = "rename_agency"
+    case correctSignedDate = "correct_signed_date"
+    case submitTerminationRequest = "submit_termination_request"
+    case withdrawTerminationRequest = "withdraw_termination_request"
+    case recordTerminationNotice = "record_termination_notice"
+    case scheduleReview = "schedule_review"
+    case recordBoardVote = "record_board_vote"
+    case fillBoardSeat = "fill_board_seat"
+    case vacateBoardSeat = "vacate_board_seat"
+    case recordLocalGovernmentVote = "record_local_government_vote"
+    case endAgreement = "end_agreement"
+    case recordEdition = "record_edition"
+    case changeAgreementHolder = "change_agreement_holder"
+    case recordResignedAgreement = "record_resigned_agreement"
+    case markDuplicateAgreement = "mark_duplicate_agreement"
+    case adoptPolicyEntry = "adopt_policy_entry"
+
+    /// Who may submit commands of this type.
+    public var actorKind: ActorKind {
+        switch self {
+        case .submitTerminationRequest, .withdrawTerminationRequest, .recordTerminationNotice: return .agency
+        case .scheduleReview, .recordBoardVote, .fillBoardSeat, .vacateBoardSeat: return .board
+        case .registerAgreement, .renameAgency, .correctSignedDate, .recordLocalGovernmentVote,
+             .recordEdition, .changeAgreementHolder, .recordResignedAgreement, .markDuplicateAgreement,
+             .adoptPolicyEntry:
+            return .register
+        case .endAgreement: return .system
+        }
+    }
+
+    /// The JSON keys the payload may hold (required and optional).
+    public var allowedKeys: Set<String> {
+        switch self {
+        case .registerAgreement:
+            return ["agency_name", "agency_type", "county", "model", "signed_on", "moa_url", "source_edition"]
+        case .renameAgency:
+            return ["agency_id", "new_name", "source_edition"]
+        case .correctSignedDate:
+            return ["agreement_id", "signed_on", "source_edition", "note"]
+        case .submitTerminationRequest:
+            return ["request_id", "agency_id", "model", "agreement_id", "reason", "local_authorization", "filed_on"]
+        case .withdrawTerminationRequest:
+            return ["request_id", "agency_id", "withdrawn_on", "reason"]
+        case .recordTerminationNotice:
+            return ["request_id", "agency_id", "served_on", "received_on",
+            "stated_effective_on", "stated_effective_source"]
+        case .scheduleReview:
+            return ["request_id", "meeting_date", "scheduled_on"]
+        case .recordBoardVote:
+            return ["request_id", "meeting_date", "votes"]
+        case .fillBoardSeat:
+            return ["seat", "member", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"]
+        case .vacateBoardSeat:
+            return ["seat", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"]
+        case .recordLocalGovernmentVote:
+            return ["agreement_id", "body", "voted_on", "motion", "tally", "sources"]
+        case .endAgreement:
+            return ["agreement_id", "request_id", "effective_on"]
+        case .recordEdition:
+            return ["edition", "source_edition", "rows", "not_listed", "listed_again"]
+        case .changeAgreementHolder:
+            return ["agreement_id", "agency_name", "edition", "source_edition", "note"]
+        case .recordResignedAgreement:
+            return ["agreement_id", "signed_on", "moa_url", "edition", "source_edition"]
+        case .markDuplicateAgreement:
+            return ["agreement_id", "duplicate_of", "edition", "note"]
+        case .adoptPolicyEntry:
+            return ["entry_id", "topic", "reading", "effective_on", "basis", "text", "source", "note"]
+        }
+    }
+}
+
 /// A request to change the register, decided by `decide(_:state:context:)`.
 /// Wire form: `commandType` plus a JSON object payload (`payloadJSON()`), parsed back
 /// strictly by `DomainCommand.parse(type:payload:)`.
@@ -327,56 +405,42 @@ public enum DomainCommand: Sendable, Hashable {
     case adoptPolicyEntry(AdoptPolicyEntry)
 
     /// Every command type, in declaration order.
-    public static let commandTypes: [String] = [
-        "register_agreement", "rename_agency", "correct_signed_date",
-        "submit_termination_request", "withdraw_termination_request", "record_termination_notice",
-        "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat",
-        "record_local_government_vote", "end_agreement",
-        "record_edition", "change_agreement_holder", "record_resigned_agreement", "mark_duplicate_agreement", "adopt_policy_entry",
-    ]
+    public static let commandTypes: [String] = CommandType.allCases.map(\.rawValue)
 
     /// Payloads larger than this many bytes are `payload_too_large`.
     public static let maxPayloadBytes = 65_536
 
-    /// The stable snake_case type name stored in the queue.
-    public var commandType: String {
+    /// The command's type.
+    public var type: CommandType {
         switch self {
-        case .registerAgreement: return "register_agreement"
-        case .renameAgency: return "rename_agency"
-        case .correctSignedDate: return "correct_signed_date"
-        case .submitTerminationRequest: return "submit_termination_request"
-        case .withdrawTerminationRequest: return "withdraw_termination_request"
-        case .recordTerminationNotice: return "record_termination_notice"
-        case .scheduleReview: return "schedule_review"
-        case .recordBoardVote: return "record_board_vote"
-        case .fillBoardSeat: return "fill_board_seat"
-        case .vacateBoardSeat: return "vacate_board_seat"
-        case .recordLocalGovernmentVote: return "record_local_government_vote"
-        case .endAgreement: return "end_agreement"
-        case .recordEdition: return "record_edition"
-        case .changeAgreementHolder: return "change_agreement_holder"
-        case .recordResignedAgreement: return "record_resigned_agreement"
-        case .markDuplicateAgreement: return "mark_duplicate_agreement"
-        case .adoptPolicyEntry: return "adopt_policy_entry"
+        case .registerAgreement: return .registerAgreement
+        case .renameAgency: return .renameAgency
+        case .correctSignedDate: return .correctSignedDate
+        case .submitTerminationRequest: return .submitTerminationRequest
+        case .withdrawTerminationRequest: return .withdrawTerminationRequest
+        case .recordTerminationNotice: return .recordTerminationNotice
+        case .scheduleReview: return .scheduleReview
+        case .recordBoardVote: return .recordBoardVote
+        case .fillBoardSeat: return .fillBoardSeat
+        case .vacateBoardSeat: return .vacateBoardSeat
+        case .recordLocalGovernmentVote: return .recordLocalGovernmentVote
+        case .endAgreement: return .endAgreement
+        case .recordEdition: return .recordEdition
+        case .changeAgreementHolder: return .changeAgreementHolder
+        case .recordResignedAgreement: return .recordResignedAgreement
+        case .markDuplicateAgreement: return .markDuplicateAgreement
+        case .adoptPolicyEntry: return .adoptPolicyEntry
         }
     }
+
+    /// The stable snake_case type name stored in the queue.
+    public var commandType: String { type.rawValue }
 
     /// Who may submit this command.
     public var actorKind: ActorKind { DomainCommand.actorKind(ofType: commandType) ?? .register }
 
     /// Who may submit commands of `type`; nil for an unknown type.
-    public static func actorKind(ofType type: String) -> ActorKind? {
-        switch type {
-        case "submit_termination_request", "withdraw_termination_request", "record_termination_notice": return .agency
-        case "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat": return .board
-        case "register_agreement", "rename_agency", "correct_signed_date", "record_local_government_vote",
-             "record_edition", "change_agreement_holder", "record_resigned_agreement", "mark_duplicate_agreement",
-             "adopt_policy_entry":
-            return .register
-        case "end_agreement": return .system
-        default: return nil
-        }
-    }
+    public static func actorKind(ofType type: String) -> ActorKind? { CommandType(rawValue: type)?.actorKind }
 
     /// The filing agency, for agency commands (payload `agency_id`); nil otherwise.
     public var agencyID: AgencyID? {
@@ -393,15 +457,15 @@ public enum DomainCommand: Sendable, Hashable {
     /// `missing_field`, `invalid_field_type`, `invalid_field_value`, `invalid_date`,
     /// `field_too_long`; each names the field.
     public static func parse(type: String, payload: Data) -> Result<DomainCommand, Rejection> {
-        guard let keys = allowedKeys[type] else {
+        guard let kind = CommandType(rawValue: type) else {
             return .failure(Rejection(.unknownCommandType, "unknown command type '\(type.prefix(80))'; known types: \(commandTypes.joined(separator: ", "))"))
         }
         guard payload.count <= maxPayloadBytes else {
             return .failure(Rejection(.payloadTooLarge, "payload is \(payload.count) bytes; the limit is \(maxPayloadBytes)"))
         }
         do throws(Rejection) {
-            let r = try PayloadReader(data: payload, allowed: keys)
-            return .success(try read(type: type, r))
+            let r = try PayloadReader(data: payload, allowed: kind.allowedKeys)
+            return .success(try read(kind, r))
         } catch {
             return .failure(error)
         }
@@ -519,39 +583,21 @@ public enum DomainCommand: Sendable, Hashable {
         return w.data
     }
 
-    /// JSON keys each command type accepts (required and optional).
-    public static let allowedKeys: [String: Set<String>] = [
-        "register_agreement": ["agency_name", "agency_type", "county", "model", "signed_on", "moa_url", "source_edition"],
-        "rename_agency": ["agency_id", "new_name", "source_edition"],
-        "correct_signed_date": ["agreement_id", "signed_on", "source_edition", "note"],
-        "submit_termination_request": ["request_id", "agency_id", "model", "agreement_id", "reason", "local_authorization", "filed_on"],
-        "withdraw_termination_request": ["request_id", "agency_id", "withdrawn_on", "reason"],
-        "record_termination_notice": ["request_id", "agency_id", "served_on", "received_on",
-                                      "stated_effective_on", "stated_effective_source"],
-        "schedule_review": ["request_id", "meeting_date", "scheduled_on"],
-        "record_board_vote": ["request_id", "meeting_date", "votes"],
-        "fill_board_seat": ["seat", "member", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"],
-        "vacate_board_seat": ["seat", "effective_on", "date_uncertain", "note", "sources", "replaces_entry_on"],
-        "record_local_government_vote": ["agreement_id", "body", "voted_on", "motion", "tally", "sources"],
-        "end_agreement": ["agreement_id", "request_id", "effective_on"],
-        "record_edition": ["edition", "source_edition", "rows", "not_listed", "listed_again"],
-        "change_agreement_holder": ["agreement_id", "agency_name", "edition", "source_edition", "note"],
-        "record_resigned_agreement": ["agreement_id", "signed_on", "moa_url", "edition", "source_edition"],
-        "mark_duplicate_agreement": ["agreement_id", "duplicate_of", "edition", "note"],
-        "adopt_policy_entry": ["entry_id", "topic", "reading", "effective_on", "basis", "text", "source", "note"],
-    ]
+    /// JSON keys each command type accepts (required and optional), by type name.
+    public static let allowedKeys: [String: Set<String>] = Dictionary(
+        uniqueKeysWithValues: CommandType.allCases.map { ($0.rawValue, $0.allowedKeys) })
 
     /// Agreement ids in `record_edition`'s lists, at most.
     public static let maxEditionListItems = 1_000
 
-    private static func read(type: String, _ r: PayloadReader) throws(Rejection) -> DomainCommand {
+    private static func read(_ type: CommandType, _ r: PayloadReader) throws(Rejection) -> DomainCommand {
         let model = { () throws(Rejection) -> Model in try r.mapped("model", "a model (TFM, WSO, JEM)") { Model(codeOrName: $0) } }
         let seat = { () throws(Rejection) -> BoardSeat in
             try r.mapped("seat", "a Board seat (\(BoardSeat.allCases.map(\.rawValue).joined(separator: ", ")))") { BoardSeat(rawValue: $0) }
         }
         let sources = { () throws(Rejection) -> [String] in try r.stringList("sources", maxItems: FieldLimit.listItems, maxLength: FieldLimit.url) }
         switch type {
-        case "register_agreement":
+        case .registerAgreement:
             let name = try r.mapped("agency_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
             return .registerAgreement(RegisterAgreement(
                 agencyName: name,
@@ -561,37 +607,37 @@ public enum DomainCommand: Sendable, Hashable {
                 signedOn: try r.date("signed_on"),
                 moaURL: try r.optionalString("moa_url", max: FieldLimit.url),
                 sourceEdition: try r.string("source_edition", max: FieldLimit.name)))
-        case "rename_agency":
+        case .renameAgency:
             let agency = try r.agencyID("agency_id")
             let name = try r.mapped("new_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
             return .renameAgency(RenameAgency(agencyID: agency, newName: name,
                                               sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name)))
-        case "correct_signed_date":
+        case .correctSignedDate:
             return .correctSignedDate(CorrectSignedDate(
                 agreementID: try r.agreementID("agreement_id"), signedOn: try r.date("signed_on"),
                 sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name),
                 note: try r.optionalString("note", max: FieldLimit.text)))
-        case "submit_termination_request":
+        case .submitTerminationRequest:
             return .submitTerminationRequest(SubmitTerminationRequest(
                 requestID: try r.uuid("request_id"), agencyID: try r.agencyID("agency_id"), model: try model(),
                 agreementID: try r.optionalMapped("agreement_id", "an agreement id") { AgreementID($0) },
                 reason: try r.string("reason", max: FieldLimit.text),
                 localAuthorization: try r.string("local_authorization", max: FieldLimit.text),
                 filedOn: try r.date("filed_on")))
-        case "withdraw_termination_request":
+        case .withdrawTerminationRequest:
             return .withdrawTerminationRequest(WithdrawTerminationRequest(
                 requestID: try r.uuid("request_id"), agencyID: try r.agencyID("agency_id"),
                 withdrawnOn: try r.date("withdrawn_on"), reason: try r.optionalString("reason", max: FieldLimit.text)))
-        case "record_termination_notice":
+        case .recordTerminationNotice:
             return .recordTerminationNotice(RecordTerminationNotice(
                 requestID: try r.uuid("request_id"), agencyID: try r.agencyID("agency_id"),
                 servedOn: try r.optionalDate("served_on"), receivedOn: try r.date("received_on"),
                 statedEffectiveOn: try r.optionalDate("stated_effective_on"),
                 statedEffectiveSource: try r.optionalString("stated_effective_source", max: FieldLimit.text)))
-        case "schedule_review":
+        case .scheduleReview:
             return .scheduleReview(ScheduleReview(requestID: try r.uuid("request_id"), meetingDate: try r.date("meeting_date"),
                                                   scheduledOn: try r.optionalDate("scheduled_on")))
-        case "adopt_policy_entry":
+        case .adoptPolicyEntry:
             let id = try r.mapped("entry_id", "an entry id (letters, digits, '.', '-', '_')") { text in
                 text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || ".-_".unicodeScalars.contains($0)) }
                     ? text : nil
@@ -605,7 +651,7 @@ public enum DomainCommand: Sendable, Hashable {
                 basis: try r.mapped("basis", "a basis (\(PolicyBasis.allCases.map(\.rawValue).joined(separator: ", ")))") { PolicyBasis(rawValue: $0) },
                 text: try r.string("text", max: FieldLimit.text), source: try r.string("source", max: FieldLimit.text),
                 note: try r.optionalString("note", max: FieldLimit.text))))
-        case "record_board_vote":
+        case .recordBoardVote:
             let request = try r.uuid("request_id")
             let meeting = try r.date("meeting_date")
             let object = try r.object("votes")
@@ -617,24 +663,24 @@ public enum DomainCommand: Sendable, Hashable {
                 }
             }
             return .recordBoardVote(RecordBoardVote(requestID: request, meetingDate: meeting, votes: votes))
-        case "fill_board_seat":
+        case .fillBoardSeat:
             return .fillBoardSeat(FillBoardSeat(
                 seat: try seat(), member: try r.string("member", max: FieldLimit.name),
                 effectiveOn: try r.date("effective_on"), dateUncertain: try r.bool("date_uncertain", default: false),
                 note: try r.optionalString("note", max: FieldLimit.text), sources: try sources(),
                 replacesEntryOn: try r.optionalDate("replaces_entry_on")))
-        case "vacate_board_seat":
+        case .vacateBoardSeat:
             return .vacateBoardSeat(VacateBoardSeat(
                 seat: try seat(), effectiveOn: try r.date("effective_on"),
                 dateUncertain: try r.bool("date_uncertain", default: false),
                 note: try r.optionalString("note", max: FieldLimit.text), sources: try sources(),
                 replacesEntryOn: try r.optionalDate("replaces_entry_on")))
-        case "record_local_government_vote":
+        case .recordLocalGovernmentVote:
             return .recordLocalGovernmentVote(RecordLocalGovernmentVote(
                 agreementID: try r.agreementID("agreement_id"), body: try r.string("body", max: FieldLimit.name),
                 votedOn: try r.date("voted_on"), motion: try r.string("motion", max: FieldLimit.text),
                 tally: try r.string("tally", max: FieldLimit.name), sources: try sources()))
-        case "record_edition":
+        case .recordEdition:
             let ids = { (key: String) throws(Rejection) -> [AgreementID] in
                 var result: [AgreementID] = []
                 for (index, text) in try r.stringList(key, maxItems: maxEditionListItems, maxLength: FieldLimit.name).enumerated() {
@@ -649,22 +695,22 @@ public enum DomainCommand: Sendable, Hashable {
             return .recordEdition(RecordEdition(
                 edition: try r.date("edition"), sourceEdition: try r.string("source_edition", max: FieldLimit.name),
                 rows: try r.count("rows", max: 1_000_000) ?? 0, notListed: try ids("not_listed"), listedAgain: try ids("listed_again")))
-        case "change_agreement_holder":
+        case .changeAgreementHolder:
             let name = try r.mapped("agency_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
             return .changeAgreementHolder(ChangeAgreementHolder(
                 agreementID: try r.agreementID("agreement_id"), agencyName: name, edition: try r.date("edition"),
                 sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name),
                 note: try r.optionalString("note", max: FieldLimit.text)))
-        case "record_resigned_agreement":
+        case .recordResignedAgreement:
             return .recordResignedAgreement(RecordResignedAgreement(
                 agreementID: try r.agreementID("agreement_id"), signedOn: try r.date("signed_on"),
                 moaURL: try r.string("moa_url", max: FieldLimit.url), edition: try r.date("edition"),
                 sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name)))
-        case "mark_duplicate_agreement":
+        case .markDuplicateAgreement:
             return .markDuplicateAgreement(MarkDuplicateAgreement(
                 agreementID: try r.agreementID("agreement_id"), duplicateOf: try r.agreementID("duplicate_of"),
                 edition: try r.date("edition"), note: try r.optionalString("note", max: FieldLimit.text)))
-        default: // "end_agreement" (allowedKeys already filtered unknown types)
+        case .endAgreement:
             return .endAgreement(EndAgreement(
                 agreementID: try r.agreementID("agreement_id"), requestID: try r.uuid("request_id"),
                 effectiveOn: try r.date("effective_on")))

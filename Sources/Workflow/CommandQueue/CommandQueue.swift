@@ -84,20 +84,11 @@ extension Connection {
                 [type, payload, idempotencyKey, availableAt], name: "submit_command"
             ).rows[0].decode(0)
         } catch let error as PostgresError {
-            switch error.sqlState {
-            case "CQ001": throw SubmissionError(code: "payload_too_large", message: error.message)
-            // 22P02 invalid JSON text, 22P05 an unconvertible \u0000 escape, 54001 nesting too deep.
-            case "CQ002", "22P02", "22P05", "54001": throw SubmissionError(code: "malformed_payload", message: error.message)
-            case "22023": throw SubmissionError(code: "invalid_submission", message: error.message)
-            case "42501": throw SubmissionError(code: "permission_denied", message: error.message)
-            case "CQ003": throw SubmissionError(code: "agency_mismatch", message: error.message)
-            // Invalid UTF-8 in the text sent; a timestamp that is not one, or out of range (Refusal.all).
-            case "22021": throw SubmissionError(code: "malformed_payload", message: error.message)
-            case "22007", "22008": throw SubmissionError(code: "invalid_timestamp", message: error.message)
-            case "CQ004": throw SubmissionError(code: "available_at_not_allowed", message: error.message)
-            case "CQ005": throw SubmissionError(code: "timestamp_out_of_range", message: error.message)
-            default: throw error
+            // A refusal a submitter can act on: its code is the catalogue's (`Refusal.all`).
+            if let state = error.sqlState, Refusal.submissionStates.contains(state), let refusal = Refusal.forSQLState(state) {
+                throw SubmissionError(code: refusal.code, message: error.message)
             }
+            throw error
         }
         guard let record = try command(id) else {
             throw SubmissionError(code: "permission_denied", message: "the command was stored but is not visible to this login")
@@ -123,7 +114,7 @@ extension Connection {
     /// re-reading the row on every wake-up and at least every 500 ms).
     /// - Returns: the command, final or still pending when `timeout` ran out.
     public func waitForOutcome(_ id: UUID, timeout: Duration) throws -> CommandRecord? {
-        try listen("sbie_outcomes")
+        try listen(SharedNames.Channel.outcomes)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let record = try command(id)
