@@ -271,7 +271,7 @@ struct QueueCommands: AsyncParsableCommand {
         let connection = try await db.connect(db.logger("sbie.commands"))
         if let id { return try await show(id, on: connection) }
         let records = try await connection.commands(status: status, limit: max(limit, 1))
-        if json { return try printJSON(records.map(CommandView.init)) }
+        if json { return try printJSON(records.map { CommandView($0) }) }
         guard !records.isEmpty else { return print("no commands") }
         printTable(["submitted", "command", "type", "status", "by", "tries", "result"], records.map { r in
             [String(r.submittedAt.iso8601.prefix(19)).replacingOccurrences(of: "T", with: " ") + "Z", lower(r.commandID),

@@ -310,7 +310,7 @@ struct API: Sendable {
     /// 202 with `Location` while pending; 200 accepted or failed; 422 rejected (problem+json
     /// with the rule's code and message, which cites its legal source).
     func commandResponse(_ record: CommandRecord, waited: Bool) throws -> Response {
-        let resource = CommandResource(record)
+        let resource = CommandView(record, withURL: true)
         var headers = HTTPFields()
         headers[.location] = resource.url
         switch record.status {
@@ -334,7 +334,7 @@ struct API: Sendable {
         guard let record = try await data.run(as: credential, readOnly: true, { c, _ in try c.command(id) }) else {
             throw Problem(404, "command_not_found", "no command \(id.uuidString.lowercased()) visible to this login")
         }
-        return try JSONCoding.response(CommandResource(record))
+        return try JSONCoding.response(CommandView(record, withURL: true))
     }
 
     func listCommands(_ request: Request) async throws -> Response {
@@ -346,7 +346,7 @@ struct API: Sendable {
         }
         let limit = Int(try integer(request, "limit", default: 100, range: 1...1000))
         let records = try await data.run(as: credential, readOnly: true) { c, _ in try c.commands(status: status, limit: limit) }
-        return try JSONCoding.response(["commands": records.map(CommandResource.init)])
+        return try JSONCoding.response(["commands": records.map { CommandView($0, withURL: true) }])
     }
 
     // MARK: Reads
