@@ -77,7 +77,10 @@ struct Status: AsyncParsableCommand {
                             requests: try await connection.terminationRequestRows(agency: agencyID))
         }
         report.latestCheckpoint = try await connection.checkpoints(limit: 1).first
-        if notListed { report.agreements = report.agreements.filter { $0.notListedSince != nil } }
+        // Live agreements only: a duplicate listing or an ended agreement is not "live but unlisted".
+        if notListed {
+            report.agreements = report.agreements.filter { $0.notListedSince != nil && !["duplicate", "terminated"].contains($0.state) }
+        }
         if json { return try printJSON(report) }
         if let asOf, let position = report.position, let events = report.events {
             let clock = if case .position = asOf { "in log order" } else { "by legal time" }

@@ -91,6 +91,7 @@ struct ImportCommand: AsyncParsableCommand {
                 report.outcome = try await connection.importOutcome(of: report.commandIDs)
                 if let edition = report.editionCommandID {
                     let closing = try await connection.importOutcome(of: [edition])
+                    report.outcome?.accepted += closing.accepted
                     report.outcome?.pending += closing.pending
                     report.outcome?.eventsAppended += closing.eventsAppended
                     for (type, count) in closing.eventsByType { report.outcome?.eventsByType[type, default: 0] += count }
@@ -110,9 +111,9 @@ struct ImportCommand: AsyncParsableCommand {
         if reconciliation.refusal != nil { throw ExitCode(1) }
         let badRows = report.skipped.contains { $0.field != "STATE" }
         if badRows { throw ExitCode(1) }
-        if let outcome = report.outcome, outcome.pending > 0 || outcome.rejected > 0 || outcome.failed > 0 {
-            throw ExitCode(1)
-        }
+        if let outcome = report.outcome, outcome.rejected > 0 || outcome.failed > 0 { throw ExitCode(1) }
+        // No outcome within --wait: not carried out yet (the commands stay queued), as for every command.
+        if let outcome = report.outcome, outcome.pending > 0 { throw ExitCode(2) }
     }
 
     /// Items of one class printed in full by `planSummary` (those needing a decision are always printed).

@@ -240,13 +240,16 @@ extension Connection {
     }
 
     /// Replays the log from position 0 into fresh tables and, unless `checkOnly`,
-    /// swaps them in atomically. Holds the append lock meanwhile, so no event is
-    /// appended between the replay and the swap.
+    /// swaps them in atomically. A rebuild holds the writer's lock meanwhile, so no event
+    /// is appended between the replay and the swap (only the owner and the daemon may take
+    /// it). A check takes no lock: it reads one REPEATABLE READ snapshot, in which the log
+    /// and the inline tables agree because the daemon commits them together, so any login
+    /// that may read both (an auditor) can run it.
     /// - Returns: per table, the live row count, the rebuilt row count and the number
     ///   of rows that differ between them (before the swap).
     public func rebuildInlineProjections(checkOnly: Bool) throws -> Projections.RebuildCheck {
-        try transaction { c in
-            try c.query("SELECT 1 FROM writer_lock_acquire(0)", name: "writer lock")
+        try transaction(checkOnly ? "ISOLATION LEVEL REPEATABLE READ" : "") { c in
+            if !checkOnly { try c.query("SELECT 1 FROM writer_lock_acquire(0)", name: "writer lock") }
             let (state, _, events) = try c.foldLog()
             let rows = Projections.allRows(state)
             var tables: [String: [Int]] = [:]
