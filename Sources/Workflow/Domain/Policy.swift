@@ -211,12 +211,12 @@ public enum RecordRule: String, Sendable, CaseIterable {
     public var citation: String {
         let what: String
         switch self {
-        case .legalTimeMonotone: what = "legal time is monotone for each agreement and its requests, agency, Board seat and policy topic (DESIGN.md rule 7)"
-        case .datesInOrder: what = "a request's dates follow its procedure (DESIGN.md rule 7)"
+        case .legalTimeMonotone: what = "legal time is monotone for each agreement and its requests, agency, Board seat and policy topic (docs/domain-rules.md rule 7)"
+        case .datesInOrder: what = "a request's dates follow its procedure (docs/domain-rules.md rule 7)"
         case .noFutureDates: what = "the register records what has happened; no legal date after today"
         case .commandSchema: what = "a command's payload has exactly its documented fields"
-        case .identity: what = "agencies, agreements and requests are identified as in DESIGN.md, Domain"
-        case .oneOpenRequest: what = "one open request per agreement (DESIGN.md rule 2)"
+        case .identity: what = "agencies, agreements and requests are identified as in docs/domain-rules.md, Identity"
+        case .oneOpenRequest: what = "one open request per agreement (docs/domain-rules.md rule 2)"
         case .requestLifecycle: what = "withdrawal only before the Board acts; one notice per approved request"
         case .seatHistory: what = "the Board's seats are dated entries; corrections name the entry corrected"
         case .policyEntries: what = "policy entries are dated, sourced and changed only by adoption"
