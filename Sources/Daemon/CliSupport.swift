@@ -116,6 +116,9 @@ func resolveAgencyOrExit(_ text: String, on connection: Connection) async throws
     {
         return id
     }
+    // Decided between the two reads above (the daemon commits the registration and the
+    // register's row together): the register has it now.
+    if let id = try await connection.resolveAgency(text) { return id }
     let login = try await LoginContext.current(connection)
     let known = try await connection.query(
         "SELECT DISTINCT agency_id, agency_name FROM agreement_status ORDER BY agency_id", name: "agency names"
