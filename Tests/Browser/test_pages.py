@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -29,11 +30,23 @@ def wait(driver, condition, timeout=20):
 
 
 def submit(driver, button):
-    """Clicks a submit button and waits for the next page to load."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    """Clicks a submit button and waits for the next document to load.
+
+    The old document is marked with a script variable; the next one does not have it.
+    (Waiting for the old `<html>` element to go stale is racy: mid-navigation Chromium may
+    answer "Node with given id does not belong to the document", a generic WebDriver error
+    that the staleness check does not expect. Seen in CI with Chromium 156.)"""
+    driver.execute_script("window.__sbieOldDocument = true;")
     button.click()
-    wait(driver, EC.staleness_of(old))
-    wait(driver, lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def next_document_loaded(d):
+        try:
+            return d.execute_script(
+                "return window.__sbieOldDocument === undefined && document.readyState === 'complete'")
+        except WebDriverException:
+            return False  # the browser is between documents
+
+    wait(driver, next_document_loaded)
 
 
 def console_errors(driver, allow_status=False):
