@@ -183,7 +183,7 @@ public enum IllustrativeScenario {
                          tallahasseeTFM, body: "Tallahassee City Commission", on: "2025-10-22",
                          motion: "Rescind the Tallahassee Police Department's 287(g) Task Force Model agreement",
                          tally: "3-2 (failed)",
-                         sources: ["Tallahassee City Commission, meeting of 2025-10-22 (minutes)"]),
+                         sources: ["https://www.wtxl.com/downtown-tallahassee/motion-to-rescind-tallahassees-287g-agreement-with-ice-fails"]),
             ]),
         ]
     }
