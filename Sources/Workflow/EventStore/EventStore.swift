@@ -142,12 +142,6 @@ public enum EventLogView: String, Sendable {
     /// `public_events` (0011): the same rows with the metadata's `actor` (a login name)
     /// replaced by `{"role", "agency_id"}`; what the public role `web_anon` (and clerks) may read.
     case publicEvents = "public_events"
-
-    /// `events` when the session's role may read it, else `public_events`.
-    public static func readable(on c: isolated Connection) throws -> EventLogView {
-        try c.query("SELECT pg_catalog.has_table_privilege('events', 'SELECT')", name: "events privilege").rows[0]
-            .decode(0, as: Bool.self) ? .events : .publicEvents
-    }
 }
 
 extension Connection {
