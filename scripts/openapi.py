@@ -5,7 +5,7 @@ def ok(schema, desc="OK"):
 def ref(n): return {"$ref": "#/components/schemas/" + n}
 def errs(*codes):
     return {str(c): {"$ref": "#/components/responses/Problem"} for c in codes}
-asof = {"name": "as_of", "in": "query", "required": False, "description": "A global position (digits), a Florida date YYYY-MM-DD (its end), or an ISO 8601 instant. Folds the log: needs a login with log access (board staff, registrar, auditor).", "schema": {"type": "string"}}
+asof = {"name": "as_of", "in": "query", "required": False, "description": "A global position (digits), a Florida date YYYY-MM-DD (its end), or an ISO 8601 instant. Folds the log: anonymous callers fold the public log (public_events, the same events the public pages show); a login needs log access (board staff, registrar, auditor), so a clerk's token gets 403.", "schema": {"type": "string"}}
 auth_note = "Credentials: `Authorization: Bearer <token>` or the `sbie_session` cookie; without them the caller is the public role `web_anon`."
 command_types = ["register_agreement", "rename_agency", "correct_signed_date", "submit_termination_request", "withdraw_termination_request", "record_termination_notice", "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat", "record_local_government_vote", "end_agreement"]
 nullable_str = {"type": ["string", "null"]}
@@ -55,7 +55,7 @@ doc = {
 P = doc["paths"]
 idpath = lambda name, desc, fmt=None: {"name": name, "in": "path", "required": True, "description": desc, "schema": ({"type": "string", "format": fmt} if fmt else {"type": "string"})}
 P["/health/live"] = {"get": {"operationId": "live", "summary": "The process is up.", "security": [{}], "responses": {"200": ok({"type": "object"})}}}
-P["/health/ready"] = {"get": {"operationId": "ready", "summary": "Ready: database reachable, migrations current, the daemon deciding (no due command waiting longer than --ready-max-queue-age).", "security": [{}],
+P["/health/ready"] = {"get": {"operationId": "ready", "summary": "Ready: database reachable, migrations current, and a daemon deciding: with serve --with-daemon, the in-process daemon's own status is ready; otherwise a daemon waits on the queue or decided a command within --ready-max-queue-age (daemon_liveness()); and no due command has waited longer than --ready-max-queue-age.", "security": [{}],
    "responses": {"200": ok(ref("Readiness")), "503": ok(ref("Readiness"), "Not ready")}}}
 doc["components"]["schemas"]["Readiness"] = {"type": "object", "required": ["ready", "database", "migrations", "daemon"], "properties": {"ready": {"type": "boolean"}, "database": {"type": "string"}, "migrations": {"type": "string"}, "daemon": {"type": "string"}}}
 P["/metrics"] = {"get": {"operationId": "metrics", "summary": "Prometheus text: queue depth by status, commands by outcome and code, events appended, projection lag, SSE subscribers, HTTP requests.", "security": [{}],
@@ -71,10 +71,10 @@ P["/v1/me"] = {"get": {"operationId": "me", "summary": "Who the database says th
 P["/v1/actions/{command_type}"] = {"post": {"operationId": "submitCommand",
    "summary": "Submit a command (the body is its payload, as `sbie` sends it). 202 with Location while queued; with `Prefer: wait=N` (0-60 s) the outcome: 200 accepted (or failed), 422 rejected by a rule (code and legal source).",
    "parameters": [{"name": "command_type", "in": "path", "required": True, "schema": {"type": "string", "enum": command_types}},
-                  {"name": "Idempotency-Key", "in": "header", "required": False, "description": "1-200 characters; the same key (per login) returns the first command.", "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
+                  {"name": "Idempotency-Key", "in": "header", "required": False, "description": "1-200 characters; the same key (per login) with the same payload returns the first command; with another command type or payload, 409 idempotency_key_reused naming the first command (command_id), and nothing is queued.", "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
                   {"name": "Prefer", "in": "header", "required": False, "description": "wait=N, 0-60 seconds", "schema": {"type": "string"}}],
    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-   "responses": {"200": ok(ref("Command"), "Decided (accepted or failed)"), "202": ok(ref("Command"), "Queued"), **errs(400, 401, 403, 404, 413, 415, 422)}}}
+   "responses": {"200": ok(ref("Command"), "Decided (accepted or failed)"), "202": ok(ref("Command"), "Queued"), **errs(400, 401, 403, 404, 409, 413, 415, 422)}}}
 P["/v1/commands"] = {"get": {"operationId": "listCommands", "summary": "The caller's visible commands, newest last.",
    "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "accepted", "rejected", "failed"]}},
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
@@ -95,13 +95,13 @@ P["/v1/requests"] = {"get": {"operationId": "requests", "summary": "Termination 
 P["/v1/requests/{id}"] = {"get": {"operationId": "request", "summary": "One termination request (404 when not visible to the caller).", "parameters": [idpath("id", "The request's id", "uuid"), asof],
    "responses": {"200": ok(ref("TerminationRequest")), **errs(400, 401, 403, 404)}}}
 hist = ok({"type": "object", "required": ["events"], "properties": {"events": {"type": "array", "items": ref("HistoryEntry")}}})
-P["/v1/requests/{id}/history"] = {"get": {"operationId": "requestHistory", "summary": "A request's events (needs log access).", "parameters": [idpath("id", "The request's id", "uuid")], "responses": {"200": hist, **errs(400, 401, 403, 404)}}}
-P["/v1/agencies/{agency}/history"] = {"get": {"operationId": "agencyHistory", "summary": "An agency's events (needs log access).", "parameters": [idpath("agency", "An agency name or id")], "responses": {"200": hist, **errs(400, 401, 403, 404)}}}
+P["/v1/requests/{id}/history"] = {"get": {"operationId": "requestHistory", "summary": "A request's events: anonymous callers read the public log (actor as role and agency, never a login); a login needs log access.", "parameters": [idpath("id", "The request's id", "uuid")], "responses": {"200": hist, **errs(400, 401, 403, 404)}}}
+P["/v1/agencies/{agency}/history"] = {"get": {"operationId": "agencyHistory", "summary": "An agency's events: anonymous callers read the public log (actor as role and agency, never a login); a login needs log access.", "parameters": [idpath("agency", "An agency name or id")], "responses": {"200": hist, **errs(400, 401, 403, 404)}}}
 P["/v1/docket"] = {"get": {"operationId": "docket", "summary": "The Board's docket in review order.", "responses": {"200": ok({"type": "object", "required": ["docket"], "properties": {"docket": {"type": "array", "items": ref("DocketRow")}}}), **errs(401, 403)}}}
-P["/v1/seats"] = {"get": {"operationId": "seats", "summary": "The Board's seats over time (needs log access).", "parameters": [asof],
+P["/v1/seats"] = {"get": {"operationId": "seats", "summary": "The Board's seats over time (anonymous callers: from the public log; a login needs log access).", "parameters": [asof],
    "responses": {"200": ok({"type": "object", "required": ["seats"], "properties": {"as_of": nullable_str, "seats": {"type": "object"}}}), **errs(400, 401, 403)}}}
-P["/v1/verify"] = {"get": {"operationId": "verify", "summary": "Re-read the log and check its hash chain, positions and stream versions (needs log access).",
-   "responses": {"200": ok({"type": "object", "required": ["ok", "summary", "report"], "properties": {"ok": {"type": "boolean"}, "summary": {"type": "string"}, "report": {"type": "object"}}}), **errs(401, 403)}}}
+P["/v1/verify"] = {"get": {"operationId": "verify", "summary": "Re-read the log and check positions, stream versions and the hash chain. scope `full` (a login with log access): every hash recomputed; scope `links` (anonymous, from the public log, whose metadata differs from what was hashed): each prev_hash against the hash before it, no hash recomputed.",
+   "responses": {"200": ok({"type": "object", "required": ["ok", "summary", "scope", "report"], "properties": {"ok": {"type": "boolean"}, "summary": {"type": "string"}, "scope": {"type": "string", "enum": ["full", "links"]}, "report": {"type": "object"}}}), **errs(401, 403)}}}
 P["/v1/events"] = {"get": {"operationId": "events", "summary": "The log by global position; `next_after` resumes. Never past the first uncommitted position.",
    "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807}},
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],

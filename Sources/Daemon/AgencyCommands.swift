@@ -38,7 +38,9 @@ struct RequestTermination: AsyncParsableCommand {
         let command = SubmitTerminationRequest(
             requestID: requestID ?? UUID(), agencyID: try await agencyID(agency, on: connection), model: model,
             agreementID: agreement, reason: reason, localAuthorization: localAuthorization, filedOn: filed)
-        try await submitAndReport(.submitTerminationRequest(command), options: submit, on: connection) { queued in
+        // A request id drawn afresh on each run: a retry with the same key differs only in it.
+        try await submitAndReport(.submitTerminationRequest(command), options: submit, on: connection,
+                                  ignoringField: requestID == nil ? "request_id" : nil) { queued in
             // A reused idempotency key returns the first command: print the request id it carries.
             let payload = try? await connection.commandPayload(queued.commandID)
             let filed = payload.flatMap { try? JSONDecoder().decode(FiledRequest.self, from: Data($0.utf8)) }

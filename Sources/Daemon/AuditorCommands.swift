@@ -286,11 +286,12 @@ struct QueueCommands: AsyncParsableCommand {
 }
 
 extension QueueCommands {
-    /// One command and its failed attempts. Exit code 1 when it does not exist or is not visible.
+    /// One command and its failed attempts. Exit code 2 when it does not exist or is not
+    /// visible (an unknown id, as for requests and agencies).
     func show(_ id: UUID, on connection: Connection) async throws {
         guard let record = try await connection.command(id) else {
-            printError("command \(lower(id)) not found (or not visible to this login)")
-            throw ExitCode(1)
+            printError("no command \(lower(id)) (or not visible to this login; `sbie commands` lists them)")
+            throw Exit.notCarriedOut
         }
         let attempts = try await connection.commandAttempts(id)
         if json {
@@ -333,7 +334,7 @@ struct AttemptView: Encodable {
 struct Retry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Put failed commands (dead letters) back in the queue, attempts reset (their history is kept: sbie commands --id).",
-        discussion: "Exit code 1 when the given command is not failed.")
+        discussion: "Exit code 1 when the given command is not failed; 2 when there is no such command (or it is not visible).")
 
     @OptionGroup var db: DatabaseOptions
     @Argument(help: "The failed command's id.") var commandID: UUID?
@@ -348,9 +349,12 @@ struct Retry: AsyncParsableCommand {
         let connection = try await db.connect(db.logger("sbie.retry"))
         let requeued = try await connection.retryFailedCommands(commandID)
         if let commandID, requeued == 0 {
-            let status = try await connection.command(commandID)?.status.rawValue ?? "not found"
+            guard let status = try await connection.command(commandID)?.status.rawValue else {
+                printError("no command \(lower(commandID)) (or not visible to this login); nothing requeued")
+                throw Exit.notCarriedOut
+            }
             printError("command \(lower(commandID)) is not failed (\(status)); nothing requeued")
-            throw ExitCode(1)
+            throw Exit.refused
         }
         print("requeued \(requeued) command(s)")
     }

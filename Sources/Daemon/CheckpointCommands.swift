@@ -244,8 +244,9 @@ struct CheckpointShow: AsyncParsableCommand {
             throw ExitCode(2)
         }
         guard let stored else {
-            printError(id == "latest" ? "no checkpoint recorded" : "no checkpoint \(id)")
-            throw ExitCode(1)
+            // Not found is "not carried out" (exit 2), as for an unknown request or agency.
+            printError(id == "latest" ? "no checkpoint recorded" : "no checkpoint \(id) (see `sbie checkpoint list`)")
+            throw Exit.notCarriedOut
         }
         let document = stored.checkpoint.document
         if let out {

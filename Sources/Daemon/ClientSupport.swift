@@ -84,16 +84,23 @@ func agencyID(_ text: String, on connection: Connection) async throws -> AgencyI
 /// key (at most one command results) and the wait goes on; the command id is printed
 /// whatever happens once it is known.
 ///
-/// Exit codes: 0 accepted (or queued with `--no-wait`); 1 rejected, failed, or refused
-/// by the database at submission (`SubmissionRefused`); 2 no outcome within the timeout,
-/// or no connection back within it.
+/// A reused `--idempotency-key` returns the first command only when it is this command
+/// (same type and payload, `ignoringField` aside); otherwise the submission is refused
+/// `idempotency_key_reused`, naming the first command (exit 1), and nothing is queued.
+///
+/// Exit codes: 0 accepted (or queued with `--no-wait`); 1 rejected by a rule, failed, or
+/// refused at submission (`SubmissionRefused`); 2 no outcome within the timeout, no
+/// connection back within it, or rejected because an id names nothing
+/// (`request_not_found`, `agreement_not_found`, `agency_not_found`, `seat_entry_not_found`:
+/// README's "an unknown agency, request or login").
+/// - Parameter ignoringField: a payload field a retry may change (a generated `request_id`).
 /// - Parameter queued: runs with the command as queued when `--no-wait` is given, or once it
 ///   is accepted, before its outcome is printed; never for a rejected command (whose
 ///   ids name nothing that exists).
 /// - Returns: the command's id.
 @discardableResult
 func submitAndReport(
-    _ command: DomainCommand, options: SubmitOptions, on connection: Connection,
+    _ command: DomainCommand, options: SubmitOptions, on connection: Connection, ignoringField: String? = nil,
     queued: (CommandRecord) async throws -> Void = { _ in }
 ) async throws -> UUID {
     let key = options.idempotencyKey ?? UUID().uuidString.lowercased()
@@ -108,7 +115,8 @@ func submitAndReport(
     var submitted: CommandRecord?
     while submitted == nil {
         do {
-            submitted = try await connection.submitCommand(type: command.commandType, payload: payload, idempotencyKey: key)
+            submitted = try await connection.submitCommand(
+                type: command.commandType, payload: payload, idempotencyKey: key, ignoringField: ignoringField)
         } catch let error as SubmissionError {
             printError("refused: " + (error.message.hasPrefix(error.code) ? error.message : "\(error.code): \(error.message)"))
             throw SubmissionRefused(code: error.code)
@@ -126,7 +134,6 @@ func submitAndReport(
     }
     guard let submitted else { throw ExitCode(2) }
     let id = submitted.commandID
-    await warnIfKeyReused(command, submitted, options: options, on: connection)
     if options.noWait {
         try await queued(submitted)
         if options.json { try printJSON(CommandView(submitted)) } else { print("queued command \(lower(id)) (\(submitted.commandType))") }
@@ -158,31 +165,14 @@ func submitAndReport(
     } else {
         await printOutcome(record, on: connection)
     }
-    if record.status != .accepted { throw ExitCode(1) }
+    if record.status == .rejected, let code = record.errorCode, notFoundCodes.contains(code) { throw Exit.notCarriedOut }
+    if record.status != .accepted { throw Exit.refused }
     return id
 }
 
-/// Warns (on standard error) when a reused `--idempotency-key` returned an earlier command
-/// with another type or payload (a new request's generated id aside): nothing new was
-/// submitted, and what follows is that command's outcome.
-func warnIfKeyReused(_ command: DomainCommand, _ stored: CommandRecord, options: SubmitOptions, on connection: Connection) async {
-    guard let key = options.idempotencyKey else { return }
-    // A new request's id is drawn afresh on each run: a retry differs only in it.
-    func comparable(_ value: JSONValue?) -> JSONValue? {
-        guard case .object(var fields)? = value, stored.commandType == "submit_termination_request" else { return value }
-        fields["request_id"] = nil
-        return .object(fields)
-    }
-    let sent = comparable(try? JSONDecoder().decode(JSONValue.self, from: command.payloadJSON()))
-    let first = comparable((try? await connection.commandPayload(stored.commandID)).flatMap { $0 }
-        .flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) })
-    guard stored.commandType != command.commandType || (first != nil && sent != first) else { return }
-    FileHandle.standardError.write(Data((
-        "warning: idempotency key '\(key)' was already used for command \(lower(stored.commandID)) "
-        + "(\(stored.commandType), submitted \(stored.submittedAt.iso8601), \(stored.status.rawValue)) with a different "
-        + (stored.commandType != command.commandType ? "command type" : "payload")
-        + "; nothing new was submitted: below is that first command. Use a new key to submit this one.\n").utf8))
-}
+/// Rejection codes that mean "no such thing" (an unknown id or name), which exit 2 like the
+/// CLI's own look-ups, not 1 like a rule's refusal.
+let notFoundCodes: Set<String> = ["request_not_found", "agreement_not_found", "agency_not_found", "seat_entry_not_found"]
 
 /// Whether `error` means the session is gone (rather than a statement refused): libpq
 /// lost the connection, or the server ended the session (57P01 terminated by an

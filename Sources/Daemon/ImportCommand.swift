@@ -87,7 +87,8 @@ struct ImportCommand: AsyncParsableCommand {
             (report, reconciliation) = try await connection.submitEdition(parsed, progress: terminalProgress())
             let all = report.commandIDs + (report.editionCommandID.map { [$0] } ?? [])
             if wait > 0, !all.isEmpty {
-                _ = try await connection.waitForImport(all, timeout: .seconds(wait))
+                // At most about 31 years: no deadline past the clock's range.
+                _ = try await connection.waitForImport(all, timeout: .seconds(min(wait, 1_000_000_000)))
                 report.outcome = try await connection.importOutcome(of: report.commandIDs)
                 if let edition = report.editionCommandID {
                     let closing = try await connection.importOutcome(of: [edition])

@@ -38,8 +38,9 @@ struct Run: AsyncParsableCommand {
         let logger = db.logger("sbie.daemon")
         var configuration = CommandProcessor.Configuration()
         configuration.batchSize = min(max(1, batchSize), 10_000)
-        configuration.maxAttempts = max(1, maxAttempts)
-        let poll = Duration.milliseconds(max(10, pollInterval))
+        // The SQL that records a failure compares attempts (integer) with it: keep it in range.
+        configuration.maxAttempts = min(max(1, maxAttempts), 1_000)
+        let poll = Duration.milliseconds(min(max(10, pollInterval), 3_600_000))  // 10 ms .. 1 h
         let daemon = DaemonService(conninfo: db.conninfo, configuration: configuration, pollInterval: poll,
                                    once: once, logger: logger)
         let timeline = AgencyTimelineService(conninfo: db.conninfo, pollInterval: poll, once: once,

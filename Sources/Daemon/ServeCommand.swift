@@ -47,9 +47,13 @@ struct Serve: AsyncParsableCommand {
         configuration.host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         configuration.port = port
         configuration.poolSize = max(1, poolSize)
-        configuration.readyMaxQueueAge = .seconds(max(1, readyMaxQueueAge))
-        configuration.heartbeat = .seconds(max(1, heartbeat))
+        // Clamped (1 s .. 1 day), so no number given can overflow a clock's deadline.
+        configuration.readyMaxQueueAge = .seconds(min(max(1, readyMaxQueueAge), 86_400))
+        configuration.heartbeat = .seconds(min(max(1, heartbeat), 86_400))
         configuration.secureCookies = secureCookies
+        // The in-process daemon's own status answers /health/ready (nil: the daemon runs elsewhere).
+        let daemonStatus = DaemonStatus()
+        if withDaemon { configuration.daemonStatus = daemonStatus }
         configuration.expectedMigration = (try? Migrator.load(from: try Migrator.locateDirectory(explicit: nil)))?
             .migrations.last?.version
         // Fail fast with exit code 2 when the database is unreachable.
@@ -73,7 +77,7 @@ struct Serve: AsyncParsableCommand {
             let daemonConninfo = daemonDatabase ?? ProcessInfo.processInfo.environment["SBIE_DAEMON_DATABASE_URL"] ?? db.conninfo
             let daemon = DaemonService(
                 conninfo: daemonConninfo, configuration: CommandProcessor.Configuration(), pollInterval: .milliseconds(1000),
-                once: false, logger: db.logger("sbie.daemon"))
+                once: false, status: daemonStatus, logger: db.logger("sbie.daemon"))
             // The agency timeline (a catch-up projection) follows the log beside the daemon, as in `sbie run`.
             let timeline = AgencyTimelineService(conninfo: daemonConninfo, pollInterval: .milliseconds(1000), once: false,
                                                  logger: db.logger("sbie.timeline"))

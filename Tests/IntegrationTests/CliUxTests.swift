@@ -122,7 +122,7 @@ struct CliUxTests {
         }
     }
 
-    @Test("names, keys, flags and exit codes: did you mean ICE's spelling; a reused key warns; --replaces named as typed; permission refusals exit 1 everywhere; retry and history say what is missing")
+    @Test("names, keys, flags and exit codes: did you mean ICE's spelling; a reused key is refused; --replaces named as typed; permission refusals exit 1 everywhere; retry and history say what is missing")
     func namesKeysAndExitCodes() async throws {
         try await SecurityFixture.with { f in
             try await seedRegister(f.admin)
@@ -150,7 +150,8 @@ struct CliUxTests {
             #expect(retry.status == 2 && retry.stderr.contains("give a failed command's id, or --all-failed"))
             #expect(!retry.stderr.contains("not both"))
 
-            // Item 5: the same key with another payload warns and names the first command; the same payload does not.
+            // Item 5 (polish item 2): the same key with another payload is refused (exit 1,
+            // idempotency_key_reused) naming the first command; the same payload returns it.
             let fill = ["seat", "fill", "governor", "--effective", "2025-02-01", "--idempotency-key", "gov-1"]
             let first = try await run(fill + ["--member", "A Member"] + board, meanwhile: daemon)
             #expect(first.status == 0, "\(first.stderr)")
@@ -158,8 +159,9 @@ struct CliUxTests {
             #expect(again.status == 0 && !again.stderr.contains("warning"))
             let reused = try await run(fill + ["--member", "Another Member"] + board, meanwhile: daemon)
             let firstID = try #require(try await f.admin.commands(status: .accepted).first { $0.idempotencyKey == "gov-1" }?.commandID)
-            #expect(reused.status == 0)
-            #expect(reused.stderr.contains("warning: idempotency key 'gov-1' was already used for command \(firstID.uuidString.lowercased())"))
+            #expect(reused.status == 1, "\(reused.stderr)")
+            #expect(reused.stderr.contains("refused: idempotency_key_reused: idempotency key 'gov-1' was already used for command \(firstID.uuidString.lowercased()) (fill_board_seat, submitted "), "\(reused.stderr)")
+            #expect(reused.stdout.isEmpty)
             #expect(reused.stderr.contains("with a different payload; nothing new was submitted"))
             #expect(try await f.admin.commands().filter { $0.idempotencyKey == "gov-1" }.count == 1)
 

@@ -32,7 +32,9 @@ final class ServerFixture: @unchecked Sendable {
     /// Role names are cluster-wide: each fixture's carry a suffix of its own.
     func name(_ role: String) -> String { "\(role)_\(suffix)" }
 
-    static func start(clerks: [String] = []) async throws -> ServerFixture {
+    /// - Parameter withDaemon: run the daemon in the server's process (`--with-daemon`); false:
+    ///   no daemon at all (a test starts one with `DaemonProcess` as the owner, `dsn`).
+    static func start(clerks: [String] = [], withDaemon: Bool = true) async throws -> ServerFixture {
         let dsn = try await TestDatabase.create()
         let admin = try await Connection.connect(dsn)
         let suffix = String(UUID().uuidString.prefix(8).lowercased())
@@ -57,9 +59,9 @@ final class ServerFixture: @unchecked Sendable {
         let executable = try #require(DaemonProcess.executable, "build the sbie executable first (swift build)")
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["serve", "--with-daemon", "--listen", "127.0.0.1:0", "--log-level", "error",
-                             "--database", ConnectionString.replacingUser(in: dsn, with: authenticator),
-                             "--daemon-database", dsn, "--heartbeat", "1"]
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--log-level", "error",
+                             "--database", ConnectionString.replacingUser(in: dsn, with: authenticator), "--heartbeat", "1"]
+            + (withDaemon ? ["--with-daemon", "--daemon-database", dsn] : ["--ready-max-queue-age", "2"])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -52,10 +52,19 @@ public struct CommandAttempt: Sendable, Equatable, Codable {
 public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatable {
     /// `payload_too_large`, `malformed_payload`, `permission_denied`, `agency_mismatch`,
     /// `available_at_not_allowed`, `timestamp_out_of_range`, `invalid_submission` or
-    /// `invalid_timestamp` (docs/security.md's refusal table, `Refusal.all`).
+    /// `invalid_timestamp` (docs/security.md's refusal table, `Refusal.all`); or
+    /// `idempotency_key_reused` (`SubmissionError.keyReusedCode`), checked by the client
+    /// library after `submit_command` returned an earlier command.
     public var code: String
     public var message: String
+    /// For `idempotency_key_reused`: the first command, which the key already names.
+    public var commandID: UUID? = nil
     public var description: String { "\(code): \(message)" }
+
+    /// The code of a submission whose idempotency key already names a command with another
+    /// command type or payload: nothing new is queued, and the first command is not the
+    /// caller's answer (CLI exit 1, HTTP 409).
+    public static let keyReusedCode = "idempotency_key_reused"
 }
 
 extension Connection {
@@ -71,11 +80,17 @@ extension Connection {
     ///   - payload: a JSON object (text), at most 64 KiB.
     ///   - idempotencyKey: unique per submitting login; resubmitting returns the first command.
     ///   - availableAt: not processed before this instant (nil: now).
-    /// - Returns: the command as stored (a resubmission returns the original, possibly already decided).
-    /// - Throws: `SubmissionError` when the database refuses it (size, shape, permission);
+    ///   - ignoringField: a top-level payload field a retry may legitimately change (the CLI's
+    ///     generated `request_id`), left out when comparing with the first command.
+    /// - Returns: the command as stored (a resubmission of the same command type and payload,
+    ///   compared as `jsonb`, returns the original, possibly already decided).
+    /// - Throws: `SubmissionError` when the database refuses it (size, shape, permission), or
+    ///   with code `idempotency_key_reused` (and `commandID`, the first command) when the key
+    ///   already names a command of another type or payload (nothing new is queued);
     ///   `PostgresError` for other failures.
     public func submitCommand(
-        type: String, payload: String, idempotencyKey: String, availableAt: Timestamp? = nil
+        type: String, payload: String, idempotencyKey: String, availableAt: Timestamp? = nil,
+        ignoringField: String? = nil
     ) throws -> CommandRecord {
         let id: UUID
         do {
@@ -92,6 +107,23 @@ extension Connection {
         }
         guard let record = try command(id) else {
             throw SubmissionError(code: "permission_denied", message: "the command was stored but is not visible to this login")
+        }
+        // The key names at most one command per login (a unique index): a new insert is this
+        // payload, so a difference means the key was used before for another command.
+        let same: Bool? = try query(
+            """
+            SELECT c.command_type = $2 AND CASE WHEN $4::text IS NULL THEN c.payload::jsonb = $3::jsonb
+                                                ELSE (c.payload::jsonb - $4::text) = ($3::jsonb - $4::text) END
+            FROM commands c WHERE c.command_id = $1
+            """, [id, type, payload, ignoringField], name: "same command").rows.first?.decodeIfPresent(0)
+        if same == false {
+            throw SubmissionError(
+                code: SubmissionError.keyReusedCode,
+                message: "idempotency key '\(idempotencyKey.prefix(200))' was already used for command \(id.uuidString.lowercased()) "
+                    + "(\(record.commandType), submitted \(record.submittedAt.iso8601), \(record.status.rawValue)) with a different "
+                    + (record.commandType != type ? "command type" : "payload")
+                    + "; nothing new was submitted: use a new key to submit this command",
+                commandID: id)
         }
         return record
     }

@@ -135,6 +135,15 @@ func jsonString(_ text: String) -> String {
     return out + "\""
 }
 
+/// Which relation a read of the whole log uses.
+public enum EventLogView: String, Sendable {
+    /// `events` itself (logins with log access: board staff, registrar, auditor, daemon, owner).
+    case events
+    /// `public_events` (0011): the same rows with the metadata's `actor` (a login name)
+    /// replaced by `{"role", "agency_id"}`; what the public role `web_anon` (and clerks) may read.
+    case publicEvents = "public_events"
+}
+
 extension Connection {
     static let eventColumns = """
         global_position, stream_id, stream_version, event_id, event_type, data::text, metadata::text,
@@ -211,9 +220,9 @@ extension Connection {
 
     /// Reads the whole log forward from after `position` (exclusive), at most `limit` events.
     /// Positions are dense, so a reader resuming from its last position misses nothing.
-    public func readAll(after position: Int64 = 0, limit: Int = 10_000) throws -> [RecordedEvent] {
+    public func readAll(after position: Int64 = 0, limit: Int = 10_000, view: EventLogView = .events) throws -> [RecordedEvent] {
         try decodeEvents(query(
-            "SELECT \(Self.eventColumns) FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+            "SELECT \(Self.eventColumns) FROM \(view.rawValue) WHERE global_position > $1 ORDER BY global_position LIMIT $2",
             [position, limit], name: "read all"))
     }
 

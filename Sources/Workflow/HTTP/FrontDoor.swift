@@ -22,6 +22,9 @@ public struct FrontDoorConfiguration: Sendable {
     public var readyMaxQueueAge: Duration = .seconds(30)
     /// Comment lines on idle event streams at this interval.
     public var heartbeat: Duration = .seconds(15)
+    /// The daemon running in this process (`serve --with-daemon`): `/health/ready` reads its
+    /// readiness; nil: the daemon runs elsewhere and readiness reads `daemon_liveness()`.
+    public var daemonStatus: DaemonStatus?
     /// The newest migration this build knows (readiness requires it applied); nil: not checked.
     public var expectedMigration: Int?
 

@@ -242,6 +242,10 @@ public enum IceImport {
         guard isValidEdition(edition), let editionDate = editionDate(edition) else { throw .invalidEdition(edition) }
         // SwiftCSV drops a last field that is empty when the text does not end in a newline.
         let text = text.last?.isNewline == false ? text + "\n" : text
+        // Only blank lines (or spaces, a BOM) is an empty file, not a header without ICE's columns.
+        if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace || $0 == "\u{FEFF}" }) {
+            throw .malformedCSV("the file is empty (no header, no rows)")
+        }
         let records = CSVRecords.read(text)
         if let first = records.first, let error = first.error { throw .malformedCSV("line \(first.line) (the header): \(error)") }
         guard let header = records.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) else {

@@ -10,7 +10,8 @@ public struct HistoryEntry: Sendable, Equatable, Encodable {
     public var occurredAt: Timestamp
     /// Log time: the database clock at append.
     public var recordedAt: Timestamp
-    /// The database login that submitted the command (event metadata `actor`).
+    /// The database login that submitted the command (event metadata `actor`); read from
+    /// `public_events`, its role and a clerk's agency instead (`agency_clerk (agency-id)`).
     public var actor: String?
     public var commandID: UUID?
     public var commandType: String?
@@ -43,15 +44,15 @@ public struct HistoryEntry: Sendable, Equatable, Encodable {
 
 extension Connection {
     /// Every event about an agency (metadata `agency_id`), in log order.
-    public func history(agency: AgencyID) throws -> [HistoryEntry] {
-        try history(where: "metadata->>'agency_id' = $1", [agency.slug])
+    public func history(agency: AgencyID, view: EventLogView = .events) throws -> [HistoryEntry] {
+        try history(where: "metadata->>'agency_id' = $1", [agency.slug], view: view)
     }
 
     /// Every event of a termination request (its stream, and the agreement's end it caused), in log order.
-    public func history(request: UUID) throws -> [HistoryEntry] {
+    public func history(request: UUID, view: EventLogView = .events) throws -> [HistoryEntry] {
         // Event data spells UUIDs in upper case (Foundation's Codable form); stream ids in lower case.
         try history(where: "stream_id = $1 OR lower(data->>'request_id') = $2",
-                    [StreamName.request(request), request.uuidString.lowercased()])
+                    [StreamName.request(request), request.uuidString.lowercased()], view: view)
     }
 
     /// The events at these global positions (e.g. a command's), in log order.
@@ -61,9 +62,9 @@ extension Connection {
                            [PostgresArray(positions)])
     }
 
-    private func history(where condition: String, _ parameters: [any PostgresEncodable]) throws -> [HistoryEntry] {
+    private func history(where condition: String, _ parameters: [any PostgresEncodable], view: EventLogView = .events) throws -> [HistoryEntry] {
         let events = try decodeEvents(query(
-            "SELECT \(Self.eventColumns) FROM events WHERE \(condition) ORDER BY global_position",
+            "SELECT \(Self.eventColumns) FROM \(view.rawValue) WHERE \(condition) ORDER BY global_position",
             parameters, name: "history"))
         let decoder = JSONDecoder()
         return try events.map { event in
@@ -72,9 +73,17 @@ extension Connection {
             return HistoryEntry(
                 position: event.globalPosition, streamID: event.streamID, streamVersion: event.streamVersion,
                 eventType: event.type, occurredAt: event.occurredAt, recordedAt: event.recordedAt,
-                actor: metadata?.actor, commandID: metadata?.commandID, commandType: metadata?.commandType,
+                actor: view == .events ? metadata?.actor : Self.publicActor(event.metadata), commandID: metadata?.commandID, commandType: metadata?.commandType,
                 summary: AgencyTimeline.summary(of: domain),
                 data: try decoder.decode(JSONValue.self, from: Data(event.data.utf8)))
         }
+    }
+
+    /// `public_events`' actor (`{"role", "agency_id"}`) as one label: `agency_clerk (agency-id)` or the role.
+    static func publicActor(_ metadata: String) -> String? {
+        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(metadata.utf8)),
+              case .object(let actor)? = fields["actor"], case .string(let role)? = actor["role"] else { return nil }
+        if case .string(let agency)? = actor["agency_id"] { return "\(role) (\(agency))" }
+        return role
     }
 }

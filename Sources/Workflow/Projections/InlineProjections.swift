@@ -210,7 +210,7 @@ public enum Projections {
 extension Connection {
     /// Folds the whole log (or up to `position`) into a register state.
     /// - Throws: `PostgresError`; a decoding error when an event's data does not match its type.
-    public func foldLog(upTo position: Int64? = nil, occurredBefore: Timestamp? = nil) throws
+    public func foldLog(upTo position: Int64? = nil, occurredBefore: Timestamp? = nil, view: EventLogView = .events) throws
         -> (state: RegisterState, position: Int64, events: Int)
     {
         var state = RegisterState()
@@ -218,7 +218,7 @@ extension Connection {
         var after: Int64 = 0
         var count = 0
         while true {
-            let batch = try readAll(after: after, limit: 10_000)
+            let batch = try readAll(after: after, limit: 10_000, view: view)
             guard let last = batch.last else { break }
             for event in batch {
                 if let position, event.globalPosition > position { return (state, after, count) }

@@ -81,11 +81,12 @@ extension Connection {
     /// The whole register as of a position or an instant, folded from the log
     /// (never from the projections, which only know the present).
     /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
-    public func register(asOf: AsOf) throws -> RegisterSnapshot {
+    /// - Parameter view: `.publicEvents` for a role without log access (the data folded is the same).
+    public func register(asOf: AsOf, view: EventLogView = .events) throws -> RegisterSnapshot {
         let folded: (state: RegisterState, position: Int64, events: Int)
         switch asOf {
-        case .position(let position): folded = try foldLog(upTo: max(position, 0))
-        case .occurredBefore(let instant): folded = try foldLog(occurredBefore: instant)
+        case .position(let position): folded = try foldLog(upTo: max(position, 0), view: view)
+        case .occurredBefore(let instant): folded = try foldLog(occurredBefore: instant, view: view)
         }
         return RegisterSnapshot(asOf: asOf, state: folded.state, position: folded.position, events: folded.events)
     }

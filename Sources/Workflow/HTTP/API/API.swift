@@ -51,7 +51,7 @@ struct API: Sendable {
         router.get("/v1/requests/{id}/history") { request, context in
             await handle {
                 let id = try uuid(context.parameters.get("id") ?? "", field: "id")
-                let entries = try await data.run(as: try credential(request), readOnly: true) { c, _ in try c.history(request: id) }
+                let entries = try await data.run(as: try credential(request), readOnly: true) { c, p in try c.history(request: id, view: logView(p)) }
                 guard !entries.isEmpty else { throw Problem(404, "request_not_found", "no request \(id.uuidString.lowercased()) visible to this caller") }
                 return try JSONCoding.response(["events": entries])
             }
@@ -59,9 +59,9 @@ struct API: Sendable {
         router.get("/v1/agencies/{agency}/history") { request, context in
             await handle {
                 let text = context.parameters.get("agency") ?? ""
-                let entries = try await data.run(as: try credential(request), readOnly: true) { c, _ -> [HistoryEntry]? in
+                let entries = try await data.run(as: try credential(request), readOnly: true) { c, p -> [HistoryEntry]? in
                     guard let agency = try c.resolveAgency(text) else { return nil }
-                    return try c.history(agency: agency)
+                    return try c.history(agency: agency, view: logView(p))
                 }
                 guard let entries else { throw Problem(404, "agency_not_found", "no agency '\(text.prefix(200))' visible to this caller", field: "agency") }
                 return try JSONCoding.response(["events": entries])
@@ -76,8 +76,10 @@ struct API: Sendable {
         router.get("/v1/seats") { request, _ in await handle { try await seats(request) } }
         router.get("/v1/verify") { request, _ in
             await handle {
-                let report = try await data.run(as: try credential(request), readOnly: true) { c, _ in try c.verifyLog() }
-                return try JSONCoding.response(VerifyResource(report))
+                let report = try await data.run(as: try credential(request), readOnly: true) { c, p in
+                    (try c.verifyLog(view: logView(p)), logView(p))
+                }
+                return try JSONCoding.response(VerifyResource(report.0, view: report.1))
             }
         }
         router.get("/v1/events") { request, _ in await handle { try await eventsPage(request) } }
@@ -100,6 +102,10 @@ struct API: Sendable {
             return Problem(401, "invalid_token", "the token is unknown, revoked or expired").response
         } catch AccessError.unavailable(let message) {
             return Problem(503, "database_unavailable", "the database is unavailable: \(message)").response
+        } catch let error as SubmissionError where error.code == SubmissionError.keyReusedCode {
+            // The key names an earlier, different command: 409, naming it (nothing was queued).
+            return Problem(409, error.code, error.message, field: "Idempotency-Key",
+                           commandID: error.commandID.map { $0.uuidString.lowercased() }).response
         } catch let error as SubmissionError {
             return Problem.from(PostgresError(kind: .statement, sqlState: Self.sqlState(error.code), message: error.message))?.response
                 ?? Problem(400, error.code, error.message).response
@@ -385,9 +391,9 @@ struct API: Sendable {
             }
             notListed = text == "true"
         }
-        let (rows, position) = try await data.run(as: credential, readOnly: true) { c, _ -> ([AgreementStatusRow], Int64?) in
+        let (rows, position) = try await data.run(as: credential, readOnly: true) { c, p -> ([AgreementStatusRow], Int64?) in
             if let asOf {
-                let snapshot = try c.register(asOf: asOf)
+                let snapshot = try c.register(asOf: asOf, view: logView(p))
                 return (try AgreementStatusRow.rows(in: snapshot.state), snapshot.position)
             }
             return (try c.agreementStatusRows(agency: nil), nil)
@@ -408,8 +414,8 @@ struct API: Sendable {
         let credential = try credential(request)
         guard let id = AgreementID(text) else { throw Problem(400, "invalid_field_value", "id must be an agreement id", field: "id") }
         let asOf = try asOf(request)
-        let row = try await data.run(as: credential, readOnly: true) { c, _ -> AgreementStatusRow? in
-            if let asOf { return try AgreementStatusRow.rows(in: c.register(asOf: asOf).state).first { $0.agreementID == id.description } }
+        let row = try await data.run(as: credential, readOnly: true) { c, p -> AgreementStatusRow? in
+            if let asOf { return try AgreementStatusRow.rows(in: c.register(asOf: asOf, view: logView(p)).state).first { $0.agreementID == id.description } }
             return try c.agreementStatusRow(id)
         }
         guard let row else { throw Problem(404, "agreement_not_found", "no agreement \(id) visible to this caller") }
@@ -420,13 +426,13 @@ struct API: Sendable {
         let credential = try credential(request)
         let asOf = try asOf(request)
         let agencyText = query(request, "agency")
-        let rows = try await data.run(as: credential, readOnly: true) { c, _ -> [TerminationRequestRow] in
+        let rows = try await data.run(as: credential, readOnly: true) { c, p -> [TerminationRequestRow] in
             var agency: AgencyID?
             if let agencyText {
                 guard let resolved = try c.resolveAgency(agencyText) else { return [] }
                 agency = resolved
             }
-            if let asOf { return try TerminationRequestRow.rows(in: c.register(asOf: asOf).state, agency: agency) }
+            if let asOf { return try TerminationRequestRow.rows(in: c.register(asOf: asOf, view: logView(p)).state, agency: agency) }
             return try c.terminationRequestRows(agency: agency)
         }
         return try JSONCoding.response(["requests": rows])
@@ -436,15 +442,24 @@ struct API: Sendable {
         let credential = try credential(request)
         let id = try uuid(text, field: "id")
         let asOf = try asOf(request)
-        let row = try await data.run(as: credential, readOnly: true) { c, _ -> TerminationRequestRow? in
+        let row = try await data.run(as: credential, readOnly: true) { c, p -> TerminationRequestRow? in
             if let asOf {
                 let key = id.uuidString.lowercased()
-                return try TerminationRequestRow.rows(in: c.register(asOf: asOf).state).first { $0.requestID == key }
+                return try TerminationRequestRow.rows(in: c.register(asOf: asOf, view: logView(p)).state).first { $0.requestID == key }
             }
             return try c.terminationRequestRow(id)
         }
         guard let row else { throw Problem(404, "request_not_found", "no request \(id.uuidString.lowercased()) visible to this caller") }
         return try JSONCoding.response(row)
+    }
+
+    /// The log a read that folds it uses: anonymous callers (the public role `web_anon`)
+    /// read `public_events`, as the public pages do (the same events, login names replaced
+    /// by role and agency; docs/security.md "What the public may read"); a login reads
+    /// `events` under its own grants, so a clerk (no log access) is still refused (403)
+    /// rather than shown other agencies' requests through the public log.
+    func logView(_ principal: Principal) -> EventLogView {
+        principal.login == nil ? .publicEvents : .events
     }
 
     struct SeatsResource: Encodable {
@@ -457,8 +472,8 @@ struct API: Sendable {
     func seats(_ request: Request) async throws -> Response {
         let credential = try credential(request)
         let asOf = try asOf(request)
-        let board = try await data.run(as: credential, readOnly: true) { c, _ in
-            try c.register(asOf: asOf ?? .position(Int64.max)).state.board
+        let board = try await data.run(as: credential, readOnly: true) { c, p in
+            try c.register(asOf: asOf ?? .position(Int64.max), view: logView(p)).state.board
         }
         var seats: [String: [SeatEntry]] = [:]
         for seat in BoardSeat.allCases { seats[seat.rawValue] = board.history[seat] ?? [] }
@@ -546,20 +561,53 @@ struct API: Sendable {
         var daemon: String
     }
 
-    /// Ready: the database answers, every migration this build knows is applied, and the
-    /// daemon decides (no due command waited longer than `readyMaxQueueAge`).
+    /// Ready: the database answers, every migration this build knows is applied, and a
+    /// daemon decides commands:
+    /// - in this process (`serve --with-daemon`, `configuration.daemonStatus`): its own
+    ///   `DaemonStatus.readiness` is `ready` (not starting, reconnecting, blocked by an
+    ///   unreadable event, or stopped);
+    /// - elsewhere: a daemon shows a sign of life in the database (`daemon_liveness()`, 0015):
+    ///   an idle daemon waits on the queue (`queue_sleepers`, a live backend), or a command was
+    ///   decided within `readyMaxQueueAge`;
+    /// and in both cases no due command has waited longer than `readyMaxQueueAge`.
     func ready() async throws -> Response {
         var readiness = Readiness(ready: false, database: "unreachable", migrations: "unknown", daemon: "unknown")
+        let maxAge = configuration.readyMaxQueueAge.seconds
         do {
-            let status = try await data.run(as: .anonymous, readOnly: true) { c, _ in try FrontDoorStatus.read(c) }
+            let (status, liveness) = try await data.run(as: .anonymous, readOnly: true) { c, _ in
+                (try FrontDoorStatus.read(c), try? DaemonLiveness.read(c))
+            }
             readiness.database = "ok"
             let expected = configuration.expectedMigration
-            readiness.migrations = expected.map { status.latestMigration >= $0 ? "current" : "behind: \(status.latestMigration) < \($0)" }
+            let current = expected.map { status.latestMigration >= $0 } ?? true
+            readiness.migrations = expected.map { current ? "current" : "behind: \(status.latestMigration) < \($0)" }
                 ?? "at \(status.latestMigration)"
-            let stale = (status.oldestDueSeconds ?? 0) > configuration.readyMaxQueueAge.seconds
-            readiness.daemon = stale
-                ? "blocked: a due command has waited \(Int(status.oldestDueSeconds ?? 0)) s" : "deciding"
-            readiness.ready = !stale && (expected.map { status.latestMigration >= $0 } ?? true)
+            var deciding: Bool
+            if let own = configuration.daemonStatus {
+                deciding = own.isReady
+                readiness.daemon = deciding ? "deciding (in this process)" : "in this process: \(own.readiness)"
+            } else if let liveness {
+                if liveness.sleepers > 0 {
+                    deciding = true
+                    readiness.daemon = "deciding: \(liveness.sleepers) daemon(s) waiting for commands"
+                } else if let last = liveness.lastDecisionSeconds, last <= maxAge {
+                    deciding = true
+                    readiness.daemon = "deciding: last decision \(Int(last)) s ago"
+                } else {
+                    deciding = false
+                    readiness.daemon = "absent: no daemon waits for commands, and none decided one in the last \(Int(maxAge)) s"
+                }
+            } else {
+                deciding = false
+                readiness.daemon = "unknown: daemon_liveness() is missing (run `sbie migrate`)"
+            }
+            let stale = (status.oldestDueSeconds ?? 0) > maxAge
+            if stale {
+                deciding = false
+                readiness.daemon = "blocked: a due command has waited \(Int(status.oldestDueSeconds ?? 0)) s"
+                    + (configuration.daemonStatus.map { " (daemon in this process: \($0.readiness))" } ?? "")
+            }
+            readiness.ready = deciding && current
         } catch {
             readiness.database = "unreachable"
         }
@@ -575,6 +623,18 @@ struct API: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+    }
+}
+
+/// What `daemon_liveness()` (0015) reports: idle daemons waiting on the queue (live
+/// backends) and the age of the newest decision, in seconds (nil: none yet).
+struct DaemonLiveness: Sendable {
+    var sleepers: Int
+    var lastDecisionSeconds: Double?
+
+    static func read(_ c: isolated Connection) throws -> DaemonLiveness {
+        let row = try c.query("SELECT sleepers, last_decision_seconds FROM daemon_liveness()", name: "daemon liveness").rows[0]
+        return DaemonLiveness(sleepers: try row.decode(0), lastDecisionSeconds: try row.decodeIfPresent(1))
     }
 }
 
@@ -606,10 +666,18 @@ struct FrontDoorStatus: Sendable {
 struct VerifyResource: Encodable {
     var ok: Bool
     var summary: String
+    /// `full`: every hash recomputed (`events`); `links`: read from `public_events`, whose
+    /// metadata (login names) differs from what was hashed, so each `prev_hash` is checked
+    /// against the hash before it, positions and stream versions, but no hash is recomputed.
+    var scope: String
     var report: VerificationReport
-    init(_ report: VerificationReport) {
+    init(_ report: VerificationReport, view: EventLogView = .events) {
         ok = report.isIntact
-        summary = report.summary
+        scope = view == .events ? "full" : "links"
+        summary = view == .events ? report.summary
+            : report.summary.replacingOccurrences(of: "hash chain intact", with: "each prev_hash links to the hash before it")
+                + " (public view: hashes not recomputed, because they cover login names the public does not see; "
+                + "an export by a login with log access recomputes them)"
         self.report = report
     }
 }

@@ -50,6 +50,22 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 }
 
+/// Answers a browser's request for an unknown page (`Accept: text/html`, not an API path)
+/// with the site's HTML 404 page instead of the API's problem+json (`Pages.wantsPage`).
+struct PageNotFoundMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let pages: Pages
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound
+            && Pages.wantsPage(path: request.uri.path, accept: request.headers[.accept])
+        {
+            return await pages.notFoundPage(request)
+        }
+    }
+}
+
 /// The server's Prometheus metrics (refreshed from the database at each scrape).
 public final class FrontDoorMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry

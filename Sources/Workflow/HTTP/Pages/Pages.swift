@@ -27,6 +27,7 @@ struct Pages: Sendable {
     static let outcomeWait: Duration = .seconds(15)
 
     func register(on router: Router<BasicRequestContext>) {
+        router.add(middleware: PageNotFoundMiddleware(pages: self))
         router.get("/") { request, _ in await handle(request) { try await registerPage($0) } }
         router.get("/agreements/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -56,6 +57,22 @@ struct Pages: Sendable {
             PageAssets.response(path: request.uri.path)
                 ?? Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: "no such asset (assets are versioned by content)\n")))
+        }
+    }
+
+    /// Whether a request that matched no route gets the site's HTML 404 page: a browser
+    /// (`Accept` names `text/html`) asking for a path outside the API (`/v1`, `/health`,
+    /// `/metrics`), whose 404s stay `application/problem+json`.
+    static func wantsPage(path: String, accept: String?) -> Bool {
+        let api = ["/v1", "/health", "/metrics"].contains { path == $0 || path.hasPrefix($0 + "/") }
+        return !api && (accept?.lowercased().contains("text/html") ?? false)
+    }
+
+    /// The site's 404 page for a path that names no page.
+    func notFoundPage(_ request: Request) async -> Response {
+        await handle(request) { _ in
+            throw PageError(404, "No such page", "The record has no page at this address.",
+                            link: .init(href: "/", text: "The register"))
         }
     }
 
