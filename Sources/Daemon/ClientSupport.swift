@@ -108,7 +108,7 @@ func submitAndReport(
     var submitted: CommandRecord?
     while submitted == nil {
         do {
-            submitted = try await connection.submitCommand(type: command.commandType, payload: payload, idempotencyKey: key)
+            submitted = try await CommandQueue.submit(type: command.commandType, payload: payload, idempotencyKey: key, on: connection)
         } catch let error as SubmissionError {
             printError("refused: " + (error.message.hasPrefix(error.code) ? error.message : "\(error.code): \(error.message)"))
             throw SubmissionRefused(code: error.code)
@@ -135,7 +135,7 @@ func submitAndReport(
     var record: CommandRecord?
     while true {
         do {
-            record = try await connection.waitForOutcome(id, timeout: ContinuousClock.now.duration(to: deadline))
+            record = try await CommandQueue.waitForOutcome(id, timeout: ContinuousClock.now.duration(to: deadline), on: connection)
             break
         } catch let error as PostgresError {
             guard await isConnectionLoss(error, connection) else {
@@ -174,7 +174,7 @@ func warnIfKeyReused(_ command: DomainCommand, _ stored: CommandRecord, options:
         return .object(fields)
     }
     let sent = comparable(try? JSONDecoder().decode(JSONValue.self, from: command.payloadJSON()))
-    let first = comparable((try? await connection.commandPayload(stored.commandID)).flatMap { $0 }
+    let first = comparable((try? await ReadModels.commandPayload(stored.commandID, on: connection)).flatMap { $0 }
         .flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) })
     guard stored.commandType != command.commandType || (first != nil && sent != first) else { return }
     FileHandle.standardError.write(Data((
@@ -233,7 +233,7 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async {
         let outcome = Outcome.parse(record.outcome)
         var requests: [UUID] = []
         var agreements: [String] = []
-        if let events = try? await connection.history(positions: record.eventPositions) {
+        if let events = try? await EventHistory.entries(positions: record.eventPositions, on: connection) {
             if events.isEmpty { print("  nothing changed: already recorded") }
             for event in events { print("  #\(event.position)  \(event.eventType): \(event.summary)") }
             for event in events {
@@ -265,7 +265,7 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async {
             print("  \(scheduled) timer(s) scheduled")
         }
         for id in requests {
-            guard let row = try? await connection.terminationRequestRow(id) else { continue }
+            guard let row = try? await ReadModels.terminationRequestRow(id, on: connection) else { continue }
             if !agreements.contains(row.agreementID) { agreements.append(row.agreementID) }
             var line = "  request \(row.requestID): \(row.state), filed \(row.filedOn)"
             if let meeting = row.meetingOn { line += ", meeting \(meeting)" }
@@ -275,7 +275,7 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async {
             print(line)
         }
         for text in agreements {
-            guard let id = AgreementID(text), let row = try? await connection.agreementStatusRow(id) else { continue }
+            guard let id = AgreementID(text), let row = try? await ReadModels.agreementStatusRow(id, on: connection) else { continue }
             print("  agreement \(row.agreementID): \(row.state)" + (row.endedOn.map { ", ended \($0)" } ?? ""))
         }
     }

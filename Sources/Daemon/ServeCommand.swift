@@ -104,7 +104,7 @@ extension Login {
         func run() async throws {
             let connection = try await db.connect(db.logger("sbie.login"))
             do {
-                try await connection.enableWebLogin(login)
+                try await WebLogins.enable(login, on: connection)
             } catch let error as LoginError {
                 printError("\(error)")
                 throw ExitCode(1)
@@ -125,7 +125,7 @@ extension Login {
         func run() async throws {
             let connection = try await db.connect(db.logger("sbie.login"))
             do {
-                try await connection.createAuthenticator(name, password: password)
+                try await WebLogins.createAuthenticator(name, password: password, on: connection)
             } catch let error as LoginError {
                 printError("\(error)")
                 throw ExitCode(1)
@@ -164,7 +164,7 @@ extension Login {
                 }
                 let connection = try await db.connect(db.logger("sbie.login"))
                 do {
-                    let issued = try await connection.issueAPIToken(login: login, expiresAt: expiresAt, label: label)
+                    let issued = try await WebLogins.issueAPIToken(login: login, expiresAt: expiresAt, label: label, on: connection)
                     if json {
                         try printJSON(["token_id": issued.id.uuidString.lowercased(), "token": issued.token, "login": login,
                                        "expires_at": expiresAt?.iso8601 ?? ""])
@@ -190,7 +190,7 @@ extension Login {
 
             func run() async throws {
                 let connection = try await db.connect(db.logger("sbie.login"))
-                guard try await connection.revokeAPIToken(tokenID) else {
+                guard try await WebLogins.revokeAPIToken(tokenID, on: connection) else {
                     printError("no unrevoked token \(tokenID.uuidString.lowercased())")
                     throw ExitCode(1)
                 }
@@ -205,7 +205,7 @@ extension Login {
 
             func run() async throws {
                 let connection = try await db.connect(db.logger("sbie.login"))
-                let tokens = try await connection.apiTokens()
+                let tokens = try await WebLogins.apiTokens(on: connection)
                 if json { return try printJSON(tokens) }
                 printTable(["token", "login", "kind", "expires", "revoked", "label"], tokens.map {
                     [$0.tokenID.uuidString.lowercased(), $0.login, $0.kind, $0.expiresAt?.iso8601 ?? "never",

@@ -136,7 +136,7 @@ struct BatchWriter {
             appendIndex = nil
         } else {
             appendIndex = statements.count
-            statements.append(Connection.appendBatchStatement(plan.appends.map { ($0.stream, $0.expected, $0.events) }))
+            statements.append(EventStore.appendBatchStatement(plan.appends.map { ($0.stream, $0.expected, $0.events) }))
         }
         statements += Projections.upserts(agreements: plan.touchedAgreements, requests: plan.touchedRequests,
                                           in: plan.snapshot.state)
@@ -161,7 +161,7 @@ struct BatchWriter {
             throw PostgresError(kind: .protocolViolation, message: "\(results.count) results for \(statements.count) statements")
         }
         if let appendIndex {
-            let landed = try Connection.appended(results[appendIndex]).map(\.globalPosition)
+            let landed = try EventStore.appended(results[appendIndex]).map(\.globalPosition)
             guard landed == plan.predictedPositions else {
                 throw PostgresError(kind: .protocolViolation,
                                     message: "events landed at \(landed), expected \(plan.predictedPositions)")

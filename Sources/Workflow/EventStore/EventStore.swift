@@ -135,14 +135,14 @@ func jsonString(_ text: String) -> String {
     return out + "\""
 }
 
-extension Connection {
+public enum EventStore {
     static let eventColumns = """
         global_position, stream_id, stream_version, event_id, event_type, data::text, metadata::text,
         occurred_at, recorded_at, prev_hash, hash
         """
 
     /// The JSON array of events that `append_events` takes.
-    nonisolated static func eventsJSON(_ events: [NewEvent]) -> String {
+    static func eventsJSON(_ events: [NewEvent]) -> String {
         var json = "["
         for (index, event) in events.enumerated() {
             if index > 0 { json += "," }
@@ -155,7 +155,7 @@ extension Connection {
 
     /// The statement that appends `events` to one stream through `append_events`.
     /// Exposed so callers can pipeline many appends in one round trip.
-    public nonisolated static func appendStatement(
+    public static func appendStatement(
         _ events: [NewEvent], to stream: String, expected: ExpectedVersion
     ) -> Statement {
         Statement(
@@ -166,7 +166,7 @@ extension Connection {
     /// The statement that appends to many streams at once, in order, through
     /// `append_events_batch` (each expected version is checked against the stream's
     /// version after the appends before it).
-    public nonisolated static func appendBatchStatement(
+    public static func appendBatchStatement(
         _ appends: [(stream: String, expected: ExpectedVersion, events: [NewEvent])]
     ) -> Statement {
         let json = appends.map {
@@ -177,7 +177,7 @@ extension Connection {
     }
 
     /// Decodes the rows `append_events` returns.
-    public nonisolated static func appended(_ result: QueryResult) throws -> [AppendedEvent] {
+    public static func appended(_ result: QueryResult) throws -> [AppendedEvent] {
         try result.rows.map {
             AppendedEvent(eventID: try $0.decode(0), globalPosition: try $0.decode(1), streamVersion: try $0.decode(2))
         }
@@ -193,61 +193,67 @@ extension Connection {
     ///   is already stored as exactly this append, the original positions (idempotent retry).
     /// - Throws: `EventStoreError.wrongExpectedVersion`, `.idempotencyConflict`, or `PostgresError`.
     @discardableResult
-    public func append(_ events: [NewEvent], to stream: String, expected: ExpectedVersion) throws -> [AppendedEvent] {
+    public static func append(
+        _ events: [NewEvent], to stream: String, expected: ExpectedVersion, on connection: isolated Connection
+    ) throws -> [AppendedEvent] {
         let statement = Self.appendStatement(events, to: stream, expected: expected)
         do {
-            return try Self.appended(query(statement.sql, statement.parameters, name: "append_events"))
+            return try Self.appended(connection.query(statement.sql, statement.parameters, name: "append_events"))
         } catch {
             throw EventStoreError.map(error, stream: stream)
         }
     }
 
     /// Reads one stream forward from `version` (inclusive), at most `limit` events.
-    public func readStream(_ stream: String, from version: Int = 1, limit: Int = 10_000) throws -> [RecordedEvent] {
-        try decodeEvents(query(
+    public static func readStream(
+        _ stream: String, from version: Int = 1, limit: Int = 10_000, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try decodeEvents(connection.query(
             "SELECT \(Self.eventColumns) FROM events WHERE stream_id = $1 AND stream_version >= $2 "
                 + "ORDER BY stream_version LIMIT $3", [stream, version, limit], name: "read stream"))
     }
 
     /// Reads the whole log forward from after `position` (exclusive), at most `limit` events.
     /// Positions are dense, so a reader resuming from its last position misses nothing.
-    public func readAll(after position: Int64 = 0, limit: Int = 10_000) throws -> [RecordedEvent] {
-        try decodeEvents(query(
+    public static func readAll(
+        after position: Int64 = 0, limit: Int = 10_000, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try decodeEvents(connection.query(
             "SELECT \(Self.eventColumns) FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
             [position, limit], name: "read all"))
     }
 
     /// Reads the events of one category (`agreement`, `request`, …) after `position`.
-    public func readCategory(_ category: String, after position: Int64 = 0, limit: Int = 10_000) throws
-        -> [RecordedEvent]
-    {
-        try decodeEvents(query(
+    public static func readCategory(
+        _ category: String, after position: Int64 = 0, limit: Int = 10_000, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try decodeEvents(connection.query(
             "SELECT \(Self.eventColumns) FROM events WHERE split_part(stream_id, '-', 1) = $1 "
                 + "AND global_position > $2 ORDER BY global_position LIMIT $3",
             [category, position, limit], name: "read category"))
     }
 
     /// Reads the events of one type after `position`.
-    public func readByType(_ type: String, after position: Int64 = 0, limit: Int = 10_000) throws
-        -> [RecordedEvent]
-    {
-        try decodeEvents(query(
+    public static func readByType(
+        _ type: String, after position: Int64 = 0, limit: Int = 10_000, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try decodeEvents(connection.query(
             "SELECT \(Self.eventColumns) FROM events WHERE event_type = $1 AND global_position > $2 "
                 + "ORDER BY global_position LIMIT $3", [type, position, limit], name: "read by type"))
     }
 
     /// The highest global position (0 for an empty log).
-    public func lastPosition() throws -> Int64 {
-        try query("SELECT coalesce(max(global_position), 0) FROM events", name: "last position").rows[0].decode(0)
+    public static func lastPosition(on connection: isolated Connection) throws -> Int64 {
+        try connection.query("SELECT coalesce(max(global_position), 0) FROM events", name: "last position").rows[0].decode(0)
     }
 
     /// A stream's current version (0 when it has no events).
-    public func streamVersion(_ stream: String) throws -> Int {
-        try query("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", [stream])
+    public static func streamVersion(_ stream: String, on connection: isolated Connection) throws -> Int {
+        try connection.query("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", [stream])
             .rows[0].decode(0)
     }
 
-    func decodeEvents(_ result: QueryResult) throws -> [RecordedEvent] {
+    static func decodeEvents(_ result: QueryResult) throws -> [RecordedEvent] {
         try result.rows.map { row in
             RecordedEvent(
                 globalPosition: try row.decode(0), streamID: try row.decode(1), streamVersion: try row.decode(2),

@@ -76,12 +76,12 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     }
 }
 
-extension Connection {
+public enum ChainVerifier {
     /// Rereads the whole log in position order and checks it: dense positions from 1,
     /// each stream's versions 1..n, and every hash recomputed in Swift.
     /// - Parameter batchSize: events per read.
     /// - Throws: `PostgresError` when the log cannot be read.
-    public func verifyLog(batchSize: Int = 5_000) throws -> VerificationReport {
+    public static func verify(batchSize: Int = 5_000, on connection: isolated Connection) throws -> VerificationReport {
         var report = VerificationReport()
         var previousHash = HashChain.genesis
         var expectedPosition: Int64 = 1
@@ -89,7 +89,7 @@ extension Connection {
         var badStreams = Set<String>()
         var after: Int64 = 0
         while true {
-            let batch = try readAll(after: after, limit: batchSize)
+            let batch = try EventStore.readAll(after: after, limit: batchSize, on: connection)
             if batch.isEmpty { break }
             for event in batch {
                 if event.globalPosition != expectedPosition {

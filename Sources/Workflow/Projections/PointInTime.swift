@@ -77,26 +77,30 @@ public struct RegisterSnapshot: Sendable {
     public var events: Int
 }
 
-extension Connection {
+public enum PointInTime {
     /// The whole register as of a position or an instant, folded from the log
     /// (never from the projections, which only know the present).
     /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
-    public func register(asOf: AsOf) throws -> RegisterSnapshot {
+    public static func register(asOf: AsOf, on connection: isolated Connection) throws -> RegisterSnapshot {
         let folded: (state: RegisterState, position: Int64, events: Int)
         switch asOf {
-        case .position(let position): folded = try foldLog(upTo: max(position, 0))
-        case .occurredBefore(let instant): folded = try foldLog(occurredBefore: instant)
+        case .position(let position): folded = try Projections.foldLog(upTo: max(position, 0), on: connection)
+        case .occurredBefore(let instant): folded = try Projections.foldLog(occurredBefore: instant, on: connection)
         }
         return RegisterSnapshot(asOf: asOf, state: folded.state, position: folded.position, events: folded.events)
     }
 
     /// One agreement as of a position or an instant; nil when it was not yet registered.
-    public func agreement(_ id: AgreementID, asOf: AsOf) throws -> Agreement? {
-        try register(asOf: asOf).state.agreements[id]
+    public static func agreement(
+        _ id: AgreementID, asOf: AsOf, on connection: isolated Connection
+    ) throws -> Agreement? {
+        try register(asOf: asOf, on: connection).state.agreements[id]
     }
 
     /// One termination request as of a position or an instant; nil when it was not yet filed.
-    public func request(_ id: UUID, asOf: AsOf) throws -> TerminationRequest? {
-        try register(asOf: asOf).state.requests[id]
+    public static func request(
+        _ id: UUID, asOf: AsOf, on connection: isolated Connection
+    ) throws -> TerminationRequest? {
+        try register(asOf: asOf, on: connection).state.requests[id]
     }
 }
