@@ -232,7 +232,7 @@ public struct CommandProcessor: Sendable {
             var plan = BatchPlan(snapshot: snapshot)
             let today = FloridaDate(floridaDateOf: Date())
             for command in claimed { plan.add(command, today: today) }
-            let writes = BatchWriter(plan: plan)
+            let writes = try BatchWriter(plan: plan)
             let results = try c.pipeline(writes.statements)
             try writes.check(results)
             var after = plan.snapshot

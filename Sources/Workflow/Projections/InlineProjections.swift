@@ -52,9 +52,7 @@ public enum Projections {
     }
 
     static func requestRow(_ r: TerminationRequest) -> [String?] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let votes = r.votes.isEmpty ? nil : (try? encoder.encode(r.votes)).map { String(decoding: $0, as: UTF8.self) }
+        let votes = r.votes.isEmpty ? nil : (try? CanonicalJSON.encode(r.votes)).map { String(decoding: $0, as: UTF8.self) }
         return [
             r.id.uuidString.lowercased(), r.agreementID.description, r.agencyID.slug, r.status.rawValue,
             r.filedOn.description, r.reason, r.localAuthorization, r.meetingDate?.description,
