@@ -95,14 +95,7 @@ struct CheckpointSign: AsyncParsableCommand {
             printError("this login may not record checkpoints (\(error.message)); use the daemon's or a registrar's login")
             throw ExitCode(2)
         }
-        let document = stored.checkpoint.document
-        if let out {
-            guard FileManager.default.createFile(atPath: out, contents: Data((document + "\n").utf8)) else {
-                printError("cannot write \(out)")
-                throw ExitCode(2)
-            }
-        }
-        print(document)
+        try printDocument(stored, to: out)
     }
 }
 
@@ -247,13 +240,18 @@ struct CheckpointShow: AsyncParsableCommand {
             printError(id == "latest" ? "no checkpoint recorded" : "no checkpoint \(id)")
             throw ExitCode(1)
         }
-        let document = stored.checkpoint.document
-        if let out {
-            guard FileManager.default.createFile(atPath: out, contents: Data((document + "\n").utf8)) else {
-                printError("cannot write \(out)")
-                throw ExitCode(2)
-            }
-        }
-        print(document)
+        try printDocument(stored, to: out)
     }
+}
+
+/// Prints a checkpoint's document and, with `--out`, writes it (one line) to that file.
+private func printDocument(_ stored: StoredCheckpoint, to out: String?) throws {
+    let document = stored.checkpoint.document
+    if let out {
+        guard FileManager.default.createFile(atPath: out, contents: Data((document + "\n").utf8)) else {
+            printError("cannot write \(out)")
+            throw ExitCode(2)
+        }
+    }
+    print(document)
 }

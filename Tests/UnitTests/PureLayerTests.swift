@@ -223,7 +223,7 @@ struct TypedJSONTests {
             + #""event_positions":[],"outcome":null,"status":"rejected"}"#)
         let timer = BatchPlan.Timer(idempotencyKey: "k", commandType: "t", payload: .object(["n": .number(3)]),
                                     agencyID: nil, availableAt: Timestamp(Date(timeIntervalSince1970: 0)))
-        #expect(String(decoding: try CanonicalJSON.encode(TimerRow(timer)), as: UTF8.self)
+        #expect(String(decoding: try CanonicalJSON.encode(timer), as: UTF8.self)
             == #"{"agency_id":null,"available_at":"1970-01-01T00:00:00.000000Z","command_type":"t","#
             + #""idempotency_key":"k","payload":{"n":3}}"#)
     }

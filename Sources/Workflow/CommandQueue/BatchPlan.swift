@@ -36,13 +36,29 @@ struct BatchPlan {
     }
 
     /// A durable timer: a system command due at `availableAt` (the database orders it no earlier than now).
-    struct Timer: Sendable, Equatable {
+    /// Encoded, it is one element of the array `enqueue_timers` takes (Sql/0005_exactly_once.sql):
+    /// every key present, `agency_id` null when absent, `available_at` as `Timestamp.iso8601`.
+    struct Timer: Sendable, Equatable, Encodable {
         var idempotencyKey: String
         var commandType: String
         /// A JSON object (the command's canonical payload).
         var payload: JSONValue
         var agencyID: String?
         var availableAt: Timestamp
+
+        enum CodingKeys: String, CodingKey {
+            case idempotencyKey = "idempotency_key", commandType = "command_type", payload, agencyID = "agency_id"
+            case availableAt = "available_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(idempotencyKey, forKey: .idempotencyKey)
+            try c.encode(commandType, forKey: .commandType)
+            try c.encode(payload, forKey: .payload)
+            try c.encode(agencyID, forKey: .agencyID)  // Optional: null when absent
+            try c.encode(availableAt.iso8601, forKey: .availableAt)
+        }
     }
 
     var snapshot: CommandProcessor.Snapshot
@@ -143,8 +159,8 @@ struct BatchWriter {
         statements += Projections.upserts(agreements: plan.touchedAgreements, requests: plan.touchedRequests,
                                           in: plan.snapshot.state)
         if !plan.timers.isEmpty {
-            let rows = plan.timers.map(TimerRow.init)
-            statements.append(Statement("SELECT enqueue_timers($1::json)", [try PostgresJSON(rows, encoder: CanonicalJSON.encoder())]))
+            let timers = try PostgresJSON(plan.timers, encoder: CanonicalJSON.encoder())
+            statements.append(Statement("SELECT enqueue_timers($1::json)", [timers]))
         }
         outcomesIndex = statements.count
         let outcomes = try PostgresJSON(plan.outcomes.map(OutcomeRow.init), encoder: CanonicalJSON.encoder())
@@ -237,38 +253,5 @@ struct OutcomeRow: Encodable, Equatable {
         try c.encode(errorMessage, forKey: .errorMessage)
         try c.encode(outcome, forKey: .outcome)
         try c.encode(eventPositions, forKey: .eventPositions)
-    }
-}
-
-/// One element of the array `enqueue_timers` takes (Sql/0005_exactly_once.sql).
-struct TimerRow: Encodable, Equatable {
-    var idempotencyKey: String
-    var commandType: String
-    /// The command's payload, a JSON object.
-    var payload: JSONValue
-    var agencyID: String?
-    /// ISO 8601, UTC, microseconds (`Timestamp.iso8601`).
-    var availableAt: String
-
-    init(_ timer: BatchPlan.Timer) {
-        idempotencyKey = timer.idempotencyKey
-        commandType = timer.commandType
-        payload = timer.payload
-        agencyID = timer.agencyID
-        availableAt = timer.availableAt.iso8601
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case idempotencyKey = "idempotency_key", commandType = "command_type", payload, agencyID = "agency_id"
-        case availableAt = "available_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(idempotencyKey, forKey: .idempotencyKey)
-        try c.encode(commandType, forKey: .commandType)
-        try c.encode(payload, forKey: .payload)
-        try c.encode(agencyID, forKey: .agencyID)  // Optional: null when absent
-        try c.encode(availableAt, forKey: .availableAt)
     }
 }

@@ -208,9 +208,8 @@ public enum EventStore {
     public static func readStream(
         _ stream: String, from version: Int = 1, limit: Int = 10_000, on connection: isolated Connection
     ) throws -> [RecordedEvent] {
-        try decodeEvents(connection.query(
-            "SELECT \(Self.eventColumns) FROM events WHERE stream_id = $1 AND stream_version >= $2 "
-                + "ORDER BY stream_version LIMIT $3", [stream, version, limit], name: "read stream"))
+        try events(where: "stream_id = $1 AND stream_version >= $2", orderBy: "stream_version",
+                   [stream, version, limit], name: "read stream", on: connection)
     }
 
     /// Reads the whole log forward from after `position` (exclusive), at most `limit` events.
@@ -218,28 +217,34 @@ public enum EventStore {
     public static func readAll(
         after position: Int64 = 0, limit: Int = 10_000, on connection: isolated Connection
     ) throws -> [RecordedEvent] {
-        try decodeEvents(connection.query(
-            "SELECT \(Self.eventColumns) FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
-            [position, limit], name: "read all"))
+        try events(where: "global_position > $1", [position, limit], name: "read all", on: connection)
     }
 
     /// Reads the events of one category (`agreement`, `request`, …) after `position`.
     public static func readCategory(
         _ category: String, after position: Int64 = 0, limit: Int = 10_000, on connection: isolated Connection
     ) throws -> [RecordedEvent] {
-        try decodeEvents(connection.query(
-            "SELECT \(Self.eventColumns) FROM events WHERE split_part(stream_id, '-', 1) = $1 "
-                + "AND global_position > $2 ORDER BY global_position LIMIT $3",
-            [category, position, limit], name: "read category"))
+        try events(where: "split_part(stream_id, '-', 1) = $1 AND global_position > $2",
+                   [category, position, limit], name: "read category", on: connection)
     }
 
     /// Reads the events of one type after `position`.
     public static func readByType(
         _ type: String, after position: Int64 = 0, limit: Int = 10_000, on connection: isolated Connection
     ) throws -> [RecordedEvent] {
+        try events(where: "event_type = $1 AND global_position > $2", [type, position, limit], name: "read by type",
+                   on: connection)
+    }
+
+    /// Events matching `condition`, in `orderBy` order, at most the last parameter's count
+    /// (`LIMIT` takes the last placeholder).
+    private static func events(
+        where condition: String, orderBy: String = "global_position", _ parameters: [any PostgresEncodable],
+        name: String, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
         try decodeEvents(connection.query(
-            "SELECT \(Self.eventColumns) FROM events WHERE event_type = $1 AND global_position > $2 "
-                + "ORDER BY global_position LIMIT $3", [type, position, limit], name: "read by type"))
+            "SELECT \(eventColumns) FROM events WHERE \(condition) ORDER BY \(orderBy) LIMIT $\(parameters.count)",
+            parameters, name: name))
     }
 
     /// The highest global position (0 for an empty log).
