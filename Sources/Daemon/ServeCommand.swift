@@ -102,13 +102,7 @@ extension Login {
         @Argument(help: "The login.") var login: String
 
         func run() async throws {
-            let connection = try await db.connect(db.logger("sbie.login"))
-            do {
-                try await WebLogins.enable(login, on: connection)
-            } catch let error as LoginError {
-                printError("\(error)")
-                throw ExitCode(1)
-            }
+            try await changeWebLogins(db) { try await WebLogins.enable(login, on: $0) }
             print("login \(login) may now be used through sbie serve (tokens or password sessions)")
         }
     }
@@ -123,13 +117,7 @@ extension Login {
         @Option(help: "Its password (optional).") var password: String?
 
         func run() async throws {
-            let connection = try await db.connect(db.logger("sbie.login"))
-            do {
-                try await WebLogins.createAuthenticator(name, password: password, on: connection)
-            } catch let error as LoginError {
-                printError("\(error)")
-                throw ExitCode(1)
-            }
+            try await changeWebLogins(db) { try await WebLogins.createAuthenticator(name, password: password, on: $0) }
             print("created authenticator \(name)")
         }
     }
@@ -213,5 +201,16 @@ extension Login {
                 })
             }
         }
+    }
+}
+
+/// Runs a change of the web logins on a new connection; a `LoginError` is printed and exits 1.
+private func changeWebLogins(_ db: DatabaseOptions, _ change: (Connection) async throws -> Void) async throws {
+    let connection = try await db.connect(db.logger("sbie.login"))
+    do {
+        try await change(connection)
+    } catch let error as LoginError {
+        printError("\(error)")
+        throw ExitCode(1)
     }
 }
