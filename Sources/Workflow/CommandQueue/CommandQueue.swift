@@ -58,6 +58,8 @@ public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatab
     public var description: String { "\(code): \(message)" }
 }
 
+/// The command queue as a client sees it: submit through `submit_command`, read, wait for
+/// the daemon's outcome, retry failed commands, read failed attempts.
 public enum CommandQueue {
     static let commandColumns = """
         command_id, command_type, status, submitted_by, idempotency_key, agency_id, submitted_at, available_at,

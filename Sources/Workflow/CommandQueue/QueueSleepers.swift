@@ -5,6 +5,7 @@ import Foundation
 // idle) and the time until the next command is due. The waiting itself is
 // `DaemonService`'s.
 
+/// The daemon's idle marks in `queue_sleepers` and the time until the queue can move.
 public enum QueueSleepers {
     /// Marks this session's daemon as idle, so that submissions send a NOTIFY
     /// (see `queue_sleepers` in Sql/0002_command_queue.sql). Call on the listening

@@ -48,6 +48,8 @@ public enum CheckpointRecordError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Signed checkpoints of the chain's head, stored in `signed_checkpoints`: sign, record, list,
+/// and check one against the log.
 public enum Checkpoints {
     private static let checkpointColumns = """
         checkpoint_id, global_position, hash, signed_at, public_key, signature, reason, recorded_at, recorded_by

@@ -135,6 +135,9 @@ func jsonString(_ text: String) -> String {
     return out + "\""
 }
 
+/// The event log: appends (expected version, idempotent retry) through `append_events`, and
+/// reads by stream, position, category and type. Every method takes the connection it runs
+/// on last (`on connection: isolated Connection`): one hop from outside, none inside a transaction.
 public enum EventStore {
     static let eventColumns = """
         global_position, stream_id, stream_version, event_id, event_type, data::text, metadata::text,

@@ -76,6 +76,8 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     }
 }
 
+/// Verifies the live log's hash chain, positions and stream versions (see `HashChain`);
+/// the offline verifier of an export is `ExportVerifier`.
 public enum ChainVerifier {
     /// Rereads the whole log in position order and checks it: dense positions from 1,
     /// each stream's versions 1..n, and every hash recomputed in Swift.

@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 
+/// Enqueues an ICE edition (or a plain import) as commands, pipelined in one transaction,
+/// and reads back what the daemon decided for them.
 public enum ImportSubmission {
     /// Submits commands (type, JSON payload, idempotency key) through `submit_command`,
     /// pipelined `IceImport.batchSize` at a time, in order; call inside a transaction.

@@ -58,6 +58,7 @@ public enum CSV {
     }
 }
 
+/// Exports of the log or a read model as CSV or JSON lines, from one consistent snapshot.
 public enum Exporter {
     /// Writes a whole table or the event log as CSV or JSON lines, read through a
     /// cursor in one read-only repeatable-read transaction (a consistent snapshot,

@@ -41,6 +41,8 @@ public struct HistoryEntry: Sendable, Equatable, Encodable {
     }
 }
 
+/// An agency's or a request's history, or the events at given positions, read from the log
+/// with their metadata (who, which command).
 public enum EventHistory {
     /// Every event about an agency (metadata `agency_id`), in log order.
     public static func entries(agency: AgencyID, on connection: isolated Connection) throws -> [HistoryEntry] {

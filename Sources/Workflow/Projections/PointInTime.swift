@@ -77,6 +77,8 @@ public struct RegisterSnapshot: Sendable {
     public var events: Int
 }
 
+/// The register, an agreement or a request as it stood at a position or an instant,
+/// folded from the log (never from the projections).
 public enum PointInTime {
     /// The whole register as of a position or an instant, folded from the log
     /// (never from the projections, which only know the present).

@@ -146,6 +146,8 @@ public struct DocketRow: Sendable, Hashable, Encodable {
     }
 }
 
+/// The inline projections as tables: `agreement_status`, `termination_requests`,
+/// `board_docket`, and lookups over them.
 public enum ReadModels {
     private static func select(_ columns: [String], from table: String, where condition: String = "true",
                         orderBy: String, _ parameters: [any PostgresEncodable] = [], on connection: isolated Connection) throws -> [Row] {

@@ -65,6 +65,7 @@ public enum LoginError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// Database logins of the workflow's roles (`LoginRole`): create, drop, remap a clerk, list.
 public enum Logins {
     /// Creates a login role in one group, and for a clerk maps it to its agency, in one transaction.
     ///

@@ -16,6 +16,8 @@ public struct APITokenInfo: Sendable, Equatable, Codable {
     }
 }
 
+/// What lets the HTTP server act for a login: web-enabling it, API tokens, the
+/// authenticator login `sbie serve` connects as.
 public enum WebLogins {
     /// Lets the server's authenticators act for `login` (`GRANT login TO sbie_authenticator`).
     /// Needs a superuser or a role with ADMIN on the login (CREATEROLE). Refuses what the web
