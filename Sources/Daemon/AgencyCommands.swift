@@ -42,7 +42,7 @@ struct RequestTermination: AsyncParsableCommand {
         try await submitAndReport(.submitTerminationRequest(command), options: submit, on: connection,
                                   ignoringField: requestID == nil ? "request_id" : nil) { queued in
             // A reused idempotency key returns the first command: print the request id it carries.
-            let payload = try? await connection.commandPayload(queued.commandID)
+            let payload = try? await ReadModels.commandPayload(queued.commandID, on: connection)
             let filed = payload.flatMap { try? JSONDecoder().decode(FiledRequest.self, from: Data($0.utf8)) }
             if !submit.json { print("request \(filed?.requestID ?? lower(command.requestID))") }
         }
@@ -118,7 +118,7 @@ private struct FiledRequest: Decodable {
 /// The agency named on the command line, else the one that filed the request.
 private func requestAgency(_ request: UUID, named name: String?, on connection: Connection) async throws -> AgencyID {
     if let name { return try await agencyID(name, on: connection) }
-    if let row = try await connection.terminationRequestRow(request), let id = AgencyID(slug: row.agencyID) { return id }
+    if let row = try await ReadModels.terminationRequestRow(request, on: connection), let id = AgencyID(slug: row.agencyID) { return id }
     printError("no request \(lower(request)) in the register; name the agency with --agency")
     throw ExitCode(2)
 }

@@ -67,16 +67,16 @@ struct Status: AsyncParsableCommand {
         var report: Report
         if let asOf {
             try await requireEventLog(connection, for: "status --as-of")
-            let snapshot = try await connection.register(asOf: asOf)
+            let snapshot = try await PointInTime.register(asOf: asOf, on: connection)
             report = Report(asOf: asOf.description, position: snapshot.position, events: snapshot.events,
                             agreements: try AgreementStatusRow.rows(in: snapshot.state, agency: agencyID),
                             requests: try TerminationRequestRow.rows(in: snapshot.state, agency: agencyID))
         } else {
             report = Report(asOf: nil, position: nil, events: nil,
-                            agreements: try await connection.agreementStatusRows(agency: agencyID),
-                            requests: try await connection.terminationRequestRows(agency: agencyID))
+                            agreements: try await ReadModels.agreementStatusRows(agency: agencyID, on: connection),
+                            requests: try await ReadModels.terminationRequestRows(agency: agencyID, on: connection))
         }
-        report.latestCheckpoint = try await connection.checkpoints(limit: 1).first
+        report.latestCheckpoint = try await Checkpoints.list(limit: 1, on: connection).first
         // Live agreements only: a duplicate listing or an ended agreement is not "live but unlisted".
         if notListed {
             report.agreements = report.agreements.filter { $0.notListedSince != nil && !["duplicate", "terminated"].contains($0.state) }
@@ -123,7 +123,7 @@ struct Docket: AsyncParsableCommand {
 
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.docket"))
-        let rows = try await connection.docketRows()
+        let rows = try await ReadModels.docketRows(on: connection)
         if json { return try printJSON(rows) }
         guard !rows.isEmpty else { return print("the docket is empty: no open request") }
         printTable(["request", "agency", "model", "state", "filed", "meeting"], rows.map {
@@ -161,13 +161,13 @@ struct History: AsyncParsableCommand {
         }
         let entries: [HistoryEntry]
         if let request {
-            entries = try await connection.history(request: request)
-            if entries.isEmpty, try await connection.terminationRequestRow(request) == nil {
+            entries = try await EventHistory.entries(request: request, on: connection)
+            if entries.isEmpty, try await ReadModels.terminationRequestRow(request, on: connection) == nil {
                 printError("no request \(lower(request)) in the register (see `sbie docket` or `sbie status --agency NAME`)")
                 throw Exit.notCarriedOut
             }
         } else if let agencyID {
-            entries = try await connection.history(agency: agencyID)
+            entries = try await EventHistory.entries(agency: agencyID, on: connection)
         } else {
             entries = []
         }
@@ -248,12 +248,12 @@ struct Export: AsyncParsableCommand {
         if source == .events { try await requireEventLog(connection, for: "export events") }
         guard let output else {
             let handle = FileHandle.standardOutput
-            try await connection.export(source, format: format) { try handle.write(contentsOf: Data($0.utf8)) }
+            try await Exporter.export(source, format: format, on: connection) { try handle.write(contentsOf: Data($0.utf8)) }
             return
         }
         // Whole or not at all: a failed export leaves no file (and an earlier one as it was).
         let rows = try await writeAtomically(output) { handle in
-            try await connection.export(source, format: format) { try handle.write(contentsOf: Data($0.utf8)) }
+            try await Exporter.export(source, format: format, on: connection) { try handle.write(contentsOf: Data($0.utf8)) }
         }
         print("exported \(rows) row(s) of \(source.rawValue) to \(output)")
     }
@@ -273,7 +273,7 @@ struct QueueCommands: AsyncParsableCommand {
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.commands"))
         if let id { return try await show(id, on: connection) }
-        let records = try await connection.commands(status: status, limit: max(limit, 1))
+        let records = try await CommandQueue.commands(status: status, limit: max(limit, 1), on: connection)
         if json { return try printJSON(records.map { CommandView($0) }) }
         guard !records.isEmpty else { return print("no commands") }
         printTable(["submitted", "command", "type", "status", "by", "tries", "result"], records.map { r in
@@ -289,11 +289,11 @@ extension QueueCommands {
     /// One command and its failed attempts. Exit code 2 when it does not exist or is not
     /// visible (an unknown id, as for requests and agencies).
     func show(_ id: UUID, on connection: Connection) async throws {
-        guard let record = try await connection.command(id) else {
+        guard let record = try await CommandQueue.command(id, on: connection) else {
             printError("no command \(lower(id)) (or not visible to this login; `sbie commands` lists them)")
             throw Exit.notCarriedOut
         }
-        let attempts = try await connection.commandAttempts(id)
+        let attempts = try await CommandQueue.attempts(id, on: connection)
         if json {
             struct Shown: Encodable {
                 var command: CommandView
@@ -347,9 +347,9 @@ struct Retry: AsyncParsableCommand {
 
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.retry"))
-        let requeued = try await connection.retryFailedCommands(commandID)
+        let requeued = try await CommandQueue.retryFailed(commandID, on: connection)
         if let commandID, requeued == 0 {
-            guard let status = try await connection.command(commandID)?.status.rawValue else {
+            guard let status = try await CommandQueue.command(commandID, on: connection)?.status.rawValue else {
                 printError("no command \(lower(commandID)) (or not visible to this login); nothing requeued")
                 throw Exit.notCarriedOut
             }

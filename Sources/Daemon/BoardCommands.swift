@@ -104,7 +104,7 @@ struct Seat: AsyncParsableCommand {
                 printError("cannot read \(file): \(error.localizedDescription)")
                 throw ExitCode(2)
             }
-            let board = try await connection.register(asOf: .position(Int64.max)).state.board
+            let board = try await PointInTime.register(asOf: .position(Int64.max), on: connection).state.board
             let commands: [DomainCommand]
             switch BoardSeed.plan(from: data, against: board) {
             case .success(let list): commands = list

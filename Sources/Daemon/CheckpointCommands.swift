@@ -84,7 +84,7 @@ struct CheckpointSign: AsyncParsableCommand {
         let connection = try await db.connect(db.logger("sbie.checkpoint"))
         let stored: StoredCheckpoint
         do {
-            stored = try await connection.signCheckpoint(with: key, reason: .manual)
+            stored = try await Checkpoints.sign(with: key, reason: .manual, on: connection)
         } catch let error as CheckpointError {
             printError("\(error)")
             throw ExitCode(1)
@@ -95,14 +95,7 @@ struct CheckpointSign: AsyncParsableCommand {
             printError("this login may not record checkpoints (\(error.message)); use the daemon's or a registrar's login")
             throw ExitCode(2)
         }
-        let document = stored.checkpoint.document
-        if let out {
-            guard FileManager.default.createFile(atPath: out, contents: Data((document + "\n").utf8)) else {
-                printError("cannot write \(out)")
-                throw ExitCode(2)
-            }
-        }
-        print(document)
+        try printDocument(stored, to: out)
     }
 }
 
@@ -170,9 +163,9 @@ struct CheckpointVerify: AsyncParsableCommand {
             check = { try checkCheckpoint($0, against: export) }
         } else {
             let connection = try await db.connect(db.logger("sbie.checkpoint"))
-            let report = try await connection.verifyLog()
+            let report = try await ChainVerifier.verify(on: connection)
             logHead = "live log: \(report.eventsChecked) events, " + (report.isIntact ? "intact" : "FAILED verification")
-            check = { try await connection.checkCheckpointAgainstLog($0, report: report) }
+            check = { try await Checkpoints.checkAgainstLog($0, report: report, on: connection) }
         }
         var outcomes: [Outcome] = []
         for (path, checkpoint) in parsed {
@@ -214,7 +207,7 @@ struct CheckpointList: AsyncParsableCommand {
 
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.checkpoint"))
-        let rows = try await connection.checkpoints(limit: max(limit, 1))
+        let rows = try await Checkpoints.list(limit: max(limit, 1), on: connection)
         if json { return try printJSON(rows) }
         guard !rows.isEmpty else { return print("no checkpoint recorded") }
         printTable(["id", "position", "hash", "signed at", "key id", "reason", "by"], rows.map {
@@ -236,9 +229,9 @@ struct CheckpointShow: AsyncParsableCommand {
         let connection = try await db.connect(db.logger("sbie.checkpoint"))
         let stored: StoredCheckpoint?
         if id == "latest" {
-            stored = try await connection.checkpoints(limit: 1).first
+            stored = try await Checkpoints.list(limit: 1, on: connection).first
         } else if let number = Int64(id) {
-            stored = try await connection.checkpoint(id: number)
+            stored = try await Checkpoints.checkpoint(id: number, on: connection)
         } else {
             printError("checkpoint id must be a number or latest, not '\(id)'")
             throw ExitCode(2)
@@ -248,13 +241,18 @@ struct CheckpointShow: AsyncParsableCommand {
             printError(id == "latest" ? "no checkpoint recorded" : "no checkpoint \(id) (see `sbie checkpoint list`)")
             throw Exit.notCarriedOut
         }
-        let document = stored.checkpoint.document
-        if let out {
-            guard FileManager.default.createFile(atPath: out, contents: Data((document + "\n").utf8)) else {
-                printError("cannot write \(out)")
-                throw ExitCode(2)
-            }
-        }
-        print(document)
+        try printDocument(stored, to: out)
     }
+}
+
+/// Prints a checkpoint's document and, with `--out`, writes it (one line) to that file.
+private func printDocument(_ stored: StoredCheckpoint, to out: String?) throws {
+    let document = stored.checkpoint.document
+    if let out {
+        guard FileManager.default.createFile(atPath: out, contents: Data((document + "\n").utf8)) else {
+            printError("cannot write \(out)")
+            throw ExitCode(2)
+        }
+    }
+    print(document)
 }

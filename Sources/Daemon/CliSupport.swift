@@ -104,7 +104,7 @@ func requireEventLog(_ connection: Connection, for command: String) async throws
 /// 2 with the closest names ("did you mean …") when there is no such agency, 1 when a
 /// clerk names an agency that is not its own.
 func resolveAgencyOrExit(_ text: String, on connection: Connection) async throws -> AgencyID {
-    if let id = try await connection.resolveAgency(text) { return id }
+    if let id = try await ReadModels.resolveAgency(text, on: connection) { return id }
     // An agreement whose registration is still queued (an import in progress) is decided
     // before anything submitted after it: its agency counts as known.
     let slug = AgencyID.slug(of: text)
@@ -118,7 +118,7 @@ func resolveAgencyOrExit(_ text: String, on connection: Connection) async throws
     }
     // Decided between the two reads above (the daemon commits the registration and the
     // register's row together): the register has it now.
-    if let id = try await connection.resolveAgency(text) { return id }
+    if let id = try await ReadModels.resolveAgency(text, on: connection) { return id }
     let login = try await LoginContext.current(connection)
     let known = try await connection.query(
         "SELECT DISTINCT agency_id, agency_name FROM agreement_status ORDER BY agency_id", name: "agency names"

@@ -115,8 +115,8 @@ func submitAndReport(
     var submitted: CommandRecord?
     while submitted == nil {
         do {
-            submitted = try await connection.submitCommand(
-                type: command.commandType, payload: payload, idempotencyKey: key, ignoringField: ignoringField)
+            submitted = try await CommandQueue.submit(
+                type: command.commandType, payload: payload, idempotencyKey: key, ignoringField: ignoringField, on: connection)
         } catch let error as SubmissionError {
             printError("refused: " + (error.message.hasPrefix(error.code) ? error.message : "\(error.code): \(error.message)"))
             throw SubmissionRefused(code: error.code)
@@ -142,7 +142,7 @@ func submitAndReport(
     var record: CommandRecord?
     while true {
         do {
-            record = try await connection.waitForOutcome(id, timeout: ContinuousClock.now.duration(to: deadline))
+            record = try await CommandQueue.waitForOutcome(id, timeout: ContinuousClock.now.duration(to: deadline), on: connection)
             break
         } catch let error as PostgresError {
             guard await isConnectionLoss(error, connection) else {
@@ -223,7 +223,7 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async {
         let outcome = Outcome.parse(record.outcome)
         var requests: [UUID] = []
         var agreements: [String] = []
-        if let events = try? await connection.history(positions: record.eventPositions) {
+        if let events = try? await EventHistory.entries(positions: record.eventPositions, on: connection) {
             if events.isEmpty { print("  nothing changed: already recorded") }
             for event in events { print("  #\(event.position)  \(event.eventType): \(event.summary)") }
             for event in events {
@@ -255,7 +255,7 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async {
             print("  \(scheduled) timer(s) scheduled")
         }
         for id in requests {
-            guard let row = try? await connection.terminationRequestRow(id) else { continue }
+            guard let row = try? await ReadModels.terminationRequestRow(id, on: connection) else { continue }
             if !agreements.contains(row.agreementID) { agreements.append(row.agreementID) }
             var line = "  request \(row.requestID): \(row.state), filed \(row.filedOn)"
             if let meeting = row.meetingOn { line += ", meeting \(meeting)" }
@@ -265,7 +265,7 @@ func printOutcome(_ record: CommandRecord, on connection: Connection) async {
             print(line)
         }
         for text in agreements {
-            guard let id = AgreementID(text), let row = try? await connection.agreementStatusRow(id) else { continue }
+            guard let id = AgreementID(text), let row = try? await ReadModels.agreementStatusRow(id, on: connection) else { continue }
             print("  agreement \(row.agreementID): \(row.state)" + (row.endedOn.map { ", ended \($0)" } ?? ""))
         }
     }

@@ -56,7 +56,7 @@ struct Demo: AsyncParsableCommand {
         print(report)
 
         heading("The State Board of Immigration Enforcement's 2025 seats (data/board-seats-2025.json)")
-        let board = try await connection.register(asOf: .position(Int64.max)).state.board
+        let board = try await PointInTime.register(asOf: .position(Int64.max), on: connection).state.board
         let seats = try BoardSeed.plan(from: Data(contentsOf: URL(fileURLWithPath: boardSeats)), against: board).get()
         let seatStem = URL(fileURLWithPath: boardSeats).deletingPathExtension().lastPathComponent
         for (index, command) in seats.enumerated() {
@@ -132,9 +132,9 @@ struct Demo: AsyncParsableCommand {
         try await historyCommand.run()
 
         heading("Verification")
-        let verification = try await connection.verifyLog()
+        let verification = try await ChainVerifier.verify(on: connection)
         print(verification.summary)
-        let rebuild = try await connection.rebuildInlineProjections(checkOnly: true)
+        let rebuild = try await Projections.rebuild(checkOnly: true, on: connection)
         print(rebuild.matches ? "projections: a rebuild from the log equals the live tables"
               : "projections: MISMATCH between a rebuild and the live tables")
         print(unexpected == 0 ? "scenario: every outcome is the one the rules require"
@@ -144,20 +144,20 @@ struct Demo: AsyncParsableCommand {
 
     func importList(_ connection: Connection) async throws -> String {
         // The same path as `sbie import`: reconciled with the register, then enqueued.
-        var (report, plan) = try await connection.submitEdition(try IceImport.parse(contentsOf: URL(fileURLWithPath: data)))
+        var (report, plan) = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: URL(fileURLWithPath: data)), on: connection)
         let all = report.commandIDs + (report.editionCommandID.map { [$0] } ?? [])
         if !all.isEmpty {
-            _ = try await connection.waitForImport(all, timeout: .seconds(120))
-            report.outcome = try await connection.importOutcome(of: report.commandIDs)
+            _ = try await ImportSubmission.waitForImport(all, timeout: .seconds(120), on: connection)
+            report.outcome = try await ImportSubmission.importOutcome(of: report.commandIDs, on: connection)
         }
         return ImportCommand.summary(report) + "\n" + ImportCommand.planSummary(plan, applied: true)
     }
 
     func submitAndWait(_ connection: Connection, _ command: DomainCommand, key: String) async throws -> CommandRecord {
-        let record = try await connection.submitCommand(
+        let record = try await CommandQueue.submit(
             type: command.commandType, payload: String(decoding: command.payloadJSON(), as: UTF8.self),
-            idempotencyKey: key)
-        return try await connection.waitForOutcome(record.commandID, timeout: .seconds(30)) ?? record
+            idempotencyKey: key, on: connection)
+        return try await CommandQueue.waitForOutcome(record.commandID, timeout: .seconds(30), on: connection) ?? record
     }
 
     func waitForQueue(_ connection: Connection) async throws {

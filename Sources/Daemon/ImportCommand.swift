@@ -73,7 +73,7 @@ struct ImportCommand: AsyncParsableCommand {
         }
         let connection = try await db.connect(logger)
         if plan {
-            let reconciliation = try await connection.planEdition(parsed)
+            let reconciliation = try await ImportSubmission.planEdition(parsed, on: connection)
             if json { try printJSON(reconciliation) } else {
                 print(Self.summary(parsed.report).split(separator: "\n").filter { !$0.hasPrefix("  queue:") }.joined(separator: "\n"))
                 print(Self.planSummary(reconciliation))
@@ -84,14 +84,14 @@ struct ImportCommand: AsyncParsableCommand {
         var report: ImportReport
         let reconciliation: EditionPlan
         do {
-            (report, reconciliation) = try await connection.submitEdition(parsed, progress: terminalProgress())
+            (report, reconciliation) = try await ImportSubmission.submitEdition(parsed, on: connection, progress: terminalProgress())
             let all = report.commandIDs + (report.editionCommandID.map { [$0] } ?? [])
             if wait > 0, !all.isEmpty {
                 // At most about 31 years: no deadline past the clock's range.
-                _ = try await connection.waitForImport(all, timeout: .seconds(min(wait, 1_000_000_000)))
-                report.outcome = try await connection.importOutcome(of: report.commandIDs)
+                _ = try await ImportSubmission.waitForImport(all, timeout: .seconds(min(wait, 1_000_000_000)), on: connection)
+                report.outcome = try await ImportSubmission.importOutcome(of: report.commandIDs, on: connection)
                 if let edition = report.editionCommandID {
-                    let closing = try await connection.importOutcome(of: [edition])
+                    let closing = try await ImportSubmission.importOutcome(of: [edition], on: connection)
                     report.outcome?.accepted += closing.accepted
                     report.outcome?.pending += closing.pending
                     report.outcome?.eventsAppended += closing.eventsAppended

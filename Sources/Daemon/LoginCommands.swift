@@ -67,7 +67,7 @@ struct Login: AsyncParsableCommand {
         let connection = try await db.connect(logger)
         if let agency { try await requireRegisteredAgency(agency, on: connection) }
         do {
-            try await connection.createLogin(options.name, role: role, agencyID: agency, password: password)
+            try await Logins.create(options.name, role: role, agencyID: agency, password: password, on: connection)
         } catch let error as LoginError {
             throw exit(error)
         }
@@ -112,7 +112,7 @@ struct Login: AsyncParsableCommand {
             let connection = try await db.connect(db.logger("sbie.login"))
             try await requireRegisteredAgency(agency, on: connection)
             do {
-                let before = try await connection.remapClerk(name, to: agency)
+                let before = try await Logins.remapClerk(name, to: agency, on: connection)
                 print("login \(name) now files for \(agency)" + (before.map { " (was \($0))" } ?? ""))
             } catch let error as LoginError {
                 throw Login.exit(error)
@@ -133,7 +133,7 @@ struct Login: AsyncParsableCommand {
         func run() async throws {
             let connection = try await db.connect(db.logger("sbie.login"))
             do {
-                let login = try await connection.dropLogin(name)
+                let login = try await Logins.drop(name, on: connection)
                 print("dropped login \(name) (\(login.roles.joined(separator: ", ")))"
                       + (login.agencyID.map { ", which filed for \($0)" } ?? ""))
             } catch let error as LoginError {
@@ -201,7 +201,7 @@ struct Login: AsyncParsableCommand {
         func run() async throws {
             let logger = db.logger("sbie.login")
             let connection = try await db.connect(logger)
-            let logins = try await connection.logins()
+            let logins = try await Logins.list(on: connection)
             if json { try printJSON(logins); return }
             guard !logins.isEmpty else { return print("no logins (create them with `sbie login create-*`)") }
             printTable(["login", "roles", "agency", "can login"], logins.map {

@@ -28,7 +28,7 @@ struct Rebuild: AsyncParsableCommand {
         let connection = try await db.connect(logger)
         var matches = true
         if projection != "agency_timeline" {
-            let result = try await connection.rebuildInlineProjections(checkOnly: check)
+            let result = try await Projections.rebuild(checkOnly: check, on: connection)
             matches = result.matches
             if json {
                 try printJSON(result)

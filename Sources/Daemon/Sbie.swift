@@ -197,7 +197,7 @@ struct Verify: AsyncParsableCommand {
         let logger = db.logger("sbie.verify")
         let connection = try await db.connect(logger)
         try await requireEventLog(connection, for: "verify")
-        let report = try await connection.verifyLog()
+        let report = try await ChainVerifier.verify(on: connection)
         if json { try printJSON(report) } else { print(report.summary) }
         if !report.isIntact { throw ExitCode(1) }
     }

@@ -106,13 +106,7 @@ extension Login {
         @Argument(help: "The login.") var login: String
 
         func run() async throws {
-            let connection = try await db.connect(db.logger("sbie.login"))
-            do {
-                try await connection.enableWebLogin(login)
-            } catch let error as LoginError {
-                printError("\(error)")
-                throw ExitCode(1)
-            }
+            try await changeWebLogins(db) { try await WebLogins.enable(login, on: $0) }
             print("login \(login) may now be used through sbie serve (tokens or password sessions)")
         }
     }
@@ -127,13 +121,7 @@ extension Login {
         @Option(help: "Its password (optional).") var password: String?
 
         func run() async throws {
-            let connection = try await db.connect(db.logger("sbie.login"))
-            do {
-                try await connection.createAuthenticator(name, password: password)
-            } catch let error as LoginError {
-                printError("\(error)")
-                throw ExitCode(1)
-            }
+            try await changeWebLogins(db) { try await WebLogins.createAuthenticator(name, password: password, on: $0) }
             print("created authenticator \(name)")
         }
     }
@@ -168,7 +156,7 @@ extension Login {
                 }
                 let connection = try await db.connect(db.logger("sbie.login"))
                 do {
-                    let issued = try await connection.issueAPIToken(login: login, expiresAt: expiresAt, label: label)
+                    let issued = try await WebLogins.issueAPIToken(login: login, expiresAt: expiresAt, label: label, on: connection)
                     if json {
                         try printJSON(["token_id": issued.id.uuidString.lowercased(), "token": issued.token, "login": login,
                                        "expires_at": expiresAt?.iso8601 ?? ""])
@@ -194,7 +182,7 @@ extension Login {
 
             func run() async throws {
                 let connection = try await db.connect(db.logger("sbie.login"))
-                guard try await connection.revokeAPIToken(tokenID) else {
+                guard try await WebLogins.revokeAPIToken(tokenID, on: connection) else {
                     printError("no unrevoked token \(tokenID.uuidString.lowercased())")
                     throw ExitCode(1)
                 }
@@ -209,7 +197,7 @@ extension Login {
 
             func run() async throws {
                 let connection = try await db.connect(db.logger("sbie.login"))
-                let tokens = try await connection.apiTokens()
+                let tokens = try await WebLogins.apiTokens(on: connection)
                 if json { return try printJSON(tokens) }
                 printTable(["token", "login", "kind", "expires", "revoked", "label"], tokens.map {
                     [$0.tokenID.uuidString.lowercased(), $0.login, $0.kind, $0.expiresAt?.iso8601 ?? "never",
@@ -217,5 +205,16 @@ extension Login {
                 })
             }
         }
+    }
+}
+
+/// Runs a change of the web logins on a new connection; a `LoginError` is printed and exits 1.
+private func changeWebLogins(_ db: DatabaseOptions, _ change: (Connection) async throws -> Void) async throws {
+    let connection = try await db.connect(db.logger("sbie.login"))
+    do {
+        try await change(connection)
+    } catch let error as LoginError {
+        printError("\(error)")
+        throw ExitCode(1)
     }
 }

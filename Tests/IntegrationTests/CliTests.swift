@@ -17,8 +17,8 @@ private let trickyReason = "Commission vote, 4-1; \"void\" as of July\nsee the m
 /// Submits a typed command (as the CLI does) and returns its record.
 @discardableResult
 private func enqueue(_ db: Connection, _ command: DomainCommand) async throws -> CommandRecord {
-    try await db.submitCommand(type: command.commandType, payload: String(decoding: command.payloadJSON(), as: UTF8.self),
-                               idempotencyKey: UUID().uuidString)
+    try await CommandQueue.submit(type: command.commandType, payload: String(decoding: command.payloadJSON(), as: UTF8.self),
+                               idempotencyKey: UUID().uuidString, on: db)
 }
 
 /// The register for these tests: Tallahassee PD's Task Force Model agreement and four sitting members.
@@ -47,36 +47,36 @@ struct AuditorReadTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             try await seed(db)
-            let before = try await db.lastPosition()
+            let before = try await EventStore.lastPosition(on: db)
             let request = UUID()
             try await fileRequest(db, request)
             var processor = CommandProcessor()
             _ = try await drain(&processor, db)
-            let after = try await db.lastPosition()
+            let after = try await EventStore.lastPosition(on: db)
             #expect(after == before + 1)
 
-            let then = try await db.register(asOf: .position(before))
+            let then = try await PointInTime.register(asOf: .position(before), on: db)
             #expect(then.position == before)
             #expect(then.state.agreements[tallahasseeAgreement]?.status == .active)
             #expect(then.state.requests[request] == nil)
-            let now = try await db.register(asOf: .position(after))
+            let now = try await PointInTime.register(asOf: .position(after), on: db)
             #expect(now.state.agreements[tallahasseeAgreement]?.status == .terminationRequested)
             #expect(now.state.agreements[tallahasseeAgreement]?.currentRequest == request)
-            #expect(try await db.request(request, asOf: .position(after))?.status == .submitted)
+            #expect(try await PointInTime.request(request, asOf: .position(after), on: db)?.status == .submitted)
 
             // Legal time: filed on 2025-08-01, signed on 2025-03-10.
-            #expect(try await db.request(request, asOf: .endOf(day("2025-07-31"))) == nil)
-            #expect(try await db.request(request, asOf: .endOf(day("2025-08-01")))?.status == .submitted)
-            #expect(try await db.agreement(tallahasseeAgreement, asOf: .endOf(day("2025-07-31")))?.status == .active)
-            #expect(try await db.agreement(tallahasseeAgreement, asOf: .endOf(day("2025-03-09"))) == nil)
+            #expect(try await PointInTime.request(request, asOf: .endOf(day("2025-07-31")), on: db) == nil)
+            #expect(try await PointInTime.request(request, asOf: .endOf(day("2025-08-01")), on: db)?.status == .submitted)
+            #expect(try await PointInTime.agreement(tallahasseeAgreement, asOf: .endOf(day("2025-07-31")), on: db)?.status == .active)
+            #expect(try await PointInTime.agreement(tallahasseeAgreement, asOf: .endOf(day("2025-03-09")), on: db) == nil)
             #expect(AsOf(parsing: "2025-08-01") == .endOf(day("2025-08-01")))
             #expect(AsOf(parsing: "12") == .position(12))
             #expect(AsOf(parsing: "2025-08-01T12:00:00Z") != nil)
             #expect(AsOf(parsing: "last tuesday") == nil)
 
             // Folded rows equal the inline projections' rows.
-            #expect(try AgreementStatusRow.rows(in: now.state) == (try await db.agreementStatusRows()))
-            #expect(try TerminationRequestRow.rows(in: now.state) == (try await db.terminationRequestRows()))
+            #expect(try AgreementStatusRow.rows(in: now.state) == (try await ReadModels.agreementStatusRows(on: db)))
+            #expect(try TerminationRequestRow.rows(in: now.state) == (try await ReadModels.terminationRequestRows(on: db)))
             #expect(try AgreementStatusRow.rows(in: then.state, agency: tallahassee).map(\.state) == ["active"])
         }
     }
@@ -96,7 +96,7 @@ struct AuditorReadTests {
             #expect(try await drain(&processor, db).accepted == 3)
             let login: String = try await db.query("SELECT session_user::text").rows[0].decode(0)
 
-            let agency = try await db.history(agency: tallahassee)
+            let agency = try await EventHistory.entries(agency: tallahassee, on: db)
             #expect(agency.map(\.eventType) == [
                 "AgreementRegistered", "TerminationRequestSubmitted", "ReviewScheduled", "BoardVoteRecorded", "TerminationDenied",
             ])
@@ -107,11 +107,11 @@ struct AuditorReadTests {
             #expect(agency[4].summary.contains("denied on 2025-09-16"))
             #expect(agency[4].recordedAt >= agency[0].recordedAt)
 
-            let ofRequest = try await db.history(request: request)
+            let ofRequest = try await EventHistory.entries(request: request, on: db)
             #expect(ofRequest.map(\.eventType) == Array(agency.map(\.eventType).dropFirst()))
-            #expect(try await db.resolveAgency("Tallahassee Police Dept.") == tallahassee)
-            #expect(try await db.resolveAgency("tallahassee-police-department") == tallahassee)
-            #expect(try await db.resolveAgency("South Miami Police Department") == nil)
+            #expect(try await ReadModels.resolveAgency("Tallahassee Police Dept.", on: db) == tallahassee)
+            #expect(try await ReadModels.resolveAgency("tallahassee-police-department", on: db) == tallahassee)
+            #expect(try await ReadModels.resolveAgency("South Miami Police Department", on: db) == nil)
         }
     }
 
@@ -123,11 +123,11 @@ struct AuditorReadTests {
             try await fileRequest(db, UUID())
             var processor = CommandProcessor()
             _ = try await drain(&processor, db)
-            let events = try await db.readAll()
+            let events = try await EventStore.readAll(on: db)
             #expect(events.count == 6)
 
             let csv = Collector()
-            let csvRows = try await db.export(.events, format: .csv, batchSize: 4) { csv.append($0) }
+            let csvRows = try await Exporter.export(.events, format: .csv, batchSize: 4, on: db) { csv.append($0) }
             #expect(csvRows == events.count)
             let parsed = try EnumeratedCSV(string: csv.text, delimiter: .comma, loadColumns: false)
             #expect(parsed.header.first == "global_position")
@@ -138,7 +138,7 @@ struct AuditorReadTests {
             #expect(parsed.rows.map { Int64($0[0]) } == events.map(\.globalPosition))
 
             let jsonl = Collector()
-            let jsonRows = try await db.export(.events, format: .jsonl, batchSize: 4) { jsonl.append($0) }
+            let jsonRows = try await Exporter.export(.events, format: .jsonl, batchSize: 4, on: db) { jsonl.append($0) }
             #expect(jsonRows == events.count)
             let lines = jsonl.text.split(separator: "\n")
             #expect(lines.count == events.count)
@@ -148,7 +148,7 @@ struct AuditorReadTests {
 
             for source in ExportSource.allCases {
                 let out = Collector()
-                let rows = try await db.export(source, format: .csv) { out.append($0) }
+                let rows = try await Exporter.export(source, format: .csv, on: db) { out.append($0) }
                 #expect(try EnumeratedCSV(string: out.text, delimiter: .comma, loadColumns: false).rows.count == rows)
             }
             #expect(CSV.record(["a", nil, "", "b,c", "say \"hi\"", " pad"]) == "a,,\"\",\"b,c\",\"say \"\"hi\"\"\",\" pad\"\r\n")

@@ -46,16 +46,16 @@ private func seedRegister(_ db: Connection) async throws {
                     ("Gainesville Police Department", "Municipality", "2025-04-01"),
                     ("Alachua Police Departent", "County", "2025-07-02")]
     for (index, (name, type, signed)) in agencies.enumerated() {
-        _ = try await db.submitCommand(
+        _ = try await CommandQueue.submit(
             type: "register_agreement",
             payload: "{\"agency_name\":\"\(name)\",\"agency_type\":\"\(type)\",\"model\":\"TFM\",\"signed_on\":\"\(signed)\",\"source_edition\":\"2025-07-18pm\"}",
-            idempotencyKey: "seed-\(index)")
+            idempotencyKey: "seed-\(index)", on: db)
     }
     for (seat, member) in [("governor", "Ron DeSantis"), ("attorney_general", "James Uthmeier"),
                            ("chief_financial_officer", "Blaise Ingoglia"), ("commissioner_of_agriculture", "Wilton Simpson")] {
-        _ = try await db.submitCommand(
+        _ = try await CommandQueue.submit(
             type: "fill_board_seat", payload: "{\"seat\":\"\(seat)\",\"member\":\"\(member)\",\"effective_on\":\"2025-01-07\"}",
-            idempotencyKey: "seat-\(seat)")
+            idempotencyKey: "seat-\(seat)", on: db)
     }
     var processor = CommandProcessor()
     #expect(try await drain(&processor, db).accepted == 7)
@@ -99,7 +99,7 @@ struct CliUxTests {
             let typo = try await run(requestArguments(agency: "Talahassee Police Department") + clerk)
             #expect(typo.status == 2)
             #expect(typo.stderr.contains("did you mean 'Tallahassee Police Department'?"), "\(typo.stderr)")
-            #expect(try await f.admin.commands(status: .pending).isEmpty)
+            #expect(try await CommandQueue.commands(status: .pending, on: f.admin).isEmpty)
 
             // Items 4 and 13: accepted, the request id first and what changed; rejected, no request id.
             let filed = try await run(requestArguments() + clerk, meanwhile: daemon)
@@ -158,12 +158,12 @@ struct CliUxTests {
             let again = try await run(fill + ["--member", "A Member"] + board, meanwhile: daemon)
             #expect(again.status == 0 && !again.stderr.contains("warning"))
             let reused = try await run(fill + ["--member", "Another Member"] + board, meanwhile: daemon)
-            let firstID = try #require(try await f.admin.commands(status: .accepted).first { $0.idempotencyKey == "gov-1" }?.commandID)
+            let firstID = try #require(try await CommandQueue.commands(status: .accepted, on: f.admin).first { $0.idempotencyKey == "gov-1" }?.commandID)
             #expect(reused.status == 1, "\(reused.stderr)")
             #expect(reused.stderr.contains("refused: idempotency_key_reused: idempotency key 'gov-1' was already used for command \(firstID.uuidString.lowercased()) (fill_board_seat, submitted "), "\(reused.stderr)")
             #expect(reused.stdout.isEmpty)
             #expect(reused.stderr.contains("with a different payload; nothing new was submitted"))
-            #expect(try await f.admin.commands().filter { $0.idempotencyKey == "gov-1" }.count == 1)
+            #expect(try await CommandQueue.commands(on: f.admin).filter { $0.idempotencyKey == "gov-1" }.count == 1)
 
             // Item 11: the rejection names the flag as typed.
             let conflict = try await run(["seat", "fill", "governor", "--effective", "2025-02-01", "--member", "Third"] + board,

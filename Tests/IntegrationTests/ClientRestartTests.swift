@@ -25,7 +25,7 @@ struct ClientRestartTests {
     func waitSurvivesTerminatedSession() async throws {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn, logger: TestDatabase.logger)
-            _ = try await db.submitCommand(type: "register_agreement", payload: SbieProcessTests.register, idempotencyKey: "r1")
+            _ = try await CommandQueue.submit(type: "register_agreement", payload: SbieProcessTests.register, idempotencyKey: "r1", on: db)
             var processor = CommandProcessor()
             _ = try await drain(&processor, db)
 
@@ -44,12 +44,12 @@ struct ClientRestartTests {
             }
             #expect(terminated == 1)
             #expect(run.status == 0, "\(run.stderr)")
-            let commandID = try #require(try await db.commands().last(where: { $0.commandType == "submit_termination_request" })?.commandID)
+            let commandID = try #require(try await CommandQueue.commands(on: db).last(where: { $0.commandType == "submit_termination_request" })?.commandID)
             let id = commandID.uuidString.lowercased()
             #expect(run.stderr.contains("note: connection lost while waiting for command \(id)"), "\(run.stderr)")
             #expect(run.stderr.contains("note: reconnected; still waiting for command \(id)"), "\(run.stderr)")
             #expect(run.stdout.contains("accepted: submit_termination_request (command \(id))"), "\(run.stdout)")
-            #expect(try await db.commands().filter { $0.commandType == "submit_termination_request" }.count == 1)
+            #expect(try await CommandQueue.commands(on: db).filter { $0.commandType == "submit_termination_request" }.count == 1)
         }
     }
 
@@ -57,7 +57,7 @@ struct ClientRestartTests {
     func generatedKeyMakesRetriesSafe() async throws {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn, logger: TestDatabase.logger)
-            _ = try await db.submitCommand(type: "register_agreement", payload: SbieProcessTests.register, idempotencyKey: "r1")
+            _ = try await CommandQueue.submit(type: "register_agreement", payload: SbieProcessTests.register, idempotencyKey: "r1", on: db)
             var processor = CommandProcessor()
             _ = try await drain(&processor, db)
 
@@ -66,7 +66,7 @@ struct ClientRestartTests {
             #expect(first.status == 2)
             let note = try #require(first.stderr.split(separator: "\n").first { $0.hasPrefix("note: idempotency key ") })
             let key = try #require(note.split(separator: " ").dropFirst(3).first.map(String.init))
-            let queued = try #require(try await db.commands(status: .pending).first)
+            let queued = try #require(try await CommandQueue.commands(status: .pending, on: db).first)
             #expect(queued.idempotencyKey == key)
             #expect(first.stderr.contains("Command \(queued.commandID.uuidString.lowercased()) stays queued"))
             #expect(first.stderr.contains("--idempotency-key \(key) returns it, never a second one"))

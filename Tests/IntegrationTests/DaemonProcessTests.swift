@@ -119,10 +119,10 @@ struct DaemonProcessTests {
             try await assertEventsMatchOutcomes(db, expectedEvents: 2_000)
             #expect(try await db.query("SELECT count(*) FROM commands WHERE status = 'accepted'").rows[0]
                 .decode(0, as: Int.self) == 2_000)
-            let check = try await db.rebuildInlineProjections(checkOnly: true)
+            let check = try await Projections.rebuild(checkOnly: true, on: db)
             #expect(check.matches)
             #expect(check.tables["agreement_status"]?[0] == 2_000)
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
         }
     }
 
@@ -164,7 +164,7 @@ struct DaemonProcessTests {
                 #expect(a.terminate() == 0)
                 #expect(b.terminate() == 0)
                 #expect(single.terminate() == 0)
-                #expect(try await dbTwo.verifyLog().isIntact)
+                #expect(try await ChainVerifier.verify(on: dbTwo).isIntact)
                 try await assertEventsMatchOutcomes(dbTwo, expectedEvents: 5_000)
                 let left = try await projections(dbTwo)
                 let right = try await projections(dbOne)
@@ -182,8 +182,8 @@ struct DaemonProcessTests {
             let db = try await Connection.connect(dsn)
             let daemon = try DaemonProcess(dsn, ["--poll-interval", "5000"])
             try await Task.sleep(for: .milliseconds(700))
-            let record = try await db.submitCommand(type: "register_agreement", payload: registerPayload(1), idempotencyKey: "w")
-            let outcome = try await db.waitForOutcome(record.commandID, timeout: .seconds(3))
+            let record = try await CommandQueue.submit(type: "register_agreement", payload: registerPayload(1), idempotencyKey: "w", on: db)
+            let outcome = try await CommandQueue.waitForOutcome(record.commandID, timeout: .seconds(3), on: db)
             #expect(outcome?.status == .accepted)
             let latency = try #require(outcome?.processedAt).microsecondsSinceEpoch - record.submittedAt.microsecondsSinceEpoch
             #expect(latency < 1_000_000, "woken by NOTIFY, not by the 5 s poll: \(latency) µs")
@@ -198,14 +198,14 @@ struct DaemonProcessTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             let daemon = try DaemonProcess(dsn, ["--poll-interval", "200"])
-            let first = try await db.submitCommand(type: "register_agreement", payload: registerPayload(1), idempotencyKey: "a")
-            #expect(try await db.waitForOutcome(first.commandID, timeout: .seconds(10))?.status == .accepted)
+            let first = try await CommandQueue.submit(type: "register_agreement", payload: registerPayload(1), idempotencyKey: "a", on: db)
+            #expect(try await CommandQueue.waitForOutcome(first.commandID, timeout: .seconds(10), on: db)?.status == .accepted)
             let killed: Int = try await db.query(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                     + "WHERE datname = current_database() AND pid <> pg_backend_pid()").rows[0].decode(0)
             #expect(killed >= 2)
-            let second = try await db.submitCommand(type: "register_agreement", payload: registerPayload(2), idempotencyKey: "b")
-            #expect(try await db.waitForOutcome(second.commandID, timeout: .seconds(15))?.status == .accepted)
+            let second = try await CommandQueue.submit(type: "register_agreement", payload: registerPayload(2), idempotencyKey: "b", on: db)
+            #expect(try await CommandQueue.waitForOutcome(second.commandID, timeout: .seconds(15), on: db)?.status == .accepted)
             #expect(daemon.terminate() == 0)
         }
     }

@@ -19,7 +19,7 @@ struct EventStoreTests {
                     for connection in connections {
                         group.addTask {
                             do {
-                                try await connection.append([event()], to: "race-1", expected: .exact(round))
+                                try await EventStore.append([event()], to: "race-1", expected: .exact(round), on: connection)
                                 return true
                             } catch EventStoreError.wrongExpectedVersion(let stream, let expected, let actual) {
                                 #expect(stream == "race-1")
@@ -34,8 +34,8 @@ struct EventStoreTests {
                 #expect(outcomes.filter { $0 }.count == 1, "round \(round)")
                 #expect(outcomes.filter { !$0 }.count == 19, "round \(round)")
             }
-            #expect(try await connections[0].streamVersion("race-1") == 100)
-            #expect(try await connections[0].verifyLog().isIntact)
+            #expect(try await EventStore.streamVersion("race-1", on: connections[0]) == 100)
+            #expect(try await ChainVerifier.verify(on: connections[0]).isIntact)
         }
     }
 
@@ -58,7 +58,7 @@ struct EventStoreTests {
                                 let rollBack = Int.random(in: 0..<10) == 0
                                 do {
                                     try await connection.transaction { c in
-                                        try c.append([e], to: "writer-\(writer)-\(index % 10)", expected: .any)
+                                        try EventStore.append([e], to: "writer-\(writer)-\(index % 10)", expected: .any, on: c)
                                         if rollBack { throw CancellationError() }
                                     }
                                     kept.append(e.eventID)
@@ -77,7 +77,7 @@ struct EventStoreTests {
             var polls = 0
             while true {
                 let finished = done.withLock { $0 }
-                let batch = try await reader.readAll(after: last, limit: 1_000)
+                let batch = try await EventStore.readAll(after: last, limit: 1_000, on: reader)
                 polls += 1
                 seen.append(contentsOf: batch)
                 last = batch.last?.globalPosition ?? last
@@ -92,7 +92,7 @@ struct EventStoreTests {
             #expect(Set(seen.map(\.eventID)).count == seen.count)
             #expect(Set(seen.map(\.eventID)) == Set(kept))
             #expect(kept.count > writers * perWriter * 8 / 10)
-            #expect(try await reader.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: reader).isIntact)
         }
     }
 }
@@ -104,20 +104,20 @@ struct EventStoreGuaranteeTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             let a = event(), b = event(), c = event()
-            let first = try await db.append([a, b], to: "agreement-x", expected: .noStream)
+            let first = try await EventStore.append([a, b], to: "agreement-x", expected: .noStream, on: db)
             #expect(first.map(\.globalPosition) == [1, 2])
             #expect(first.map(\.streamVersion) == [1, 2])
-            let retry = try await db.append([a, b], to: "agreement-x", expected: .noStream)
+            let retry = try await EventStore.append([a, b], to: "agreement-x", expected: .noStream, on: db)
             #expect(retry == first)
-            #expect(try await db.append([a, b], to: "agreement-x", expected: .any) == first)
+            #expect(try await EventStore.append([a, b], to: "agreement-x", expected: .any, on: db) == first)
             await #expect(throws: EventStoreError.self) {
-                try await db.append([b, c], to: "agreement-x", expected: .any)
+                try await EventStore.append([b, c], to: "agreement-x", expected: .any, on: db)
             }
             await #expect(throws: EventStoreError.self) {
-                try await db.append([a, b], to: "agreement-y", expected: .any)
+                try await EventStore.append([a, b], to: "agreement-y", expected: .any, on: db)
             }
-            #expect(try await db.lastPosition() == 2)
-            #expect(try await db.readStream("agreement-x").map(\.eventID) == [a.eventID, b.eventID])
+            #expect(try await EventStore.lastPosition(on: db) == 2)
+            #expect(try await EventStore.readStream("agreement-x", on: db).map(\.eventID) == [a.eventID, b.eventID])
         }
     }
 
@@ -126,18 +126,18 @@ struct EventStoreGuaranteeTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             await #expect(throws: EventStoreError.wrongExpectedVersion(stream: "s-1", expected: "stream_exists", actual: 0)) {
-                try await db.append([event()], to: "s-1", expected: .streamExists)
+                try await EventStore.append([event()], to: "s-1", expected: .streamExists, on: db)
             }
-            try await db.append([event()], to: "s-1", expected: .noStream)
+            try await EventStore.append([event()], to: "s-1", expected: .noStream, on: db)
             await #expect(throws: EventStoreError.wrongExpectedVersion(stream: "s-1", expected: "no_stream", actual: 1)) {
-                try await db.append([event()], to: "s-1", expected: .noStream)
+                try await EventStore.append([event()], to: "s-1", expected: .noStream, on: db)
             }
             await #expect(throws: EventStoreError.wrongExpectedVersion(stream: "s-1", expected: "3", actual: 1)) {
-                try await db.append([event()], to: "s-1", expected: .exact(3))
+                try await EventStore.append([event()], to: "s-1", expected: .exact(3), on: db)
             }
-            try await db.append([event(), event()], to: "s-1", expected: .exact(1))
-            try await db.append([event()], to: "s-1", expected: .streamExists)
-            #expect(try await db.streamVersion("s-1") == 4)
+            try await EventStore.append([event(), event()], to: "s-1", expected: .exact(1), on: db)
+            try await EventStore.append([event()], to: "s-1", expected: .streamExists, on: db)
+            #expect(try await EventStore.streamVersion("s-1", on: db) == 4)
         }
     }
 
@@ -146,17 +146,17 @@ struct EventStoreGuaranteeTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             let exact = "{ \"b\" : 1,\n \"a\":[2, 1], \"s\": \"é\\u00e9 \\\"q\\\"\" }"
-            try await db.append([event("Registered", data: exact), event("Renamed")], to: "agreement-a.tfm", expected: .noStream)
-            try await db.append([event("Submitted")], to: "request-1", expected: .noStream)
-            try await db.append([event("Renamed")], to: "agreement-b.wso", expected: .noStream)
-            #expect(try await db.readStream("agreement-a.tfm").first?.data == exact)
-            #expect(try await db.readStream("agreement-a.tfm", from: 2).map(\.type) == ["Renamed"])
-            #expect(try await db.readAll(after: 1, limit: 2).map(\.globalPosition) == [2, 3])
-            #expect(try await db.readCategory("agreement").map(\.streamID)
+            try await EventStore.append([event("Registered", data: exact), event("Renamed")], to: "agreement-a.tfm", expected: .noStream, on: db)
+            try await EventStore.append([event("Submitted")], to: "request-1", expected: .noStream, on: db)
+            try await EventStore.append([event("Renamed")], to: "agreement-b.wso", expected: .noStream, on: db)
+            #expect(try await EventStore.readStream("agreement-a.tfm", on: db).first?.data == exact)
+            #expect(try await EventStore.readStream("agreement-a.tfm", from: 2, on: db).map(\.type) == ["Renamed"])
+            #expect(try await EventStore.readAll(after: 1, limit: 2, on: db).map(\.globalPosition) == [2, 3])
+            #expect(try await EventStore.readCategory("agreement", on: db).map(\.streamID)
                 == ["agreement-a.tfm", "agreement-a.tfm", "agreement-b.wso"])
-            #expect(try await db.readCategory("agreement", after: 2).count == 1)
-            #expect(try await db.readByType("Renamed").map(\.globalPosition) == [2, 4])
-            #expect(try await db.lastPosition() == 4)
+            #expect(try await EventStore.readCategory("agreement", after: 2, on: db).count == 1)
+            #expect(try await EventStore.readByType("Renamed", on: db).map(\.globalPosition) == [2, 4])
+            #expect(try await EventStore.lastPosition(on: db) == 4)
         }
     }
 
@@ -164,12 +164,12 @@ struct EventStoreGuaranteeTests {
     func immutability() async throws {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
-            try await db.append([event()], to: "s-1", expected: .any)
+            try await EventStore.append([event()], to: "s-1", expected: .any, on: db)
             for statement in ["UPDATE events SET data = '{}'", "DELETE FROM events", "TRUNCATE events"] {
                 let error = try await #require(throws: PostgresError.self) { try await db.execute(statement) }
                 #expect(error.sqlState == "ES003", "\(statement)")
             }
-            #expect(try await db.lastPosition() == 1)
+            #expect(try await EventStore.lastPosition(on: db) == 1)
         }
     }
 
@@ -178,22 +178,22 @@ struct EventStoreGuaranteeTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             for i in 1...10 {
-                try await db.append([event(data: "{\"i\": \(i)}")], to: "s-\(i % 3)", expected: .any)
+                try await EventStore.append([event(data: "{\"i\": \(i)}")], to: "s-\(i % 3)", expected: .any, on: db)
             }
-            let clean = try await db.verifyLog()
+            let clean = try await ChainVerifier.verify(on: db)
             #expect(clean.isIntact)
             #expect(clean.eventsChecked == 10)
 
             try await db.executeScript("ALTER TABLE events DISABLE TRIGGER USER")
             try await db.execute("UPDATE events SET data = '{\"i\": 5 }' WHERE global_position = 5")
-            let tampered = try await db.verifyLog()
+            let tampered = try await ChainVerifier.verify(on: db)
             #expect(tampered.firstHashMismatch == 5)
             #expect(!tampered.isIntact)
 
             try await db.execute("UPDATE events SET data = '{\"i\": 5}' WHERE global_position = 5")
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
             try await db.execute("DELETE FROM events WHERE global_position = 7")
-            let gapped = try await db.verifyLog()
+            let gapped = try await ChainVerifier.verify(on: db)
             #expect(gapped.gaps == [7...7])
             #expect(gapped.eventsChecked == 9)
             #expect(gapped.firstHashMismatch == 8)

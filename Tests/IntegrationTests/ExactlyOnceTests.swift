@@ -137,9 +137,9 @@ struct ExactlyOnceTests {
                 "SELECT applied, dead_letter FROM record_command_failure($1, 0, 'internal_error', 'disk on fire', 'test', 1)",
                 [id]).rows[0]
             #expect(try applied.decode(0, as: Bool.self) && applied.decode(1, as: Bool.self))
-            #expect(try await admin.command(id)?.status == .failed)
-            #expect(try await admin.retryFailedCommands(id) == 1)
-            let attempts = try await admin.commandAttempts(id)
+            #expect(try await CommandQueue.command(id, on: admin)?.status == .failed)
+            #expect(try await CommandQueue.retryFailed(id, on: admin) == 1)
+            let attempts = try await CommandQueue.attempts(id, on: admin)
             #expect(attempts.count == 1)
             #expect(attempts.first?.errorMessage == "disk on fire")
             #expect(attempts.first?.daemonID == "\(fixture.daemon)/test")
@@ -147,10 +147,10 @@ struct ExactlyOnceTests {
             // An outcome for a command that is not pending is refused whole (CQ010).
             var processor = CommandProcessor()
             _ = try await drain(&processor, admin)
-            #expect(try await admin.command(id)?.status == .accepted)
+            #expect(try await CommandQueue.command(id, on: admin)?.status == .accepted)
             let outcome = "[{\"command_id\":\"\(id.uuidString.lowercased())\",\"status\":\"rejected\",\"error_code\":\"x\"}]"
             #expect(await sqlState { try await daemon.query("SELECT record_outcomes($1::json)", [outcome]) } == "CQ010")
-            #expect(try await admin.command(id)?.status == .accepted)
+            #expect(try await CommandQueue.command(id, on: admin)?.status == .accepted)
         }
     }
 
@@ -179,7 +179,7 @@ struct ExactlyOnceTests {
             let by: String = try await fixture.admin.query(
                 "SELECT submitted_by FROM commands WHERE idempotency_key = 't'").rows[0].decode(0)
             #expect(by == fixture.daemon)
-            #expect(try await fixture.admin.command(id)?.status == .pending)
+            #expect(try await CommandQueue.command(id, on: fixture.admin)?.status == .pending)
         }
     }
 
@@ -200,7 +200,7 @@ struct ExactlyOnceTests {
             let started = ContinuousClock.now
             let ids = try await (0..<20).asyncMap { try await rawSubmit(fixture.admin, "register_agreement", registerPayload($0)) }
             for id in ids {
-                #expect(try await fixture.admin.waitForOutcome(id, timeout: .seconds(10))?.status == .accepted)
+                #expect(try await CommandQueue.waitForOutcome(id, timeout: .seconds(10), on: fixture.admin)?.status == .accepted)
             }
             #expect(ContinuousClock.now - started < .seconds(10))
             #expect(daemon.terminate() == 0)
@@ -230,7 +230,7 @@ struct ExactlyOnceTests {
             let daemon = try DaemonProcess(dsn, ["--poll-interval", "100"])
             defer { daemon.kill() }
             let first = try await rawSubmit(db, "register_agreement", registerPayload(1))
-            #expect(try await db.waitForOutcome(first, timeout: .seconds(10))?.status == .accepted)
+            #expect(try await CommandQueue.waitForOutcome(first, timeout: .seconds(10), on: db)?.status == .accepted)
             // A 1 s statement_timeout for new sessions, and cancels of whatever the daemon runs.
             try await admin.executeScript("ALTER DATABASE \(name) SET statement_timeout = '1s'")
             try await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
@@ -240,7 +240,7 @@ struct ExactlyOnceTests {
             }
             #expect(isAlive(daemon))
             let second = try await rawSubmit(db, "register_agreement", registerPayload(2))
-            #expect(try await db.waitForOutcome(second, timeout: .seconds(15))?.status == .accepted)
+            #expect(try await CommandQueue.waitForOutcome(second, timeout: .seconds(15), on: db)?.status == .accepted)
             try await admin.executeScript("ALTER DATABASE \(name) RESET statement_timeout")
 
             // An earlier copy, taken now (connections held off while it is copied).
@@ -252,16 +252,16 @@ struct ExactlyOnceTests {
             let blocked = try await rawSubmit(db, "register_agreement", registerPayload(3))
             try await Task.sleep(for: .seconds(2))
             #expect(isAlive(daemon))
-            #expect(try await db.command(blocked)?.status == .pending, "nothing is decided past an unreadable event")
-            #expect(try await db.verifyLog().isIntact, "verify reads bytes, not types")
-            await #expect(throws: UnreadableEvent.self) { try await db.rebuildInlineProjections(checkOnly: true) }
+            #expect(try await CommandQueue.command(blocked, on: db)?.status == .pending, "nothing is decided past an unreadable event")
+            #expect(try await ChainVerifier.verify(on: db).isIntact, "verify reads bytes, not types")
+            await #expect(throws: UnreadableEvent.self) { try await Projections.rebuild(checkOnly: true, on: db) }
             // Restore the earlier copy: the event is gone, the daemon rebuilds its state and resumes.
             try await swapDatabase(admin, name, replaceWith: "\(name)_copy")
             db = try await Connection.connect(dsn)
             let third = try await rawSubmit(db, "register_agreement", registerPayload(3))
-            #expect(try await db.waitForOutcome(third, timeout: .seconds(20))?.status == .accepted)
+            #expect(try await CommandQueue.waitForOutcome(third, timeout: .seconds(20), on: db)?.status == .accepted)
             #expect(isAlive(daemon))
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
             _ = try? await admin.executeScript("DROP DATABASE IF EXISTS \(name)_old WITH (FORCE)")
         }
     }
@@ -302,8 +302,8 @@ struct ExactlyOnceTests {
             let restored = try await outcomesByKey(db)
             #expect(restored == clean)
             #expect(try await db.query("SELECT count(*) FROM commands WHERE status = 'failed'").rows[0].decode(0, as: Int.self) == 0)
-            #expect(try await db.verifyLog().isIntact)
-            #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
+            #expect(try await Projections.rebuild(checkOnly: true, on: db).matches)
             _ = try? await admin.executeScript("DROP DATABASE IF EXISTS \(name)_old WITH (FORCE)")
         }
     }
@@ -323,7 +323,7 @@ struct ExactlyOnceTests {
         }
         try await SecurityFixture.with { fixture in
             let second = "\(fixture.daemon)_2"
-            try await fixture.admin.createLogin(second, role: .daemon)
+            try await Logins.create(second, role: .daemon, on: fixture.admin)
             defer { Task { await SecurityFixture.dropRoles([second]) } }
             try await fixture.admin.executeScript(
                 """
@@ -351,7 +351,7 @@ struct ExactlyOnceTests {
             #expect(try await outcomesByKey(db) == clean)
             let events: Int = try await db.query("SELECT count(*) FROM events").rows[0].decode(0)
             try await assertEventsMatchOutcomes(db, expectedEvents: events)
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
             print("fencing: \(count) workload rows, \(injected) injected failures, \(failures) failed attempts recorded")
         }
     }
@@ -363,7 +363,7 @@ struct ExactlyOnceTests {
         try await SecurityFixture.with { fixture in
             let frozen = fixture.daemon
             let healthyLogin = "\(fixture.daemon)_h"
-            try await fixture.admin.createLogin(healthyLogin, role: .daemon)
+            try await Logins.create(healthyLogin, role: .daemon, on: fixture.admin)
             defer { Task { await SecurityFixture.dropRoles([healthyLogin]) } }
             // The frozen daemon's appends are slow, so it can be stopped mid-batch.
             try await fixture.admin.executeScript(
@@ -403,8 +403,8 @@ struct ExactlyOnceTests {
                 #expect(healthy.terminate() == 0)
                 try await assertEventsMatchOutcomes(db, expectedEvents: next)
             }
-            #expect(try await db.verifyLog().isIntact)
-            #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
+            #expect(try await Projections.rebuild(checkOnly: true, on: db).matches)
         }
         let sorted = takeovers.sorted()
         print("takeover over \(sorted.count) trials: min \(sorted.first ?? .zero), median \(sorted[sorted.count / 2]), max \(sorted.last ?? .zero)")

@@ -41,19 +41,19 @@ final class ServerFixture: @unchecked Sendable {
         var roles: [String] = []
         var tokens: [String: String] = [:]
         let authenticator = "web_\(suffix)"
-        try await admin.createAuthenticator(authenticator, password: nil)
+        try await WebLogins.createAuthenticator(authenticator, password: nil, on: admin)
         roles.append(authenticator)
         for (key, role) in [("registrar", LoginRole.registrar), ("board", .boardStaff), ("auditor", .auditor)] {
             let login = "\(key)_\(suffix)"
-            try await admin.createLogin(login, role: role)
+            try await Logins.create(login, role: role, on: admin)
             roles.append(login)
-            tokens[key] = try await admin.issueAPIToken(login: login, expiresAt: nil, label: "test").token
+            tokens[key] = try await WebLogins.issueAPIToken(login: login, expiresAt: nil, label: "test", on: admin).token
         }
         for agency in clerks {
             let login = "clerk_\(suffix)_\(roles.count)"
-            try await admin.createLogin(login, role: .agencyClerk, agencyID: agency)
+            try await Logins.create(login, role: .agencyClerk, agencyID: agency, on: admin)
             roles.append(login)
-            tokens[agency] = try await admin.issueAPIToken(login: login, expiresAt: nil, label: agency).token
+            tokens[agency] = try await WebLogins.issueAPIToken(login: login, expiresAt: nil, label: agency, on: admin).token
         }
         await admin.close()
         let executable = try #require(DaemonProcess.executable, "build the sbie executable first (swift build)")
@@ -302,7 +302,7 @@ struct HTTPTests {
             let clerkToken = try #require(server.tokens[tallahassee.slug])
             let mismatch = await #expect(throws: SubmissionError.self) {
                 try await data.run(as: .token(clerkToken)) { c, _ in
-                    try c.submitCommand(type: "submit_termination_request", payload: payload, idempotencyKey: "forged")
+                    try CommandQueue.submit(type: "submit_termination_request", payload: payload, idempotencyKey: "forged", on: c)
                 }
             }
             #expect(mismatch?.code == "agency_mismatch")
@@ -315,7 +315,7 @@ struct HTTPTests {
             }
             let groupRefusal = await #expect(throws: SubmissionError.self) {
                 try await data.run(unauthenticatedRole: "agency_clerk") { c, _ in
-                    try c.submitCommand(type: "submit_termination_request", payload: payload, idempotencyKey: "group")
+                    try CommandQueue.submit(type: "submit_termination_request", payload: payload, idempotencyKey: "group", on: c)
                 }
             }
             #expect(groupRefusal?.code == "permission_denied")
@@ -331,10 +331,10 @@ struct HTTPTests {
             // The owner's and the daemon's logins (and superusers) are never web-enabled.
             let admin = try await Connection.connect(server.dsn)
             let daemonLogin = server.name("daemon")
-            try await admin.createLogin(daemonLogin, role: .daemon)
+            try await Logins.create(daemonLogin, role: .daemon, on: admin)
             server.roles.append(daemonLogin)
             for login in [daemonLogin, "postgres"] {
-                await #expect(throws: LoginError.invalidName(login)) { try await admin.enableWebLogin(login) }
+                await #expect(throws: LoginError.invalidName(login)) { try await WebLogins.enable(login, on: admin) }
             }
             await admin.close()
         } catch {

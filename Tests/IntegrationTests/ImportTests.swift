@@ -24,7 +24,7 @@ func temporaryFile(_ name: String, _ text: String) throws -> URL {
 func importAndDrain(_ db: Connection, _ url: URL, edition: String? = nil) async throws
     -> (ImportReport, CommandProcessor.BatchResult)
 {
-    let report = try await db.submitImport(try IceImport.parse(contentsOf: url, edition: edition))
+    let report = try await ImportSubmission.submitImport(try IceImport.parse(contentsOf: url, edition: edition), on: db)
     var processor = CommandProcessor()
     return (report, try await drain(&processor, db))
 }
@@ -36,7 +36,7 @@ struct ImportTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             let started = ContinuousClock.now
-            let report = try await db.submitImport(try IceImport.parse(contentsOf: iceListURL))
+            let report = try await ImportSubmission.submitImport(try IceImport.parse(contentsOf: iceListURL), on: db)
             let elapsed = ContinuousClock.now - started
             #expect(elapsed < .seconds(5), "parsing and submitting 309 rows took \(elapsed)")
             #expect(report.submitted == 309)
@@ -63,25 +63,25 @@ struct ImportTests {
                  AND a.signed_on = (c.payload ->> 'signed_on')::date
                 WHERE c.status = 'accepted'
                 """) == 309)
-            let outcome = try await db.importOutcome(of: report.commandIDs)
+            let outcome = try await ImportSubmission.importOutcome(of: report.commandIDs, on: db)
             #expect(outcome.accepted == 309 && outcome.pending == 0 && outcome.refusals.isEmpty)
             #expect(outcome.eventsByType == ["AgreementRegistered": 309])
 
-            let position = try await db.lastPosition()
+            let position = try await EventStore.lastPosition(on: db)
             let (again, second) = try await importAndDrain(db, iceListURL)
             #expect(again.submitted == 0)
             #expect(again.alreadySubmitted == 309)
             #expect(again.commandIDs == report.commandIDs)
             #expect(second.processed == 0)
-            #expect(try await db.lastPosition() == position)
+            #expect(try await EventStore.lastPosition(on: db) == position)
             #expect(try await count("SELECT count(*) FROM commands") == 309)
 
             // Another edition of the same facts is new commands, but appends nothing either.
             let (sameFacts, third) = try await importAndDrain(db, iceListURL, edition: "2025-07-19")
             #expect(sameFacts.submitted == 309)
             #expect(third.accepted == 309 && third.eventsAppended == 0)
-            #expect(try await db.lastPosition() == position)
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await EventStore.lastPosition(on: db) == position)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
         }
     }
 
@@ -90,7 +90,7 @@ struct ImportTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             _ = try await importAndDrain(db, iceListURL)
-            let position = try await db.lastPosition()
+            let position = try await EventStore.lastPosition(on: db)
 
             // Alachua County Sheriff's Office holds two agreements (TFM, WSO); Tallahassee PD one.
             let later = try editedIceList { line in
@@ -104,7 +104,7 @@ struct ImportTests {
             #expect(report.rowsRead == 308 && report.skipped.isEmpty)
             #expect(result.accepted == 308 && result.rejected == 0)
 
-            let events = try await db.readAll(after: position)
+            let events = try await EventStore.readAll(after: position, on: db)
             #expect(events.map(\.type) == ["AgencyRenamed"])
             #expect(events.first?.streamID == "agency-alachua-county-sheriffs-office")
             #expect(events.first?.data.contains("Alachua Co. Sheriff's Office") == true)
@@ -115,7 +115,7 @@ struct ImportTests {
             let tallahassee = try await db.query(
                 "SELECT state FROM agreement_status WHERE agreement_id = 'tallahassee-police-department.tfm.2025-03-10'")
             #expect(try tallahassee.first?.decode(0, as: String.self) == "active")
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
         }
     }
 
@@ -137,7 +137,7 @@ struct ImportTests {
                 (broken.components(separatedBy: "\r\n").firstIndex { $0.hasPrefix(prefix) } ?? -1) + 1
             }
             let url = try temporaryFile("ice-broken-2025-07-18.csv", broken)
-            let report = try await db.submitImport(try IceImport.parse(contentsOf: url))
+            let report = try await ImportSubmission.submitImport(try IceImport.parse(contentsOf: url), on: db)
             // The daemon decides on its own connection while the importer waits (as `--wait` does).
             let daemon = Task {
                 let other = try await Connection.connect(dsn)
@@ -145,7 +145,7 @@ struct ImportTests {
                 var processor = CommandProcessor()
                 return try await drain(&processor, other)
             }
-            let outcome = try await db.waitForImport(report.commandIDs, timeout: .seconds(60))
+            let outcome = try await ImportSubmission.waitForImport(report.commandIDs, timeout: .seconds(60), on: db)
             let result = try await daemon.value
             #expect(outcome.pending == 0 && outcome.accepted == 306 && outcome.refusals.isEmpty)
             #expect(outcome.eventsAppended == 306 && outcome.eventsByType == ["AgreementRegistered": 306])
@@ -171,14 +171,14 @@ let mayListURL = TestDatabase.root.appendingPathComponent("data/ice-287g-partici
 @Suite("ICE editions, one after another (live database)", .enabled(if: TestDatabase.available, "set SBIE_TEST_DSN"))
 struct EditionImportTests {
     func importEdition(_ db: Connection, _ url: URL) async throws -> (ImportReport, EditionPlan, CommandProcessor.BatchResult) {
-        let (report, plan) = try await db.submitEdition(try IceImport.parse(contentsOf: url))
+        let (report, plan) = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: url), on: db)
         var processor = CommandProcessor()
         return (report, plan, try await drain(&processor, db))
     }
 
     func checkLog(_ db: Connection) async throws {
-        #expect(try await db.verifyLog().isIntact)
-        #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+        #expect(try await ChainVerifier.verify(on: db).isIntact)
+        #expect(try await Projections.rebuild(checkOnly: true, on: db).matches)
     }
 
     @Test("May then July: renames, holder changes, re-dated rows, 311 live; St. Cloud resolved -> 310; Escambia TFM refused")
@@ -190,18 +190,18 @@ struct EditionImportTests {
             try await checkLog(db)
 
             // --plan appends and enqueues nothing.
-            let position = try await db.lastPosition()
+            let position = try await EventStore.lastPosition(on: db)
             let commands: Int = try await db.query("SELECT count(*) FROM commands").rows[0].decode(0)
-            let plan = try await db.planEdition(try IceImport.parse(contentsOf: iceListURL))
+            let plan = try await ImportSubmission.planEdition(try IceImport.parse(contentsOf: iceListURL), on: db)
             #expect(plan.counts["renamed"] == 7 && plan.counts["holder_changed"] == 2 && plan.counts["redated"] == 4)
-            #expect(try await db.lastPosition() == position)
+            #expect(try await EventStore.lastPosition(on: db) == position)
             #expect(try await db.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == commands)
 
             let (july, julyPlan, second) = try await importEdition(db, iceListURL)
             #expect(second.rejected == 0 && second.failed == 0)
             #expect(july.needsDecision?.count == 1)
             #expect(julyPlan.liveAfter == 311)
-            let events = try await db.readAll(after: position)
+            let events = try await EventStore.readAll(after: position, on: db)
             let byType = Dictionary(grouping: events, by: \.type).mapValues(\.count)
             #expect(byType["AgencyRenamed"] == 7)
             #expect(byType["AgreementHolderChanged"] == 2)
@@ -219,33 +219,33 @@ struct EditionImportTests {
             try await checkLog(db)
 
             // The same edition again, from this login: nothing enqueued.
-            let (again, _) = try await db.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            let (again, _) = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: iceListURL), on: db)
             #expect(again.alreadyImported == true && again.submitted == 0)
 
             // July then May: refused, nothing enqueued or appended.
-            let before = try await db.lastPosition()
-            let (old, oldPlan) = try await db.submitEdition(try IceImport.parse(contentsOf: mayListURL))
+            let before = try await EventStore.lastPosition(on: db)
+            let (old, oldPlan) = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: mayListURL), on: db)
             #expect(oldPlan.refusal != nil && old.submitted == 0)
-            #expect(try await db.lastPosition() == before)
+            #expect(try await EventStore.lastPosition(on: db) == before)
 
             // The registrar resolves St. Cloud: 310.
             let mark = DomainCommand.markDuplicateAgreement(MarkDuplicateAgreement(
                 agreementID: try #require(AgreementID("city-of-st-cloud-police-department.tfm.2025-04-15")),
                 duplicateOf: try #require(AgreementID("st-cloud-police-department.tfm.2025-04-14")),
                 edition: try #require(FloridaDate(iso: "2025-07-18"))))
-            _ = try await db.submitCommand(type: mark.commandType, payload: String(decoding: mark.payloadJSON(), as: UTF8.self),
-                                           idempotencyKey: "mark-st-cloud")
+            _ = try await CommandQueue.submit(type: mark.commandType, payload: String(decoding: mark.payloadJSON(), as: UTF8.self),
+                                           idempotencyKey: "mark-st-cloud", on: db)
             // The Escambia sheriff's TFM is its last agreement now: refused under s. 908.11(1).
             let request = DomainCommand.submitTerminationRequest(SubmitTerminationRequest(
                 requestID: UUID(), agencyID: try #require(AgencyID(name: "Escambia County Sheriff's Office")), model: .taskForce,
                 reason: "test", localAuthorization: "test", filedOn: try #require(FloridaDate(iso: "2025-08-01"))))
-            let queued = try await db.submitCommand(type: request.commandType,
+            let queued = try await CommandQueue.submit(type: request.commandType,
                                                     payload: String(decoding: request.payloadJSON(), as: UTF8.self),
-                                                    idempotencyKey: "escambia-tfm")
+                                                    idempotencyKey: "escambia-tfm", on: db)
             var processor = CommandProcessor()
             _ = try await drain(&processor, db)
             #expect(try await count("SELECT count(*) FROM agreement_status WHERE state = 'active'") == 310)
-            #expect(try await db.command(queued.commandID)?.errorCode == "mandatory_agreement")
+            #expect(try await CommandQueue.command(queued.commandID, on: db)?.errorCode == "mandatory_agreement")
             try await checkLog(db)
         }
     }
@@ -257,17 +257,17 @@ struct EditionLoginTests {
     func sameEditionAnyLogin() async throws {
         try await SecurityFixture.with { f in
             let registrar = try await f.connect(f.registrar)
-            let (first, _) = try await registrar.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            let (first, _) = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: iceListURL), on: registrar)
             #expect(first.submitted == 310 && first.alreadyImported == false)
             // Not yet decided by the daemon: the claim, not the log, stops a second enqueue.
-            let (second, _) = try await f.admin.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            let (second, _) = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: iceListURL), on: f.admin)
             #expect(second.alreadyImported == true && second.submitted == 0)
-            let (third, _) = try await registrar.submitEdition(try IceImport.parse(contentsOf: iceListURL))
+            let (third, _) = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: iceListURL), on: registrar)
             #expect(third.alreadyImported == true && third.submitted == 0)
             #expect(try await f.admin.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == 310)
-            #expect(await sqlState { _ = try await registrar.submitEdition(try IceImport.parse(contentsOf: mayListURL)) } == "IE001")
+            #expect(await sqlState { _ = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: mayListURL), on: registrar) } == "IE001")
             let auditor = try await f.connect(f.auditor)
-            #expect(await sqlState { _ = try await auditor.submitEdition(try IceImport.parse(contentsOf: iceListURL, edition: "2025-07-19")) } == "42501")
+            #expect(await sqlState { _ = try await ImportSubmission.submitEdition(try IceImport.parse(contentsOf: iceListURL, edition: "2025-07-19"), on: auditor) } == "42501")
             #expect(try await f.admin.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == 310)
         }
     }
@@ -283,15 +283,15 @@ struct EditionLoginTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             func importText(_ rows: [String], _ edition: String) async throws -> (ImportReport, [String: Int]) {
-                let before = try await db.lastPosition()
-                let (report, _) = try await db.submitEdition(try IceImport.parse(csv: ([Self.header] + rows).joined(separator: "\r\n"),
-                                                                              edition: edition))
+                let before = try await EventStore.lastPosition(on: db)
+                let (report, _) = try await ImportSubmission.submitEdition(try IceImport.parse(csv: ([Self.header] + rows).joined(separator: "\r\n"),
+                                                                              edition: edition), on: db)
                 var processor = CommandProcessor()
                 let result = try await drain(&processor, db)
                 #expect(result.rejected == 0 && result.failed == 0)
-                #expect(try await db.verifyLog().isIntact)
-                #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
-                let events = try await db.readAll(after: before)
+                #expect(try await ChainVerifier.verify(on: db).isIntact)
+                #expect(try await Projections.rebuild(checkOnly: true, on: db).matches)
+                let events = try await EventStore.readAll(after: before, on: db)
                 return (report, Dictionary(grouping: events, by: \.type).mapValues(\.count))
             }
             let agri = Self.row("Florida Department of Agriculture", "State Agency", signed: "2025-06-11", "https://x/agri_TFM.pdf")
@@ -328,22 +328,22 @@ struct EditionLoginTests {
                               "AgreementHolderChanged": 1, "AgreementRegistered": 1, "AgreementNotListed": 1,
                               "AgreementListedAgain": 1, "EditionRecorded": 1])
             let gammaID = try #require(AgreementID("gamma-police-department.tfm.2025-03-03"))
-            let gammaRow = try #require(try await db.agreementStatusRow(gammaID))
+            let gammaRow = try #require(try await ReadModels.agreementStatusRow(gammaID, on: db))
             #expect(gammaRow.state == "active" && gammaRow.notListedSince == "2025-07-10")
             #expect(gammaRow.firstEdition == "2025-07-01" && gammaRow.latestEdition == "2025-07-05")
 
             // No TYPE/COUNTY columns, an empty MOA cell beside a known URL.
             let web = ["State,Law Enforcement Agency,Support Type,Signed,MOA,MOA_URL",
                        "Florida,Omega Police Department,Task Force Model,2025-07-02,,https://x/omega.pdf"].joined(separator: "\n")
-            let (webReport, _) = try await db.submitEdition(try IceImport.parse(csv: web, edition: "2025-07-11"))
+            let (webReport, _) = try await ImportSubmission.submitEdition(try IceImport.parse(csv: web, edition: "2025-07-11"), on: db)
             #expect(webReport.skipped.isEmpty && webReport.classes?["details_changed"] == 1)
             var processor = CommandProcessor()
             _ = try await drain(&processor, db)
             let omegaID = try #require(AgreementID("omega-police-department.tfm.2025-07-02"))
-            let omega = try #require(try await db.agreementStatusRow(omegaID))
+            let omega = try #require(try await ReadModels.agreementStatusRow(omegaID, on: db))
             #expect(omega.moaURL == "https://x/omega.pdf" && omega.agencyType == "Municipality")
-            #expect(try await db.verifyLog().isIntact)
-            #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
+            #expect(try await Projections.rebuild(checkOnly: true, on: db).matches)
         }
     }
 }

@@ -66,7 +66,7 @@ struct PlanStabilityTests {
             }
             #expect(appended == 50_000)
             let after = try await scans()
-            let last: Int64 = try await c.lastPosition()
+            let last: Int64 = try await EventStore.lastPosition(on: c)
             await c.close()
 
             #expect(last == 50_000)

@@ -8,7 +8,7 @@ func submit(_ db: Connection, _ type: String, _ payload: [String: Any], key: Str
     -> CommandRecord
 {
     let json = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
-    return try await db.submitCommand(type: type, payload: json, idempotencyKey: key)
+    return try await CommandQueue.submit(type: type, payload: json, idempotencyKey: key, on: db)
 }
 
 /// Processes batches until the queue has nothing due.
@@ -40,17 +40,17 @@ struct ProcessorTests {
             var processor = CommandProcessor()
             let result = try await drain(&processor, db)
             #expect(result.accepted == 1)
-            let record = try #require(try await db.command(command.commandID))
+            let record = try #require(try await CommandQueue.command(command.commandID, on: db))
             #expect(record.status == .accepted)
             #expect(record.eventPositions == [1])
             let row = try #require(try await db.query("SELECT agreement_id, state, must_keep FROM agreement_status").first)
             #expect(try row.decode(0, as: String.self) == "tallahassee-police-department.tfm.2025-03-10")
             #expect(try row.decode(1, as: String.self) == "active")
             #expect(try row.decode(2, as: Bool.self) == false)
-            let events = try await db.readAll()
+            let events = try await EventStore.readAll(on: db)
             #expect(events.map(\.type) == ["AgreementRegistered"])
             #expect(events[0].metadata.contains("\"command_id\":\"\(command.commandID.uuidString.lowercased())\""))
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
         }
     }
 
@@ -70,11 +70,11 @@ struct ProcessorTests {
             let result = try await drain(&processor, db)
             #expect(result.rejected == 3)
             #expect(result.accepted == 1)
-            #expect(try await db.command(malformed.commandID)?.errorCode == "invalid_field_type")
-            #expect(try await db.command(unknown.commandID)?.errorCode == "unknown_command_type")
-            #expect(try await db.command(violation.commandID)?.errorCode == "no_active_agreement")
-            #expect(try await db.command(good.commandID)?.status == .accepted)
-            #expect(try await db.lastPosition() == 1)
+            #expect(try await CommandQueue.command(malformed.commandID, on: db)?.errorCode == "invalid_field_type")
+            #expect(try await CommandQueue.command(unknown.commandID, on: db)?.errorCode == "unknown_command_type")
+            #expect(try await CommandQueue.command(violation.commandID, on: db)?.errorCode == "no_active_agreement")
+            #expect(try await CommandQueue.command(good.commandID, on: db)?.status == .accepted)
+            #expect(try await EventStore.lastPosition(on: db) == 1)
         }
     }
 
@@ -91,7 +91,7 @@ struct ProcessorTests {
             #expect(third.commandID == first.commandID)
             #expect(third.status == .accepted)
             #expect(try await db.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == 1)
-            #expect(try await db.lastPosition() == 1)
+            #expect(try await EventStore.lastPosition(on: db) == 1)
         }
     }
 }

@@ -31,8 +31,8 @@ struct QueueInputTests {
             #expect(await sqlState { try await submitAt(clerk, "submit_termination_request", filed, availableAt: "infinity") } == "CQ004")
             // Through the library: the stable code, and the message names the field.
             let error = await #expect(throws: SubmissionError.self) {
-                _ = try await registrar.submitCommand(type: "register_agreement", payload: Self.register, idempotencyKey: "early",
-                                                      availableAt: Timestamp(Date(timeIntervalSince1970: 0)))
+                _ = try await CommandQueue.submit(type: "register_agreement", payload: Self.register, idempotencyKey: "early",
+                                                      availableAt: Timestamp(Date(timeIntervalSince1970: 0)), on: registrar)
             }
             #expect(error?.code == "available_at_not_allowed")
             #expect(error?.message.contains("available_at") == true)
@@ -49,8 +49,8 @@ struct QueueInputTests {
                         "owner, \(value)")
             }
             let late = await #expect(throws: SubmissionError.self) {
-                _ = try await daemonDB.submitCommand(type: "end_agreement", payload: end, idempotencyKey: "late",
-                                                     availableAt: Timestamp(Date(timeIntervalSince1970: 8_000_000_000)))
+                _ = try await CommandQueue.submit(type: "end_agreement", payload: end, idempotencyKey: "late",
+                                                     availableAt: Timestamp(Date(timeIntervalSince1970: 8_000_000_000)), on: daemonDB)
             }
             #expect(late?.code == "timestamp_out_of_range")
             // A direct writer meets the CHECK (the owner may INSERT; the daemon does for its timers).
@@ -64,18 +64,18 @@ struct QueueInputTests {
                 try await daemonDB.execute("INSERT INTO commands (idempotency_key, command_type, payload, available_at) "
                                            + "VALUES ('direct', 'end_agreement', '{}', '10000-01-01')")
             } == "42501")
-            let timer = try await daemonDB.submitCommand(type: "end_agreement", payload: end, idempotencyKey: "timer",
-                                                         availableAt: Timestamp(Date(timeIntervalSince1970: 1_900_000_000)))
+            let timer = try await CommandQueue.submit(type: "end_agreement", payload: end, idempotencyKey: "timer",
+                                                         availableAt: Timestamp(Date(timeIntervalSince1970: 1_900_000_000)), on: daemonDB)
             #expect(timer.status == .pending)
 
             // The daemon's idle query still works and it decides the next command normally.
-            let due = try #require(try await daemonDB.timeUntilNextDueCommand())
+            let due = try #require(try await QueueSleepers.timeUntilNextDueCommand(on: daemonDB))
             #expect(due > .seconds(3600))
-            _ = try await registrar.submitCommand(type: "register_agreement", payload: Self.register, idempotencyKey: "ok")
+            _ = try await CommandQueue.submit(type: "register_agreement", payload: Self.register, idempotencyKey: "ok", on: registrar)
             var processor = CommandProcessor()
             let result = try await drain(&processor, daemonDB)
             #expect(result.accepted == 1 && result.failed == 0)
-            #expect(try await daemonDB.timeUntilNextDueCommand() != nil)
+            #expect(try await QueueSleepers.timeUntilNextDueCommand(on: daemonDB) != nil)
         }
     }
 
@@ -89,7 +89,7 @@ struct QueueInputTests {
                 "attorney_general":"yes","chief_financial_officer":"yes","commissioner_of_agriculture":"yes","governor":"yes"}}
                 """
             let error = await #expect(throws: SubmissionError.self) {
-                _ = try await board.submitCommand(type: "record_board_vote", payload: attack, idempotencyKey: "vote")
+                _ = try await CommandQueue.submit(type: "record_board_vote", payload: attack, idempotencyKey: "vote", on: board)
             }
             #expect(error?.code == "malformed_payload")
             #expect(error?.message.contains("votes.governor") == true)
@@ -105,8 +105,8 @@ struct QueueInputTests {
                 #expect(await sqlState { try await rawSubmit(registrar, "register_agreement", payload) } == "CQ002", "\(payload)")
             }
             let named = await #expect(throws: SubmissionError.self) {
-                _ = try await registrar.submitCommand(type: "register_agreement", payload: #"{"sources":[{"x":1},{"y":[{"z":1,"z":2}]}]}"#,
-                                                      idempotencyKey: "nested")
+                _ = try await CommandQueue.submit(type: "register_agreement", payload: #"{"sources":[{"x":1},{"y":[{"z":1,"z":2}]}]}"#,
+                                                      idempotencyKey: "nested", on: registrar)
             }
             #expect(named?.message.contains("repeats the key 'sources[1].y[0].z'") == true, "\(named?.message ?? "")")
             // Deep nesting without a repeated key is queued; the daemon's parser rejects it.
@@ -114,7 +114,7 @@ struct QueueInputTests {
             let deepID = try await rawSubmit(registrar, "register_agreement", deep)
             var processor = CommandProcessor()
             _ = try await drain(&processor, try await f.connect(f.daemon))
-            #expect(try await f.admin.command(deepID)?.errorCode == "malformed_payload")
+            #expect(try await CommandQueue.command(deepID, on: f.admin)?.errorCode == "malformed_payload")
             // The same key in sibling objects is fine (queued; the daemon judges the fields).
             try await rawSubmit(registrar, "register_agreement", #"{"a":{"k":1},"b":{"k":1}}"#)
             // The payload the daemon reads is the one SQL checked: the owner bypasses
@@ -174,7 +174,7 @@ struct QueueInputTests {
             let states = try rows.map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self)) \(try $0.decode(2, as: String.self))" }
             #expect(states == ["inf rejected timestamp_out_of_range", "y10000 rejected timestamp_out_of_range",
                                "y1970 pending ", "now pending "])
-            #expect(try await db.timeUntilNextDueCommand() == .zero)
+            #expect(try await QueueSleepers.timeUntilNextDueCommand(on: db) == .zero)
         }
     }
 }

@@ -43,7 +43,7 @@ struct SbieProcessTests {
     func requestNoWaitThenStatus() async throws {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
-            _ = try await db.submitCommand(type: "register_agreement", payload: Self.register, idempotencyKey: "r1")
+            _ = try await CommandQueue.submit(type: "register_agreement", payload: Self.register, idempotencyKey: "r1", on: db)
             var processor = CommandProcessor()
             _ = try await drain(&processor, db)
 
@@ -55,7 +55,7 @@ struct SbieProcessTests {
             let lines = filed.stdout.split(separator: "\n").map(String.init)
             let requestID = try #require(lines.first?.split(separator: " ").last.flatMap { UUID(uuidString: String($0)) })
             #expect(lines.count == 2 && lines[1].hasPrefix("queued command "))
-            #expect(try await db.commands(status: .pending).map(\.commandType) == ["submit_termination_request"])
+            #expect(try await CommandQueue.commands(status: .pending, on: db).map(\.commandType) == ["submit_termination_request"])
             #expect(try await drain(&processor, db).accepted == 1)
 
             let status = try await sbie(["status", "--agency", "tallahassee-police-department", "--json"], dsn: dsn)
@@ -79,7 +79,7 @@ struct SbieProcessTests {
     func withDaemon() async throws {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
-            _ = try await db.submitCommand(type: "register_agreement", payload: Self.register, idempotencyKey: "r1")
+            _ = try await CommandQueue.submit(type: "register_agreement", payload: Self.register, idempotencyKey: "r1", on: db)
             let daemon = try DaemonProcess(dsn)
             let filed = try await sbie([
                 "request", "--agency", "Tallahassee Police Department", "--model", "TFM",
@@ -96,7 +96,7 @@ struct SbieProcessTests {
     func waitForOutcome() async throws {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
-            _ = try await db.submitCommand(type: "register_agreement", payload: Self.register, idempotencyKey: "r1")
+            _ = try await CommandQueue.submit(type: "register_agreement", payload: Self.register, idempotencyKey: "r1", on: db)
             var processor = CommandProcessor()
             _ = try await drain(&processor, db)
             let daemon: () async throws -> Void = { _ = try await drain(&processor, db) }
@@ -119,7 +119,7 @@ struct SbieProcessTests {
             let unattended = try await sbie(["schedule", requestID, "--meeting", "2025-09-16", "--timeout", "0.3"], dsn: dsn)
             #expect(unattended.status == 2)
             #expect(unattended.stderr.contains("is `sbie run` running?"))
-            #expect(try await db.commands(status: .pending).map(\.commandType) == ["schedule_review"])
+            #expect(try await CommandQueue.commands(status: .pending, on: db).map(\.commandType) == ["schedule_review"])
         }
     }
 }

@@ -29,9 +29,9 @@ struct ScenarioTests {
             }
             let seed = try Data(contentsOf: TestDatabase.root.appendingPathComponent("data/board-seats-2025.json"))
             for (index, command) in try BoardSeed.commands(from: seed).get().enumerated() {
-                _ = try await db.submitCommand(type: command.commandType,
+                _ = try await CommandQueue.submit(type: command.commandType,
                                                payload: String(decoding: command.payloadJSON(), as: UTF8.self),
-                                               idempotencyKey: "seat-\(index)")
+                                               idempotencyKey: "seat-\(index)", on: db)
             }
             _ = try await drain(&processor, db)
             #expect(try await db.query("SELECT count(*) FROM commands WHERE status <> 'accepted'").rows[0]
@@ -39,11 +39,11 @@ struct ScenarioTests {
 
             for part in try IllustrativeScenario.parts() {
                 for step in part.steps {
-                    let record = try await db.submitCommand(
+                    let record = try await CommandQueue.submit(
                         type: step.command.commandType,
-                        payload: String(decoding: step.command.payloadJSON(), as: UTF8.self), idempotencyKey: step.key)
+                        payload: String(decoding: step.command.payloadJSON(), as: UTF8.self), idempotencyKey: step.key, on: db)
                     _ = try await drain(&processor, db)
-                    let outcome = try #require(try await db.command(record.commandID))
+                    let outcome = try #require(try await CommandQueue.command(record.commandID, on: db))
                     if let code = step.expectedRejection {
                         #expect(outcome.status == .rejected, "\(step.title)")
                         #expect(outcome.errorCode == code, "\(step.title): \(outcome.errorMessage ?? "")")
@@ -70,9 +70,9 @@ struct ScenarioTests {
             #expect(try timer.decode(0, as: String.self) == "accepted")
             #expect(try timer.decode(1, as: String.self) == "2026-02-01")
             #expect(try await db.query("SELECT count(*) FROM board_docket").rows[0].decode(0, as: Int.self) == 0)
-            #expect(try await db.rebuildInlineProjections(checkOnly: true).matches)
+            #expect(try await Projections.rebuild(checkOnly: true, on: db).matches)
             #expect(try await AgencyTimeline.catchUp(on: db) > 0)
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
         }
     }
 }

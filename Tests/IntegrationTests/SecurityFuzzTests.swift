@@ -373,13 +373,13 @@ struct SecurityFuzzTests {
             let daemon = try await f.connect(f.daemon)
             var processor = CommandProcessor()
             #expect(try await drain(&processor, daemon).accepted == 1)
-            let before = try await f.admin.lastPosition()
+            let before = try await EventStore.lastPosition(on: f.admin)
 
             var queued: [(UUID, MalformedCase)] = []
             var problems: [String] = []
             for (index, c) in cases.enumerated() {
                 do {
-                    let record = try await f.admin.submitCommand(type: c.type, payload: c.payload, idempotencyKey: "fuzz:\(index)")
+                    let record = try await CommandQueue.submit(type: c.type, payload: c.payload, idempotencyKey: "fuzz:\(index)", on: f.admin)
                     if case .refused(let code) = c.outcome {
                         problems.append("\(c): expected refusal \(code), was queued")
                     }
@@ -396,7 +396,7 @@ struct SecurityFuzzTests {
             #expect(result.accepted == 0)
             #expect(result.rejected == queued.count)
             for (id, c) in queued {
-                guard let record = try await f.admin.command(id) else { problems.append("\(c): vanished"); continue }
+                guard let record = try await CommandQueue.command(id, on: f.admin) else { problems.append("\(c): vanished"); continue }
                 guard case .rejected(let codes, let field) = c.outcome else { continue }
                 guard record.status == .rejected, let code = record.errorCode, codes.contains(code) else {
                     problems.append("\(c): expected \(codes.sorted()), got \(record.status) \(record.errorCode ?? "-"): \(record.errorMessage ?? "")")
@@ -407,13 +407,13 @@ struct SecurityFuzzTests {
                 }
             }
             #expect(problems.isEmpty, "\(problems.count) problems, first: \(problems.prefix(15).joined(separator: "\n"))")
-            #expect(try await f.admin.lastPosition() == before)
+            #expect(try await EventStore.lastPosition(on: f.admin) == before)
 
             // The daemon is still working.
             try await rawSubmit(registrar, "register_agreement", json(registration("Gainesville Police Department")))
             #expect(try await drain(&processor, daemon).accepted == 1)
-            #expect(try await f.admin.lastPosition() == before + 1)
-            #expect(try await f.admin.verifyLog().isIntact)
+            #expect(try await EventStore.lastPosition(on: f.admin) == before + 1)
+            #expect(try await ChainVerifier.verify(on: f.admin).isIntact)
         }
     }
 }

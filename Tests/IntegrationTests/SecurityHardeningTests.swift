@@ -17,12 +17,12 @@ extension SecurityFixture {
                 try await admin.executeScript("GRANT CREATE ON SCHEMA public TO PUBLIC")
                 try await Migrator.load(from: TestDatabase.root.appendingPathComponent("Sql"))
                     .migrate(on: admin, logger: TestDatabase.logger)
-                try await admin.createLogin(names[0], role: .agencyClerk, agencyID: agencyA)
-                try await admin.createLogin(names[1], role: .agencyClerk, agencyID: agencyB)
-                try await admin.createLogin(names[2], role: .boardStaff)
-                try await admin.createLogin(names[3], role: .registrar)
-                try await admin.createLogin(names[4], role: .auditor)
-                try await admin.createLogin(names[5], role: .daemon)
+                try await Logins.create(names[0], role: .agencyClerk, agencyID: agencyA, on: admin)
+                try await Logins.create(names[1], role: .agencyClerk, agencyID: agencyB, on: admin)
+                try await Logins.create(names[2], role: .boardStaff, on: admin)
+                try await Logins.create(names[3], role: .registrar, on: admin)
+                try await Logins.create(names[4], role: .auditor, on: admin)
+                try await Logins.create(names[5], role: .daemon, on: admin)
                 try await admin.executeScript("CREATE ROLE \(names[6]) LOGIN IN ROLE workflow_owner")
                 let fixture = SecurityFixture(dsn: dsn, admin: admin, clerkA: names[0], clerkB: names[1], board: names[2],
                                               registrar: names[3], auditor: names[4], daemon: names[5])
@@ -95,8 +95,8 @@ struct SecurityHardeningTests {
             // Nothing changed.
             #expect(try await f.admin.query("SELECT hash FROM events WHERE global_position = 1").rows[0]
                 .decode(0, as: [UInt8].self) == before)
-            #expect(try await f.admin.command(decided)?.status == .accepted)
-            #expect(try await f.admin.verifyLog().isIntact)
+            #expect(try await CommandQueue.command(decided, on: f.admin)?.status == .accepted)
+            #expect(try await ChainVerifier.verify(on: f.admin).isIntact)
             // workflow_record: no login, no members.
             let record: [Bool] = try await f.admin.query(
                 """
@@ -121,7 +121,7 @@ struct SecurityHardeningTests {
                 UPDATE events SET data = '{"forged": true}' WHERE global_position = 1;
                 ALTER TABLE events ENABLE TRIGGER USER;
                 """)
-            let report = try await f.admin.verifyLog()
+            let report = try await ChainVerifier.verify(on: f.admin)
             #expect(report.firstHashMismatch == 1)
         }
     }
@@ -221,7 +221,7 @@ struct SecurityHardeningTests {
                 """).rows[0].bools(0...4)
             #expect(moved == [true, true, true, true, true])
             #expect(try await admin.query("SELECT count(*) FROM sbie.events").rows[0].decode(0, as: Int.self) == 1)
-            #expect(try await admin.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: admin).isIntact)
             // A second run changes nothing.
             #expect(try await all.migrate(on: admin, logger: TestDatabase.logger).isEmpty)
             await admin.close()

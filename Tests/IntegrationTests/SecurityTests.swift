@@ -32,12 +32,12 @@ struct SecurityFixture {
         do {
             try await TestDatabase.with { dsn in
                 let admin = try await Connection.connect(dsn, logger: TestDatabase.logger)
-                try await admin.createLogin(names[0], role: .agencyClerk, agencyID: agencyA)
-                try await admin.createLogin(names[1], role: .agencyClerk, agencyID: agencyB)
-                try await admin.createLogin(names[2], role: .boardStaff)
-                try await admin.createLogin(names[3], role: .registrar)
-                try await admin.createLogin(names[4], role: .auditor)
-                try await admin.createLogin(names[5], role: .daemon)
+                try await Logins.create(names[0], role: .agencyClerk, agencyID: agencyA, on: admin)
+                try await Logins.create(names[1], role: .agencyClerk, agencyID: agencyB, on: admin)
+                try await Logins.create(names[2], role: .boardStaff, on: admin)
+                try await Logins.create(names[3], role: .registrar, on: admin)
+                try await Logins.create(names[4], role: .auditor, on: admin)
+                try await Logins.create(names[5], role: .daemon, on: admin)
                 let fixture = SecurityFixture(dsn: dsn, admin: admin, clerkA: names[0], clerkB: names[1], board: names[2],
                                               registrar: names[3], auditor: names[4], daemon: names[5])
                 try await body(fixture)
@@ -151,7 +151,7 @@ struct SecurityTests {
                 #expect(await sqlState { _ = try await clerk.query("SELECT count(*) FROM events") } == "42501")
                 #expect(await sqlState { _ = try await clerk.query("SELECT count(*) FROM agency_logins") } == "42501")
                 // The library's reads go through the same policies.
-                #expect(try await clerk.commands().allSatisfy { $0.agencyID == own })
+                #expect(try await CommandQueue.commands(on: clerk).allSatisfy { $0.agencyID == own })
             }
             // Board staff and auditors read everything; the register commands have no agency.
             for login in [f.board, f.auditor, f.registrar] {
@@ -159,7 +159,7 @@ struct SecurityTests {
                 #expect(try await db.query("SELECT count(*) FROM commands").rows[0].decode(0, as: Int.self) == 4)
                 #expect(try await db.query("SELECT count(*) FROM agreement_status").rows[0].decode(0, as: Int.self) == 2)
                 #expect(try await db.query("SELECT count(*) FROM agency_timeline").rows[0].decode(0, as: Int.self) == 2)
-                #expect(try await db.lastPosition() == 4)
+                #expect(try await EventStore.lastPosition(on: db) == 4)
             }
         }
     }
@@ -178,15 +178,15 @@ struct SecurityTests {
             } == "agency_mismatch")
             // A repeated agency_id key cannot smuggle another agency past the check.
             #expect(await submissionCode {
-                _ = try await a.submitCommand(
+                _ = try await CommandQueue.submit(
                     type: "submit_termination_request",
                     payload: #"{"agency_id": "\#(SecurityFixture.agencyB)", "agency_id": "\#(SecurityFixture.agencyA)"}"#,
-                    idempotencyKey: "dup")
+                    idempotencyKey: "dup", on: a)
             } == "malformed_payload")
             // Board and register commands as a clerk.
             let vote = json(["request_id": UUID().uuidString, "meeting_date": "2025-09-10", "votes": ["governor": "yes"]])
             #expect(await sqlState { try await rawSubmit(a, "record_board_vote", vote) } == "42501")
-            #expect(await submissionCode { _ = try await a.submitCommand(type: "record_board_vote", payload: vote, idempotencyKey: "v") }
+            #expect(await submissionCode { _ = try await CommandQueue.submit(type: "record_board_vote", payload: vote, idempotencyKey: "v", on: a) }
                     == "permission_denied")
             #expect(await sqlState { try await rawSubmit(a, "register_agreement", json(registration("Evil PD"))) } == "42501")
             #expect(await sqlState { try await rawSubmit(a, "end_agreement", "{}") } == "42501")
@@ -258,7 +258,7 @@ struct SecurityTests {
             try await rawSubmit(registrar, "register_agreement", json(registration("Tallahassee Police Department")))
             var processor = CommandProcessor()
             _ = try await drain(&processor, try await f.connect(f.daemon))
-            #expect(try await f.admin.lastPosition() == 1)
+            #expect(try await EventStore.lastPosition(on: f.admin) == 1)
 
             let append = """
                 SELECT * FROM append_events('agreement-forged', 'any',
@@ -281,8 +281,8 @@ struct SecurityTests {
             // The daemon may append, through the function only.
             let daemon = try await f.connect(f.daemon)
             try await daemon.executeScript(append)
-            #expect(try await f.admin.lastPosition() == 2)
-            #expect(try await f.admin.verifyLog().isIntact)
+            #expect(try await EventStore.lastPosition(on: f.admin) == 2)
+            #expect(try await ChainVerifier.verify(on: f.admin).isIntact)
         }
     }
 
@@ -330,7 +330,7 @@ struct SecurityTests {
                 SELECT e.metadata->>'actor', c.submitted_by, c.command_type FROM events e
                 JOIN commands c ON c.command_id = (e.metadata->>'command_id')::uuid ORDER BY e.global_position
                 """).rows
-            #expect(rows.count == (try await f.admin.lastPosition()))
+            #expect(rows.count == (try await EventStore.lastPosition(on: f.admin)))
             for row in rows {
                 let (actor, submitter, type) = (try row.decode(0, as: String.self), try row.decode(1, as: String.self),
                                                 try row.decode(2, as: String.self))
@@ -344,8 +344,8 @@ struct SecurityTests {
                 }
                 #expect(actor == expected, "\(type)")
             }
-            #expect(try await daemonDB.verifyLog().isIntact)
-            #expect(try await daemonDB.rebuildInlineProjections(checkOnly: true).matches)
+            #expect(try await ChainVerifier.verify(on: daemonDB).isIntact)
+            #expect(try await Projections.rebuild(checkOnly: true, on: daemonDB).matches)
         }
     }
 
@@ -356,9 +356,9 @@ struct SecurityTests {
             let registrar = try await f.connect(f.registrar)
             let clerk = try await f.connect(f.clerkA)
             let registered = try await submit(registrar, "register_agreement", registration("Tallahassee Police Department"))
-            #expect(try await registrar.waitForOutcome(registered.commandID, timeout: .seconds(10))?.status == .accepted)
+            #expect(try await CommandQueue.waitForOutcome(registered.commandID, timeout: .seconds(10), on: registrar)?.status == .accepted)
             let request = try await submit(clerk, "submit_termination_request", terminationRequest(SecurityFixture.agencyA))
-            #expect(try await clerk.waitForOutcome(request.commandID, timeout: .seconds(10))?.status == .accepted)
+            #expect(try await CommandQueue.waitForOutcome(request.commandID, timeout: .seconds(10), on: clerk)?.status == .accepted)
             // The catch-up projection follows (at most once a second while busy).
             let deadline = ContinuousClock.now.advanced(by: .seconds(15))
             var actors: [String] = []
@@ -374,7 +374,7 @@ struct SecurityTests {
             let daemonDB = try await f.connect(f.daemon)
             #expect(try await AgencyTimeline.rebuild(on: daemonDB) == 2)
             #expect(try await clerk.query("SELECT count(*) FROM agency_timeline").rows[0].decode(0, as: Int.self) == 2)
-            #expect(try await daemonDB.rebuildInlineProjections(checkOnly: false).matches)
+            #expect(try await Projections.rebuild(checkOnly: false, on: daemonDB).matches)
             let failed = try await f.admin.query("SELECT count(*) FROM commands WHERE status <> 'accepted'")
             #expect(try failed.rows[0].decode(0, as: Int.self) == 0)
         }
@@ -385,17 +385,17 @@ struct SecurityTests {
         try await SecurityFixture.with { f in
             let parsed = try IceImport.parse(contentsOf: iceListURL)
             let clerk = try await f.connect(f.clerkA)
-            #expect(await sqlState { _ = try await clerk.submitImport(parsed) } == "42501")
+            #expect(await sqlState { _ = try await ImportSubmission.submitImport(parsed, on: clerk) } == "42501")
             let registrar = try await f.connect(f.registrar)
-            let report = try await registrar.submitImport(parsed)
+            let report = try await ImportSubmission.submitImport(parsed, on: registrar)
             #expect(report.submitted == 309)
             var processor = CommandProcessor()
             let result = try await drain(&processor, try await f.connect(f.daemon))
             #expect(result.accepted == 309)
-            let outcome = try await registrar.importOutcome(of: report.commandIDs)
+            let outcome = try await ImportSubmission.importOutcome(of: report.commandIDs, on: registrar)
             #expect(outcome.accepted == 309)
             // A second run by the same login submits nothing new.
-            #expect(try await registrar.submitImport(parsed).submitted == 0)
+            #expect(try await ImportSubmission.submitImport(parsed, on: registrar).submitted == 0)
             let mine = try await clerk.query("SELECT count(*) FROM agreement_status").rows[0].decode(0, as: Int.self)
             #expect(mine == 1)  // Tallahassee PD's one agreement on the list
         }
@@ -405,16 +405,16 @@ struct SecurityTests {
     func loginManagement() async throws {
         try await SecurityFixture.with { f in
             for bad in ["", "pg_x", "auditor", "a b", "x\"; DROP ROLE postgres; --", "é", String(repeating: "a", count: 64)] {
-                await #expect(throws: LoginError.invalidName(bad)) { try await f.admin.createLogin(bad, role: .auditor) }
+                await #expect(throws: LoginError.invalidName(bad)) { try await Logins.create(bad, role: .auditor, on: f.admin) }
             }
             await #expect(throws: LoginError.invalidAgency("Not A Slug")) {
-                try await f.admin.createLogin("\(f.clerkA)_y", role: .agencyClerk, agencyID: "Not A Slug")
+                try await Logins.create("\(f.clerkA)_y", role: .agencyClerk, agencyID: "Not A Slug", on: f.admin)
             }
-            await #expect(throws: LoginError.alreadyExists(f.board)) { try await f.admin.createLogin(f.board, role: .auditor) }
+            await #expect(throws: LoginError.alreadyExists(f.board)) { try await Logins.create(f.board, role: .auditor, on: f.admin) }
             // Only the owner creates logins.
             let board = try await f.connect(f.board)
-            await #expect(throws: LoginError.self) { try await board.createLogin("\(f.board)_z", role: .boardStaff) }
-            let mine = Dictionary(uniqueKeysWithValues: try await f.admin.logins()
+            await #expect(throws: LoginError.self) { try await Logins.create("\(f.board)_z", role: .boardStaff, on: board) }
+            let mine = Dictionary(uniqueKeysWithValues: try await Logins.list(on: f.admin)
                 .filter { f.everyLogin.contains($0.name) }.map { ($0.name, $0) })
             #expect(mine.count == 6)
             #expect(mine[f.clerkA]?.agencyID == SecurityFixture.agencyA)
@@ -423,7 +423,7 @@ struct SecurityTests {
             #expect(mine[f.auditor]?.canLogin == true)
             // A password is quoted, not interpreted.
             let withPassword = "\(f.auditor)_pw"
-            try await f.admin.createLogin(withPassword, role: .auditor, password: "it's \"secret\"; DROP TABLE events; --")
+            try await Logins.create(withPassword, role: .auditor, password: "it's \"secret\"; DROP TABLE events; --", on: f.admin)
             #expect(try await f.admin.query("SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = $1", [withPassword])
                         .rows[0].decode(0, as: Bool.self))
             try await f.admin.executeScript("DROP ROLE \(withPassword)")
@@ -450,7 +450,7 @@ struct SecurityTests {
             let stored = try await f.admin.query("SELECT agency_name FROM agreement_status").rows
                 .map { try $0.decode(0, as: String.self) }
             #expect(Set(stored) == Set(names))
-            let (state, _, _) = try await f.admin.foldLog()
+            let (state, _, _) = try await Projections.foldLog(on: f.admin)
             #expect(Set(state.agencies.values.map(\.name)) == Set(names))
             // Rename one to another tricky name.
             let id = try #require(state.agencies.first { $0.value.name == names[0] }?.key.slug)

@@ -11,7 +11,7 @@ private func rawEvent(_ type: String, _ data: String) -> NewEvent {
 /// Exports the events as JSON lines.
 private func exportText(_ db: Connection) async throws -> String {
     let out = Collector()
-    try await db.export(.events, format: .jsonl, batchSize: 3) { out.append($0) }
+    try await Exporter.export(.events, format: .jsonl, batchSize: 3, on: db) { out.append($0) }
     return out.text
 }
 
@@ -21,7 +21,7 @@ private func rewritePast(_ db: Connection, position: Int64, data: String) async 
     try await db.executeScript("ALTER TABLE events DISABLE TRIGGER USER")
     try await db.execute("UPDATE events SET data = $1::json WHERE global_position = $2", [data, position])
     var previous = HashChain.genesis
-    for event in try await db.readAll() {
+    for event in try await EventStore.readAll(on: db) {
         let hash = HashChain.hash(of: event, previous: previous)
         try await db.execute("UPDATE events SET prev_hash = $1, hash = $2 WHERE global_position = $3",
                              [previous, hash, event.globalPosition])
@@ -38,26 +38,26 @@ struct CheckpointDatabaseTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             for i in 1...6 {
-                try await db.append([rawEvent("FutureKind\(i % 2)", "{\"i\": \(i),  \"t\": \"caf\u{e9} \\\"q\\\"\"} ")],
-                                    to: "thing-\(i % 2)", expected: .any)
+                try await EventStore.append([rawEvent("FutureKind\(i % 2)", "{\"i\": \(i),  \"t\": \"caf\u{e9} \\\"q\\\"\"} ")],
+                                    to: "thing-\(i % 2)", expected: .any, on: db)
             }
             let key = CheckpointKey()
-            let early = try await db.signCheckpoint(with: key, reason: .manual).checkpoint
+            let early = try await Checkpoints.sign(with: key, reason: .manual, on: db).checkpoint
             #expect(early.head.position == 6)
-            try await db.append([rawEvent("Later", "[]")], to: "thing-9", expected: .noStream)
-            let late = try await db.signCheckpoint(with: key, reason: .manual).checkpoint
+            try await EventStore.append([rawEvent("Later", "[]")], to: "thing-9", expected: .noStream, on: db)
+            let late = try await Checkpoints.sign(with: key, reason: .manual, on: db).checkpoint
 
             try await db.executeScript("SET TIME ZONE 'America/New_York'")  // the export must not depend on it
             let original = try await exportText(db)
             try await db.executeScript("SET TIME ZONE 'UTC'")
             let report = ExportVerifier.verify(Array(original.utf8), watch: [early.head.position, late.head.position])
             #expect(report.isIntact, "\(report.summary)")
-            let live = try #require(try await db.readAll().last)
+            let live = try #require(try await EventStore.readAll(on: db).last)
             #expect(report.head == ChainHead(position: live.globalPosition, hash: live.hash))
             // Two checkpoints: the later log extends the earlier one.
             try checkCheckpoint(early, against: report)
             try checkCheckpoint(late, against: report)
-            try await db.checkCheckpointAgainstLog(early)
+            try await Checkpoints.checkAgainstLog(early, on: db)
 
             // Drop the last line: verifies alone, but the head is not the checkpoint's.
             let truncated = original.split(separator: "\n").dropLast().map { $0 + "\n" }.joined()
@@ -68,13 +68,13 @@ struct CheckpointDatabaseTests {
             }
 
             try await rewritePast(db, position: 3, data: "{\"i\": 3, \"rewritten\": true}")
-            #expect(try await db.verifyLog().isIntact)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
             let rewritten = ExportVerifier.verify(Array(try await exportText(db).utf8), watch: [early.head.position])
             #expect(rewritten.isIntact, "the rewritten log is consistent on its own")
             let offline = try #require(throws: CheckpointError.self) { try checkCheckpoint(early, against: rewritten) }
             guard case .notInLog(let position, let message) = offline else { Issue.record("\(offline)"); return }
             #expect(position == 6 && message.contains("position 6 has hash"))
-            let online = try await #require(throws: CheckpointError.self) { try await db.checkCheckpointAgainstLog(early) }
+            let online = try await #require(throws: CheckpointError.self) { try await Checkpoints.checkAgainstLog(early, on: db) }
             #expect(online.code == "not_in_log")
         }
     }
@@ -84,23 +84,23 @@ struct CheckpointDatabaseTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
             let key = CheckpointKey()
-            await #expect(throws: CheckpointError.emptyLog) { try await db.signCheckpoint(with: key, reason: .manual) }
-            try await db.append([rawEvent("A", "{}")], to: "s-1", expected: .any)
-            let (head, now) = try await db.chainHead()
+            await #expect(throws: CheckpointError.emptyLog) { try await Checkpoints.sign(with: key, reason: .manual, on: db) }
+            try await EventStore.append([rawEvent("A", "{}")], to: "s-1", expected: .any, on: db)
+            let (head, now) = try await Checkpoints.chainHead(on: db)
             let good = try key.sign(try #require(head), at: now)
             let wrongHash = try key.sign(ChainHead(position: 1, hash: Array(repeating: 1, count: 32)), at: now)
             await #expect(throws: CheckpointRecordError.headNotInLog(position: 1)) {
-                try await db.recordCheckpoint(wrongHash, reason: .manual)
+                try await Checkpoints.record(wrongHash, reason: .manual, on: db)
             }
             let old = try key.sign(try #require(head), at: Timestamp(microsecondsSinceEpoch: now.microsecondsSinceEpoch - 3_600_000_000))
-            let error = try await #require(throws: CheckpointRecordError.self) { try await db.recordCheckpoint(old, reason: .manual) }
+            let error = try await #require(throws: CheckpointRecordError.self) { try await Checkpoints.record(old, reason: .manual, on: db) }
             guard case .signedAtNotDatabaseTime = error else { Issue.record("\(error)"); return }
             var forged = good
             forged.signature[5] ^= 1
-            await #expect(throws: CheckpointError.self) { try await db.recordCheckpoint(forged, reason: .manual) }
-            let stored = try await db.recordCheckpoint(good, reason: .manual)
-            #expect(try await db.checkpoints().map(\.checkpoint) == [good])
-            #expect(try await db.checkpoint(id: stored.id)?.checkpoint == good)
+            await #expect(throws: CheckpointError.self) { try await Checkpoints.record(forged, reason: .manual, on: db) }
+            let stored = try await Checkpoints.record(good, reason: .manual, on: db)
+            #expect(try await Checkpoints.list(on: db).map(\.checkpoint) == [good])
+            #expect(try await Checkpoints.checkpoint(id: stored.id, on: db)?.checkpoint == good)
             for statement in ["UPDATE signed_checkpoints SET reason = 'scheduled'", "DELETE FROM signed_checkpoints",
                               "TRUNCATE signed_checkpoints"] {
                 let refused = try await #require(throws: PostgresError.self) { try await db.execute(statement) }
@@ -118,11 +118,11 @@ struct CheckpointDatabaseTests {
             }
             for role in ["workflow_daemon", "registrar"] {
                 try await db.executeScript("SET ROLE \(role)")
-                let fresh = try key.sign(try #require(head), at: try await db.chainHead().now)
-                _ = try await db.recordCheckpoint(fresh, reason: .manual)
+                let fresh = try key.sign(try #require(head), at: try await Checkpoints.chainHead(on: db).now)
+                _ = try await Checkpoints.record(fresh, reason: .manual, on: db)
                 try await db.executeScript("RESET ROLE")
             }
-            #expect(try await db.checkpoints().count == 3)
+            #expect(try await Checkpoints.list(on: db).count == 3)
         }
     }
 
@@ -130,7 +130,7 @@ struct CheckpointDatabaseTests {
     func service() async throws {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn)
-            try await db.append([rawEvent("AgreementRegistered", "{}")], to: "agreement-x", expected: .any)
+            try await EventStore.append([rawEvent("AgreementRegistered", "{}")], to: "agreement-x", expected: .any, on: db)
             var configuration = CheckpointService.Configuration()
             configuration.pollInterval = .milliseconds(50)
             let key = CheckpointKey()
@@ -139,18 +139,18 @@ struct CheckpointDatabaseTests {
             defer { task.cancel() }
             func waitFor(_ count: Int) async throws -> [StoredCheckpoint] {
                 for _ in 0..<200 {
-                    let rows = try await db.checkpoints(publicKey: key.publicKey)
+                    let rows = try await Checkpoints.list(publicKey: key.publicKey, on: db)
                     if rows.count >= count { return rows }
                     try await Task.sleep(for: .milliseconds(50))
                 }
-                return try await db.checkpoints(publicKey: key.publicKey)
+                return try await Checkpoints.list(publicKey: key.publicKey, on: db)
             }
             let first = try await waitFor(1)
             #expect(first.map(\.reason) == [.scheduled] && first.first?.checkpoint.head.position == 1)
-            try await db.append([rawEvent("ReviewScheduled", "{}")], to: "request-1", expected: .any)
+            try await EventStore.append([rawEvent("ReviewScheduled", "{}")], to: "request-1", expected: .any, on: db)
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try await db.checkpoints(publicKey: key.publicKey).count == 1, "no decision yet, and not a day later")
-            try await db.append([rawEvent("TerminationApproved", "{}")], to: "request-1", expected: .any)
+            #expect(try await Checkpoints.list(publicKey: key.publicKey, on: db).count == 1, "no decision yet, and not a day later")
+            try await EventStore.append([rawEvent("TerminationApproved", "{}")], to: "request-1", expected: .any, on: db)
             let second = try await waitFor(2)
             #expect(second.map(\.reason) == [.boardDecision, .scheduled])
             #expect(second.first?.checkpoint.head.position == 3)
@@ -199,7 +199,7 @@ struct IndependentVerifierTests {
             #expect(signed.status == 0, "\(signed.stderr)")
             let events = folder.appendingPathComponent("events.jsonl").path
             #expect(try runProgram(sbie, ["export", "events", "--format", "jsonl", "--output", events, "-d", dsn]).status == 0)
-            let live = try #require(try await db.readAll().last)
+            let live = try #require(try await EventStore.readAll(on: db).last)
             #expect(live.globalPosition > 300)
 
             // The auditor's three commands (README).
@@ -262,10 +262,10 @@ struct DaemonCheckpointTests {
             let daemon = try DaemonProcess(dsn, ["--checkpoint-key", path])
             var rows: [StoredCheckpoint] = []
             for _ in 0..<200 where rows.isEmpty {
-                rows = try await db.checkpoints(publicKey: key.publicKey)
+                rows = try await Checkpoints.list(publicKey: key.publicKey, on: db)
                 if rows.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
             }
-            let head = try #require(try await db.chainHead().head)
+            let head = try #require(try await Checkpoints.chainHead(on: db).head)
             #expect(head.position >= 1)
             #expect(rows.first?.checkpoint.head == head && rows.first?.reason == .scheduled)
             #expect(daemon.terminate() == 0)

@@ -47,7 +47,7 @@ struct BatchPlanTests {
         var plan = BatchPlan(snapshot: CommandProcessor.Snapshot())
         plan.add(claimed(1, "register_agreement", Self.tallahassee), today: d("2025-08-05"))
         plan.add(claimed(2, "launch_rocket", "{}"), today: d("2025-08-05"))
-        let writer = BatchWriter(plan: plan)
+        let writer = try BatchWriter(plan: plan)
         let sql = writer.statements.map(\.sql)
         #expect(sql.first?.contains("append_events_batch") == true)
         #expect(sql.contains { $0.contains("record_outcomes") })
@@ -57,7 +57,7 @@ struct BatchPlanTests {
         #expect(writer.statements.last?.parameters == [.text("1")])
 
         let outcomes = try #require(try JSONSerialization.jsonObject(
-            with: Data(BatchWriter.outcomesJSON(plan.outcomes).utf8)) as? [[String: Any]])
+            with: CanonicalJSON.encode(plan.outcomes.map(OutcomeRow.init))) as? [[String: Any]])
         #expect(outcomes.count == 2)
         #expect(outcomes[0]["command_id"] as? String == uuid(1).uuidString.lowercased())
         #expect(outcomes[0]["event_positions"] as? [Int] == [1])
@@ -67,10 +67,10 @@ struct BatchPlanTests {
     }
 
     @Test("a batch of rejections only: no append, no head read")
-    func rejectionsOnly() {
+    func rejectionsOnly() throws {
         var plan = BatchPlan(snapshot: CommandProcessor.Snapshot())
         plan.add(claimed(1, "launch_rocket", "{}"), today: d("2025-08-05"))
-        let sql = BatchWriter(plan: plan).statements.map(\.sql)
+        let sql = try BatchWriter(plan: plan).statements.map(\.sql)
         #expect(!sql.contains { $0.contains("append_events_batch") || $0.contains("SELECT hash") })
         #expect(plan.predictedPositions.isEmpty)
     }

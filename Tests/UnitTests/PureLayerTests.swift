@@ -189,3 +189,42 @@ struct PostgresArrayTests {
         #expect(text(PostgresArray([[UInt8]([0x00, 0xff])])) == #"{"\\x00ff"}"#)
     }
 }
+
+@Suite("Typed JSON (no database)")
+struct TypedJSONTests {
+    @Test("new event data spells UUIDs in lower case; data stored in upper case still decodes to the same event")
+    func lowerCaseUUIDs() throws {
+        let id = try #require(UUID(uuidString: "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"))
+        let events: [DomainEvent] = [
+            .terminationRequestSubmitted(TerminationRequestSubmitted(
+                requestID: id, agreementID: try #require(AgreementID("x-pd.tfm.2025-03-10")),
+                agencyID: try #require(AgencyID(slug: "x-pd")), model: .taskForce, reason: "r",
+                localAuthorization: "a", filedOn: d("2025-08-01"), policyEntries: nil)),
+            .terminationRequestWithdrawn(TerminationRequestWithdrawn(
+                requestID: id, agreementID: try #require(AgreementID("x-pd.tfm.2025-03-10")),
+                withdrawnOn: d("2025-08-02"), reason: nil)),
+        ]
+        for event in events {
+            let text = String(decoding: event.encodedData(), as: UTF8.self)
+            #expect(text.contains("\"request_id\":\"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\""), "\(text)")
+            #expect(!text.contains("0A1B2C3D"))
+            let upper = text.replacingOccurrences(of: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", with: id.uuidString)
+            #expect(try DomainEvent.decode(type: event.eventType, data: Data(upper.utf8)) == event)
+        }
+    }
+
+    @Test("PostgresJSON binds the encoder's text; outcome and timer rows carry every key, null where absent")
+    func rows() throws {
+        let bound = try PostgresJSON(["b": 1, "a": 2], encoder: CanonicalJSON.encoder())
+        #expect(bound.postgresValue == .text(#"{"a":2,"b":1}"#))
+        let rejected = BatchPlan.Outcome(commandID: uuid(1), status: .rejected, errorCode: "x", errorMessage: "a/b")
+        #expect(String(decoding: try CanonicalJSON.encode(OutcomeRow(rejected)), as: UTF8.self)
+            == #"{"command_id":"\#(uuid(1).uuidString.lowercased())","error_code":"x","error_message":"a/b","#
+            + #""event_positions":[],"outcome":null,"status":"rejected"}"#)
+        let timer = BatchPlan.Timer(idempotencyKey: "k", commandType: "t", payload: .object(["n": .number(3)]),
+                                    agencyID: nil, availableAt: Timestamp(Date(timeIntervalSince1970: 0)))
+        #expect(String(decoding: try CanonicalJSON.encode(timer), as: UTF8.self)
+            == #"{"agency_id":null,"available_at":"1970-01-01T00:00:00.000000Z","command_type":"t","#
+            + #""idempotency_key":"k","payload":{"n":3}}"#)
+    }
+}

@@ -118,7 +118,7 @@ extension BenchRunner {
             let start = ContinuousClock.now
             let id = try await client.benchSubmitOne(options.commands + sample, phase: "idle")
             if let failure = daemon.failure { throw BenchError("the daemon failed: \(failure)") }
-            let record = try await client.waitForOutcome(id, timeout: .seconds(10))
+            let record = try await CommandQueue.waitForOutcome(id, timeout: .seconds(10), on: client)
             guard let record, record.isFinal else { throw BenchError("idle command \(sample) was not decided within 10 s") }
             clientLatencies.append(seconds(start.duration(to: .now)) * 1000)
         }
@@ -155,7 +155,7 @@ extension BenchRunner {
     func runRebuild() async throws -> RebuildResult {
         await checkpoint()
         let connection = try await Connection.connect(dsn, logger: logger)
-        let events = Int(try await connection.lastPosition())
+        let events = Int(try await EventStore.lastPosition(on: connection))
         progress("rebuild: \(events) events; rebuild check, fold, raw COPY (median of up to 3 runs each)")
         var rebuildTimes: [Double] = []
         var foldTimes: [Double] = []
@@ -166,12 +166,12 @@ extension BenchRunner {
         // Three runs each, fewer when one round takes over 20 s (the fold grows with the log).
         while rebuildTimes.count < 3 && (rebuildTimes.isEmpty || began.duration(to: .now) < .seconds(20)) {
             var start = ContinuousClock.now
-            let check = try await connection.rebuildInlineProjections(checkOnly: true)
+            let check = try await Projections.rebuild(checkOnly: true, on: connection)
             rebuildTimes.append(seconds(start.duration(to: .now)))
             matches = matches && check.matches && check.events == events
 
             start = ContinuousClock.now
-            let folded = try await connection.foldLog()
+            let folded = try await Projections.foldLog(on: connection)
             foldTimes.append(seconds(start.duration(to: .now)))
             matches = matches && folded.events == events
 
@@ -200,7 +200,7 @@ extension Connection {
         while ContinuousClock.now < deadline {
             let events = BenchEvent.make(count: eventsPerAppend)
             let start = ContinuousClock.now
-            try append(events, to: "bench-\(UUID().uuidString.lowercased())", expected: .noStream)
+            try EventStore.append(events, to: "bench-\(UUID().uuidString.lowercased())", expected: .noStream, on: self)
             latencies.append(seconds(start.duration(to: .now)) * 1000)
         }
         return latencies
@@ -212,7 +212,7 @@ extension Connection {
     }
 
     /// Submits `register_agreement` for agency "Bench Police Department <number>" through
-    /// `submitCommand`, the client API; the idempotency key is `<phase>-<number>`.
+    /// `CommandQueue.submit`, the client API; the idempotency key is `<phase>-<number>`.
     func benchSubmitOne(_ number: Int, phase: String) throws -> UUID {
         let digits = String(number)
         let padded = String(repeating: "0", count: max(0, 5 - digits.count)) + digits
@@ -220,7 +220,7 @@ extension Connection {
             {"agency_name": "Bench Police Department \(padded)", "agency_type": "Municipality", \
             "model": "TFM", "signed_on": "2025-03-10", "source_edition": "bench"}
             """
-        return try submitCommand(type: "register_agreement", payload: payload, idempotencyKey: "\(phase)-\(number)")
+        return try CommandQueue.submit(type: "register_agreement", payload: payload, idempotencyKey: "\(phase)-\(number)", on: self)
             .commandID
     }
 }

@@ -36,13 +36,29 @@ struct BatchPlan {
     }
 
     /// A durable timer: a system command due at `availableAt` (the database orders it no earlier than now).
-    struct Timer: Sendable, Equatable {
+    /// Encoded, it is one element of the array `enqueue_timers` takes (Sql/0005_exactly_once.sql):
+    /// every key present, `agency_id` null when absent, `available_at` as `Timestamp.iso8601`.
+    struct Timer: Sendable, Equatable, Encodable {
         var idempotencyKey: String
         var commandType: String
-        /// A JSON object.
-        var payload: String
+        /// A JSON object (the command's canonical payload).
+        var payload: JSONValue
         var agencyID: String?
         var availableAt: Timestamp
+
+        enum CodingKeys: String, CodingKey {
+            case idempotencyKey = "idempotency_key", commandType = "command_type", payload, agencyID = "agency_id"
+            case availableAt = "available_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(idempotencyKey, forKey: .idempotencyKey)
+            try c.encode(commandType, forKey: .commandType)
+            try c.encode(payload, forKey: .payload)
+            try c.encode(agencyID, forKey: .agencyID)  // Optional: null when absent
+            try c.encode(availableAt.iso8601, forKey: .availableAt)
+        }
     }
 
     var snapshot: CommandProcessor.Snapshot
@@ -110,7 +126,7 @@ struct BatchPlan {
         for (offset, timer) in decision.scheduled.enumerated() {
             timers.append(Timer(
                 idempotencyKey: "timer:\(commandID):\(offset)", commandType: timer.command.commandType,
-                payload: String(decoding: timer.command.payloadJSON(), as: UTF8.self),
+                payload: timer.command.payloadValue,
                 agencyID: timer.command.agencyID?.slug, availableAt: Timestamp(timer.due.startInstant)))
         }
         outcomes.append(outcome)
@@ -129,22 +145,26 @@ struct BatchWriter {
     private let outcomesIndex: Int
     private let headIndex: Int?
 
-    init(plan: BatchPlan) {
+    /// - Throws: `EncodingError` when a row cannot be encoded as JSON (not expected: the rows
+    ///   hold text, integers and JSON values decoded from text); nothing is written then.
+    init(plan: BatchPlan) throws {
         self.plan = plan
         var statements: [Statement] = []
         if plan.appends.isEmpty {
             appendIndex = nil
         } else {
             appendIndex = statements.count
-            statements.append(Connection.appendBatchStatement(plan.appends.map { ($0.stream, $0.expected, $0.events) }))
+            statements.append(EventStore.appendBatchStatement(plan.appends.map { ($0.stream, $0.expected, $0.events) }))
         }
         statements += Projections.upserts(agreements: plan.touchedAgreements, requests: plan.touchedRequests,
                                           in: plan.snapshot.state)
         if !plan.timers.isEmpty {
-            statements.append(Statement("SELECT enqueue_timers($1::json)", [Self.timersJSON(plan.timers)]))
+            let timers = try PostgresJSON(plan.timers, encoder: CanonicalJSON.encoder())
+            statements.append(Statement("SELECT enqueue_timers($1::json)", [timers]))
         }
         outcomesIndex = statements.count
-        statements.append(Statement("SELECT record_outcomes($1::json)", [Self.outcomesJSON(plan.outcomes)]))
+        let outcomes = try PostgresJSON(plan.outcomes.map(OutcomeRow.init), encoder: CanonicalJSON.encoder())
+        statements.append(Statement("SELECT record_outcomes($1::json)", [outcomes]))
         statements.append(Statement("SELECT pg_notify($1, '')", [SharedNames.Channel.outcomes]))
         if plan.appends.isEmpty {
             headIndex = nil
@@ -161,7 +181,7 @@ struct BatchWriter {
             throw PostgresError(kind: .protocolViolation, message: "\(results.count) results for \(statements.count) statements")
         }
         if let appendIndex {
-            let landed = try Connection.appended(results[appendIndex]).map(\.globalPosition)
+            let landed = try EventStore.appended(results[appendIndex]).map(\.globalPosition)
             guard landed == plan.predictedPositions else {
                 throw PostgresError(kind: .protocolViolation,
                                     message: "events landed at \(landed), expected \(plan.predictedPositions)")
@@ -182,27 +202,56 @@ struct BatchWriter {
         }
         return try row.decode(0)
     }
+}
 
-    static func outcomesJSON(_ outcomes: [BatchPlan.Outcome]) -> String {
-        "[" + outcomes.map { outcome in
-            let events = outcome.events.map {
-                "{\"type\":\(jsonString($0.type)),\"stream\":\(jsonString($0.stream)),\"position\":\($0.position)}"
-            }
-            let body = outcome.status == .accepted
-                ? "{\"events\":[\(events.joined(separator: ","))],\"scheduled\":\(outcome.scheduled)}" : "null"
-            return "{\"command_id\":\"\(outcome.commandID.uuidString.lowercased())\",\"status\":\"\(outcome.status.rawValue)\","
-                + "\"error_code\":\(outcome.errorCode.map(jsonString) ?? "null"),"
-                + "\"error_message\":\(outcome.errorMessage.map(jsonString) ?? "null"),"
-                + "\"outcome\":\(body),"
-                + "\"event_positions\":[\(outcome.positions.map(String.init).joined(separator: ","))]}"
-        }.joined(separator: ",") + "]"
+/// One element of the array `record_outcomes` takes (Sql/0005_exactly_once.sql): every key
+/// present, `null` where a value is absent; the outcome object only for accepted commands.
+struct OutcomeRow: Encodable, Equatable {
+    /// The command id in lower case.
+    var commandID: String
+    /// `accepted` or `rejected`.
+    var status: String
+    var errorCode: String?
+    var errorMessage: String?
+    /// Accepted commands: their events and how many timers they scheduled.
+    var outcome: Body?
+    var eventPositions: [Int64]
+
+    struct Body: Encodable, Equatable {
+        var events: [Event]
+        var scheduled: Int
     }
 
-    static func timersJSON(_ timers: [BatchPlan.Timer]) -> String {
-        "[" + timers.map {
-            "{\"idempotency_key\":\(jsonString($0.idempotencyKey)),\"command_type\":\(jsonString($0.commandType)),"
-                + "\"payload\":\($0.payload),\"agency_id\":\($0.agencyID.map(jsonString) ?? "null"),"
-                + "\"available_at\":\"\($0.availableAt.iso8601)\"}"
-        }.joined(separator: ",") + "]"
+    struct Event: Encodable, Equatable {
+        var type: String
+        var stream: String
+        var position: Int64
+    }
+
+    init(_ outcome: BatchPlan.Outcome) {
+        commandID = outcome.commandID.uuidString.lowercased()
+        status = outcome.status.rawValue
+        errorCode = outcome.errorCode
+        errorMessage = outcome.errorMessage
+        self.outcome = outcome.status == .accepted
+            ? Body(events: outcome.events.map { Event(type: $0.type, stream: $0.stream, position: $0.position) },
+                   scheduled: outcome.scheduled)
+            : nil
+        eventPositions = outcome.positions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case commandID = "command_id", status, errorCode = "error_code", errorMessage = "error_message", outcome
+        case eventPositions = "event_positions"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(commandID, forKey: .commandID)
+        try c.encode(status, forKey: .status)
+        try c.encode(errorCode, forKey: .errorCode)  // Optional: null when absent
+        try c.encode(errorMessage, forKey: .errorMessage)
+        try c.encode(outcome, forKey: .outcome)
+        try c.encode(eventPositions, forKey: .eventPositions)
     }
 }

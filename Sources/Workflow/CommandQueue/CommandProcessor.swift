@@ -112,8 +112,8 @@ public struct CommandProcessor: Sendable {
                 isolating = failure.commands.count
                 return BatchResult()
             }
-            let recorded = try await db.recordFailure(
-                first, error: failure.underlying, daemonID: configuration.daemonID, maxAttempts: configuration.maxAttempts)
+            let recorded = try await CommandProcessor.recordFailure(
+                first, error: failure.underlying, daemonID: configuration.daemonID, maxAttempts: configuration.maxAttempts, on: db)
             if isolating > 0 { isolating -= 1 }
             var metadata = first.metadata
             metadata["error"] = "\(failure.underlying)"
@@ -232,7 +232,7 @@ public struct CommandProcessor: Sendable {
             var plan = BatchPlan(snapshot: snapshot)
             let today = FloridaDate(floridaDateOf: Date())
             for command in claimed { plan.add(command, today: today) }
-            let writes = BatchWriter(plan: plan)
+            let writes = try BatchWriter(plan: plan)
             let results = try c.pipeline(writes.statements)
             try writes.check(results)
             var after = plan.snapshot
@@ -247,7 +247,7 @@ public struct CommandProcessor: Sendable {
     /// unreadable event the snapshot holds exactly the prefix before it.
     static func catchUp(_ c: isolated Connection, _ snapshot: inout Snapshot) throws {
         while true {
-            let events = try c.readAll(after: snapshot.position, limit: 5_000)
+            let events = try EventStore.readAll(after: snapshot.position, limit: 5_000, on: c)
             if events.isEmpty { return }
             for event in events {
                 guard event.globalPosition == snapshot.position + 1 else {
@@ -271,13 +271,13 @@ struct FailureRecord: Sendable {
     var deadLetter: Bool
 }
 
-extension Connection {
+extension CommandProcessor {
     /// Records an unexpected failure through `record_command_failure` (fenced by the attempts
     /// the command was claimed at; backoff 2^(attempts-1) s, or `failed` after `maxAttempts`).
-    fileprivate func recordFailure(
-        _ command: CommandProcessor.Claimed, error: any Error, daemonID: String, maxAttempts: Int
+    fileprivate static func recordFailure(
+        _ command: CommandProcessor.Claimed, error: any Error, daemonID: String, maxAttempts: Int, on connection: isolated Connection
     ) throws -> FailureRecord {
-        let row = try query(
+        let row = try connection.query(
             "SELECT applied, attempts, dead_letter FROM record_command_failure($1, $2, $3, $4, $5, $6)",
             [command.id, command.attempts, "internal_error", String("\(error)".prefix(2000)), daemonID, maxAttempts],
             name: "record failure"

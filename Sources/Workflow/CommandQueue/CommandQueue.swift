@@ -67,7 +67,9 @@ public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatab
     public static let keyReusedCode = "idempotency_key_reused"
 }
 
-extension Connection {
+/// The command queue as a client sees it: submit through `submit_command`, read, wait for
+/// the daemon's outcome, retry failed commands, read failed attempts.
+public enum CommandQueue {
     static let commandColumns = """
         command_id, command_type, status, submitted_by, idempotency_key, agency_id, submitted_at, available_at,
         attempts, outcome::text, error_code, error_message, processed_at, array_to_string(event_positions, ',')
@@ -88,13 +90,13 @@ extension Connection {
     ///   with code `idempotency_key_reused` (and `commandID`, the first command) when the key
     ///   already names a command of another type or payload (nothing new is queued);
     ///   `PostgresError` for other failures.
-    public func submitCommand(
+    public static func submit(
         type: String, payload: String, idempotencyKey: String, availableAt: Timestamp? = nil,
-        ignoringField: String? = nil
+        ignoringField: String? = nil, on connection: isolated Connection
     ) throws -> CommandRecord {
         let id: UUID
         do {
-            id = try query(
+            id = try connection.query(
                 "SELECT command_id FROM submit_command($1, $2::json, $3, $4)",
                 [type, payload, idempotencyKey, availableAt], name: "submit_command"
             ).rows[0].decode(0)
@@ -105,12 +107,12 @@ extension Connection {
             }
             throw error
         }
-        guard let record = try command(id) else {
+        guard let record = try command(id, on: connection) else {
             throw SubmissionError(code: "permission_denied", message: "the command was stored but is not visible to this login")
         }
         // The key names at most one command per login (a unique index): a new insert is this
         // payload, so a difference means the key was used before for another command.
-        let same: Bool? = try query(
+        let same: Bool? = try connection.query(
             """
             SELECT c.command_type = $2 AND CASE WHEN $4::text IS NULL THEN c.payload::jsonb = $3::jsonb
                                                 ELSE (c.payload::jsonb - $4::text) = ($3::jsonb - $4::text) END
@@ -129,14 +131,16 @@ extension Connection {
     }
 
     /// One command, or nil when it does not exist or this login may not see it.
-    public func command(_ id: UUID) throws -> CommandRecord? {
-        try query("SELECT \(Self.commandColumns) FROM commands WHERE command_id = $1", [id], name: "read command")
+    public static func command(_ id: UUID, on connection: isolated Connection) throws -> CommandRecord? {
+        try connection.query("SELECT \(Self.commandColumns) FROM commands WHERE command_id = $1", [id], name: "read command")
             .rows.first.map(Self.commandRecord)
     }
 
     /// Commands in submission order, newest last, optionally only one status.
-    public func commands(status: CommandRecord.Status? = nil, limit: Int = 100) throws -> [CommandRecord] {
-        try query(
+    public static func commands(
+        status: CommandRecord.Status? = nil, limit: Int = 100, on connection: isolated Connection
+    ) throws -> [CommandRecord] {
+        try connection.query(
             "SELECT \(Self.commandColumns) FROM (SELECT * FROM commands WHERE $1::text IS NULL OR status = $1 "
                 + "ORDER BY seq DESC LIMIT $2) c ORDER BY seq", [status?.rawValue, limit], name: "list commands"
         ).rows.map(Self.commandRecord)
@@ -145,25 +149,27 @@ extension Connection {
     /// Waits until the daemon has decided the command (LISTEN on `sbie_outcomes`,
     /// re-reading the row on every wake-up and at least every 500 ms).
     /// - Returns: the command, final or still pending when `timeout` ran out.
-    public func waitForOutcome(_ id: UUID, timeout: Duration) throws -> CommandRecord? {
-        try listen(SharedNames.Channel.outcomes)
+    public static func waitForOutcome(
+        _ id: UUID, timeout: Duration, on connection: isolated Connection
+    ) throws -> CommandRecord? {
+        try connection.listen(SharedNames.Channel.outcomes)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
-            let record = try command(id)
+            let record = try command(id, on: connection)
             guard let record, !record.isFinal else { return record }
             let remaining = ContinuousClock.now.duration(to: deadline)
             if remaining <= .zero { return record }
-            _ = try waitForNotification(timeout: min(remaining, .milliseconds(500)))
+            _ = try connection.waitForNotification(timeout: min(remaining, .milliseconds(500)))
         }
     }
 
     /// Puts failed commands back in the queue (attempts reset, due now, at the end of the
-    /// due commands). Their failed attempts stay in `command_attempts` (see `commandAttempts`).
+    /// due commands). Their failed attempts stay in `command_attempts` (see `attempts`).
     /// - Parameter id: one command, or nil for every failed command.
     /// - Returns: how many were requeued.
     @discardableResult
-    public func retryFailedCommands(_ id: UUID? = nil) throws -> Int {
-        try execute(
+    public static func retryFailed(_ id: UUID? = nil, on connection: isolated Connection) throws -> Int {
+        try connection.execute(
             """
             UPDATE commands SET status = 'pending', attempts = 0, available_at = clock_timestamp(), retry_at = NULL,
                 error_code = NULL, error_message = NULL, processed_at = NULL
@@ -172,8 +178,8 @@ extension Connection {
     }
 
     /// Every failed attempt at deciding a command, oldest first (kept across `retry`).
-    public func commandAttempts(_ id: UUID) throws -> [CommandAttempt] {
-        try query(
+    public static func attempts(_ id: UUID, on connection: isolated Connection) throws -> [CommandAttempt] {
+        try connection.query(
             """
             SELECT attempt, failed_at, error_code, error_message, daemon_id, dead_letter
             FROM command_attempts WHERE command_id = $1 ORDER BY attempt

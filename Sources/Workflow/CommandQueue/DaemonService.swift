@@ -109,7 +109,7 @@ public struct DaemonService: Service {
                 try await worker.executeScript(Self.writerSessionSettings, name: "writer session settings")
                 let listener = try await Connection.connect(Self.withKeepalives(conninfo), logger: logger)
                 try await listener.listen(SharedNames.Channel.commands)
-                try await listener.removeStaleSleepers()
+                try await QueueSleepers.removeStale(on: listener)
                 let pid = await worker.backendPID
                 logger.info("connected", metadata: ["worker_backend_pid": "\(pid)"])
                 connectedOnce = true
@@ -198,9 +198,9 @@ public struct DaemonService: Service {
 
     /// Idle: ask submitters to notify, then wait for a hint, the next due command or `limit`.
     private func idle(worker: Connection, listener: Connection, for limit: Duration) async throws {
-        try await listener.markDaemonSleeping()
+        try await QueueSleepers.markSleeping(on: listener)
         var wait = limit
-        if let due = try await worker.timeUntilNextDueCommand() { wait = min(wait, due) }
+        if let due = try await QueueSleepers.timeUntilNextDueCommand(on: worker) { wait = min(wait, due) }
         if wait > .zero {
             let deadline = ContinuousClock.now.advanced(by: wait)
             while !shouldStop {
@@ -209,7 +209,7 @@ public struct DaemonService: Service {
                 if try await listener.waitForNotification(timeout: min(remaining, .milliseconds(200))) != nil { break }
             }
         }
-        try await listener.markDaemonAwake()
+        try await QueueSleepers.markAwake(on: listener)
     }
 
     /// The connection string with client-side TCP keepalives and `tcp_user_timeout` (10 s)

@@ -473,7 +473,11 @@ public enum DomainCommand: Sendable, Hashable {
 
     /// The canonical JSON payload (sorted keys; absent optionals omitted).
     /// `parse(type: c.commandType, payload: c.payloadJSON()) == .success(c)`.
-    public func payloadJSON() -> Data {
+    public func payloadJSON() -> Data { canonicalJSON(payloadValue) }
+
+    /// The payload as a JSON object (what `payloadJSON()` encodes), for embedding in a
+    /// larger document encoded by `CanonicalJSON` (the daemon's timer rows).
+    public var payloadValue: JSONValue {
         var w = PayloadWriter()
         switch self {
         case .registerAgreement(let p):
@@ -580,7 +584,7 @@ public enum DomainCommand: Sendable, Hashable {
             w.set("source", p.entry.source)
             w.set("note", p.entry.note)
         }
-        return w.data
+        return .object(w.object)
     }
 
     /// JSON keys each command type accepts (required and optional), by type name.

@@ -1,5 +1,20 @@
 import Foundation
 
+/// Event data spells UUIDs in lower case, like stream ids, metadata and payloads. The
+/// synthesized `Codable` conformances in this file pick this overload over the generic
+/// `encode(_:forKey:)`; Foundation's own spelling is upper case. Events stored before
+/// this rule keep their upper-case text (events are never rewritten, and the hash chain
+/// covers the stored text); readers accept both, as `UUID(uuidString:)` does.
+fileprivate extension KeyedEncodingContainer {
+    mutating func encode(_ value: UUID, forKey key: Key) throws {
+        try encode(value.uuidString.lowercased(), forKey: key)
+    }
+
+    mutating func encodeIfPresent(_ value: UUID?, forKey key: Key) throws {
+        try encodeIfPresent(value?.uuidString.lowercased(), forKey: key)
+    }
+}
+
 // MARK: - Event payloads. JSON keys are snake_case (see each CodingKeys); dates are "YYYY-MM-DD".
 
 /// `AgreementRegistered` (stream `agreement-<id>`): a row of ICE's list entered the register.

@@ -306,12 +306,30 @@ private struct StrictJSONParser {
     }
 }
 
+/// The project's one JSON encoder configuration: compact, keys sorted, slashes not
+/// escaped, so the same value always encodes to the same bytes. Payloads, event data,
+/// the daemon's outcome and timer rows, projections' JSON columns, checkpoint documents
+/// and the HTTP API's bodies are all written by it. Dates are not encoded through it
+/// (the types that carry instants encode them as ISO 8601 text themselves).
+public enum CanonicalJSON {
+    /// A new encoder with the configuration (`JSONEncoder` is a class: one per use).
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// `value` as canonical JSON.
+    /// - Throws: `EncodingError` (a non-finite number, or a type's own `encode(to:)` failing).
+    public static func encode(_ value: some Encodable) throws -> Data {
+        try encoder().encode(value)
+    }
+}
+
 /// Deterministic JSON: sorted keys, no escaped slashes. Used for payloads and events.
 func canonicalJSON<T: Encodable>(_ value: T) -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     // Encoding these value types cannot fail (no non-finite floats, string keys only).
-    return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    (try? CanonicalJSON.encode(value)) ?? Data("{}".utf8)
 }
 
 /// Length limits for payload strings (in Characters) and lists.
@@ -519,6 +537,4 @@ struct PayloadWriter {
     mutating func set(_ key: String, object nested: [String: JSONValue]) {
         object[key] = .object(nested)
     }
-
-    var data: Data { canonicalJSON(JSONValue.object(object)) }
 }

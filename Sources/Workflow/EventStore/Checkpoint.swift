@@ -111,9 +111,7 @@ public struct Checkpoint: Sendable, Hashable, Codable {
 
     /// The document as published: one line of JSON, keys sorted.
     public var document: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        (try? CanonicalJSON.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// Reads a checkpoint document.

@@ -79,7 +79,7 @@ public struct CheckpointService: Service {
         guard let reason = Self.due(head: head, latest: latest, lastDecision: lastDecision, now: now,
                                     interval: configuration.interval)
         else { return nil }
-        let stored = try await connection.signCheckpoint(with: key, reason: reason)
+        let stored = try await Checkpoints.sign(with: key, reason: reason, on: connection)
         logger.info("checkpoint signed", metadata: [
             "position": "\(stored.checkpoint.head.position)", "hash": "\(stored.checkpoint.head.hashHex)",
             "reason": "\(reason.rawValue)", "key_id": "\(key.keyID)",

@@ -48,7 +48,9 @@ public enum CheckpointRecordError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-extension Connection {
+/// Signed checkpoints of the chain's head, stored in `signed_checkpoints`: sign, record, list,
+/// and check one against the log.
+public enum Checkpoints {
     private static let checkpointColumns = """
         checkpoint_id, global_position, hash, signed_at, public_key, signature, reason, recorded_at, recorded_by
         """
@@ -67,8 +69,8 @@ extension Connection {
 
     /// The log's head and the database's clock, read in one statement.
     /// - Returns: nil head when the log is empty.
-    public func chainHead() throws -> (head: ChainHead?, now: Timestamp) {
-        let result = try query("""
+    public static func chainHead(on connection: isolated Connection) throws -> (head: ChainHead?, now: Timestamp) {
+        let result = try connection.query("""
             SELECT e.global_position, e.hash, pg_catalog.clock_timestamp()
             FROM (SELECT 1) one LEFT JOIN LATERAL (
                 SELECT global_position, hash FROM events ORDER BY global_position DESC LIMIT 1) e ON true
@@ -85,22 +87,26 @@ extension Connection {
     /// - Throws: `CheckpointError.emptyLog`, `CheckpointRecordError`, or `PostgresError`
     ///   (42501 when this login may not record checkpoints).
     @discardableResult
-    public func signCheckpoint(with key: CheckpointKey, reason: CheckpointReason) throws -> StoredCheckpoint {
-        let (head, now) = try chainHead()
+    public static func sign(
+        with key: CheckpointKey, reason: CheckpointReason, on connection: isolated Connection
+    ) throws -> StoredCheckpoint {
+        let (head, now) = try chainHead(on: connection)
         guard let head else { throw CheckpointError.emptyLog }
         let checkpoint = try key.sign(head, at: now)
-        return try recordCheckpoint(checkpoint, reason: reason)
+        return try Checkpoints.record(checkpoint, reason: reason, on: connection)
     }
 
     /// Records a signed checkpoint through `record_checkpoint` (which checks that the head
     /// is in the log and the time is the database's). The signature is checked here first.
     /// - Throws: `CheckpointError.badSignature`, `CheckpointRecordError`, or `PostgresError`.
     @discardableResult
-    public func recordCheckpoint(_ checkpoint: Checkpoint, reason: CheckpointReason) throws -> StoredCheckpoint {
+    public static func record(
+        _ checkpoint: Checkpoint, reason: CheckpointReason, on connection: isolated Connection
+    ) throws -> StoredCheckpoint {
         guard checkpoint.hasValidSignature else { throw CheckpointError.badSignature("the checkpoint's signature does not verify") }
         let result: QueryResult
         do {
-            result = try query(
+            result = try connection.query(
                 "SELECT \(Self.checkpointColumns) FROM record_checkpoint($1, $2, $3, $4, $5, $6)",
                 [checkpoint.head.position, checkpoint.head.hash, checkpoint.signedAt, checkpoint.publicKey,
                  checkpoint.signature, reason.rawValue],
@@ -116,8 +122,10 @@ extension Connection {
 
     /// Recorded checkpoints, newest first.
     /// - Parameter publicKey: only this key's.
-    public func checkpoints(publicKey: [UInt8]? = nil, limit: Int = 100) throws -> [StoredCheckpoint] {
-        let result = try query("""
+    public static func list(
+        publicKey: [UInt8]? = nil, limit: Int = 100, on connection: isolated Connection
+    ) throws -> [StoredCheckpoint] {
+        let result = try connection.query("""
             SELECT \(Self.checkpointColumns) FROM signed_checkpoints
             WHERE $1::bytea IS NULL OR public_key = $1 ORDER BY checkpoint_id DESC LIMIT $2
             """, [publicKey, max(limit, 0)], name: "checkpoints")
@@ -125,8 +133,8 @@ extension Connection {
     }
 
     /// One recorded checkpoint, or nil.
-    public func checkpoint(id: Int64) throws -> StoredCheckpoint? {
-        try query("SELECT \(Self.checkpointColumns) FROM signed_checkpoints WHERE checkpoint_id = $1", [id], name: "checkpoint")
+    public static func checkpoint(id: Int64, on connection: isolated Connection) throws -> StoredCheckpoint? {
+        try connection.query("SELECT \(Self.checkpointColumns) FROM signed_checkpoints WHERE checkpoint_id = $1", [id], name: "checkpoint")
             .rows.first.map(Self.storedCheckpoint)
     }
 
@@ -134,15 +142,17 @@ extension Connection {
     /// versions, every hash recomputed) at least up to its position, and the event at
     /// its position has its hash. The signature is not checked here.
     /// - Throws: `CheckpointError.logBroken` or `.notInLog`, naming the position.
-    public func checkCheckpointAgainstLog(_ checkpoint: Checkpoint, report: VerificationReport? = nil) throws {
+    public static func checkAgainstLog(
+        _ checkpoint: Checkpoint, report: VerificationReport? = nil, on connection: isolated Connection
+    ) throws {
         let position = checkpoint.head.position
-        let report = try report ?? verifyLog()
+        let report = try report ?? ChainVerifier.verify(on: connection)
         let firstBad = ([report.firstHashMismatch] + report.gaps.map { Optional($0.lowerBound) }).compactMap { $0 }.min()
         if let firstBad, firstBad <= position {
             throw CheckpointError.logBroken(
                 position: firstBad, "the live log fails verification at position \(firstBad), at or before the checkpoint's position \(position)")
         }
-        guard let row = try query("SELECT hash FROM events WHERE global_position = $1", [position], name: "event hash").first else {
+        guard let row = try connection.query("SELECT hash FROM events WHERE global_position = $1", [position], name: "event hash").first else {
             throw CheckpointError.notInLog(
                 position: position, "the live log ends at position \(report.lastPosition), before the checkpoint's position \(position)")
         }

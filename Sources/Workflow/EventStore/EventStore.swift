@@ -144,14 +144,17 @@ public enum EventLogView: String, Sendable {
     case publicEvents = "public_events"
 }
 
-extension Connection {
+/// The event log: appends (expected version, idempotent retry) through `append_events`, and
+/// reads by stream, position, category and type. Every method takes the connection it runs
+/// on last (`on connection: isolated Connection`): one hop from outside, none inside a transaction.
+public enum EventStore {
     static let eventColumns = """
         global_position, stream_id, stream_version, event_id, event_type, data::text, metadata::text,
         occurred_at, recorded_at, prev_hash, hash
         """
 
     /// The JSON array of events that `append_events` takes.
-    nonisolated static func eventsJSON(_ events: [NewEvent]) -> String {
+    static func eventsJSON(_ events: [NewEvent]) -> String {
         var json = "["
         for (index, event) in events.enumerated() {
             if index > 0 { json += "," }
@@ -164,7 +167,7 @@ extension Connection {
 
     /// The statement that appends `events` to one stream through `append_events`.
     /// Exposed so callers can pipeline many appends in one round trip.
-    public nonisolated static func appendStatement(
+    public static func appendStatement(
         _ events: [NewEvent], to stream: String, expected: ExpectedVersion
     ) -> Statement {
         Statement(
@@ -175,7 +178,7 @@ extension Connection {
     /// The statement that appends to many streams at once, in order, through
     /// `append_events_batch` (each expected version is checked against the stream's
     /// version after the appends before it).
-    public nonisolated static func appendBatchStatement(
+    public static func appendBatchStatement(
         _ appends: [(stream: String, expected: ExpectedVersion, events: [NewEvent])]
     ) -> Statement {
         let json = appends.map {
@@ -186,7 +189,7 @@ extension Connection {
     }
 
     /// Decodes the rows `append_events` returns.
-    public nonisolated static func appended(_ result: QueryResult) throws -> [AppendedEvent] {
+    public static func appended(_ result: QueryResult) throws -> [AppendedEvent] {
         try result.rows.map {
             AppendedEvent(eventID: try $0.decode(0), globalPosition: try $0.decode(1), streamVersion: try $0.decode(2))
         }
@@ -202,61 +205,73 @@ extension Connection {
     ///   is already stored as exactly this append, the original positions (idempotent retry).
     /// - Throws: `EventStoreError.wrongExpectedVersion`, `.idempotencyConflict`, or `PostgresError`.
     @discardableResult
-    public func append(_ events: [NewEvent], to stream: String, expected: ExpectedVersion) throws -> [AppendedEvent] {
+    public static func append(
+        _ events: [NewEvent], to stream: String, expected: ExpectedVersion, on connection: isolated Connection
+    ) throws -> [AppendedEvent] {
         let statement = Self.appendStatement(events, to: stream, expected: expected)
         do {
-            return try Self.appended(query(statement.sql, statement.parameters, name: "append_events"))
+            return try Self.appended(connection.query(statement.sql, statement.parameters, name: "append_events"))
         } catch {
             throw EventStoreError.map(error, stream: stream)
         }
     }
 
     /// Reads one stream forward from `version` (inclusive), at most `limit` events.
-    public func readStream(_ stream: String, from version: Int = 1, limit: Int = 10_000) throws -> [RecordedEvent] {
-        try decodeEvents(query(
-            "SELECT \(Self.eventColumns) FROM events WHERE stream_id = $1 AND stream_version >= $2 "
-                + "ORDER BY stream_version LIMIT $3", [stream, version, limit], name: "read stream"))
+    public static func readStream(
+        _ stream: String, from version: Int = 1, limit: Int = 10_000, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try events(where: "stream_id = $1 AND stream_version >= $2", orderBy: "stream_version",
+                   [stream, version, limit], name: "read stream", on: connection)
     }
 
     /// Reads the whole log forward from after `position` (exclusive), at most `limit` events.
     /// Positions are dense, so a reader resuming from its last position misses nothing.
-    public func readAll(after position: Int64 = 0, limit: Int = 10_000, view: EventLogView = .events) throws -> [RecordedEvent] {
-        try decodeEvents(query(
-            "SELECT \(Self.eventColumns) FROM \(view.rawValue) WHERE global_position > $1 ORDER BY global_position LIMIT $2",
-            [position, limit], name: "read all"))
+    /// - Parameter view: `.publicEvents` for a role without log access (the rows are the same).
+    public static func readAll(
+        after position: Int64 = 0, limit: Int = 10_000, view: EventLogView = .events, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try events(where: "global_position > $1", [position, limit], name: "read all", from: view, on: connection)
     }
 
     /// Reads the events of one category (`agreement`, `request`, …) after `position`.
-    public func readCategory(_ category: String, after position: Int64 = 0, limit: Int = 10_000) throws
-        -> [RecordedEvent]
-    {
-        try decodeEvents(query(
-            "SELECT \(Self.eventColumns) FROM events WHERE split_part(stream_id, '-', 1) = $1 "
-                + "AND global_position > $2 ORDER BY global_position LIMIT $3",
-            [category, position, limit], name: "read category"))
+    public static func readCategory(
+        _ category: String, after position: Int64 = 0, limit: Int = 10_000, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try events(where: "split_part(stream_id, '-', 1) = $1 AND global_position > $2",
+                   [category, position, limit], name: "read category", on: connection)
     }
 
     /// Reads the events of one type after `position`.
-    public func readByType(_ type: String, after position: Int64 = 0, limit: Int = 10_000) throws
-        -> [RecordedEvent]
-    {
-        try decodeEvents(query(
-            "SELECT \(Self.eventColumns) FROM events WHERE event_type = $1 AND global_position > $2 "
-                + "ORDER BY global_position LIMIT $3", [type, position, limit], name: "read by type"))
+    public static func readByType(
+        _ type: String, after position: Int64 = 0, limit: Int = 10_000, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try events(where: "event_type = $1 AND global_position > $2", [type, position, limit], name: "read by type",
+                   on: connection)
+    }
+
+    /// Events matching `condition`, in `orderBy` order, at most the last parameter's count
+    /// (`LIMIT` takes the last placeholder).
+    private static func events(
+        where condition: String, orderBy: String = "global_position", _ parameters: [any PostgresEncodable],
+        name: String, from view: EventLogView = .events, on connection: isolated Connection
+    ) throws -> [RecordedEvent] {
+        try decodeEvents(connection.query(
+            "SELECT \(eventColumns) FROM \(view.rawValue) WHERE \(condition) ORDER BY \(orderBy) LIMIT $\(parameters.count)",
+            parameters, name: name))
     }
 
     /// The highest global position (0 for an empty log).
-    public func lastPosition() throws -> Int64 {
-        try query("SELECT coalesce(max(global_position), 0) FROM events", name: "last position").rows[0].decode(0)
+    public static func lastPosition(on connection: isolated Connection) throws -> Int64 {
+        try connection.query("SELECT coalesce(max(global_position), 0) FROM events", name: "last position").rows[0].decode(0)
     }
 
     /// A stream's current version (0 when it has no events).
-    public func streamVersion(_ stream: String) throws -> Int {
-        try query("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", [stream])
+    public static func streamVersion(_ stream: String, on connection: isolated Connection) throws -> Int {
+        try connection.query("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", [stream])
             .rows[0].decode(0)
     }
 
-    func decodeEvents(_ result: QueryResult) throws -> [RecordedEvent] {
+    static func decodeEvents(_ result: QueryResult) throws -> [RecordedEvent] {
         try result.rows.map { row in
             RecordedEvent(
                 globalPosition: try row.decode(0), streamID: try row.decode(1), streamVersion: try row.decode(2),

@@ -76,7 +76,9 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     }
 }
 
-extension Connection {
+/// Verifies the live log's hash chain, positions and stream versions (see `HashChain`);
+/// the offline verifier of an export is `ExportVerifier`.
+public enum ChainVerifier {
     /// Rereads the whole log in position order and checks it: dense positions from 1,
     /// each stream's versions 1..n, and every hash recomputed in Swift.
     /// - Parameters:
@@ -85,7 +87,7 @@ extension Connection {
     ///     login names that each hash covers, so hashes are not recomputed; each event's
     ///     `prev_hash` is still checked against the hash before it (the chain's links).
     /// - Throws: `PostgresError` when the log cannot be read.
-    public func verifyLog(batchSize: Int = 5_000, view: EventLogView = .events) throws -> VerificationReport {
+    public static func verify(batchSize: Int = 5_000, view: EventLogView = .events, on connection: isolated Connection) throws -> VerificationReport {
         var report = VerificationReport()
         var previousHash = HashChain.genesis
         var expectedPosition: Int64 = 1
@@ -93,7 +95,7 @@ extension Connection {
         var badStreams = Set<String>()
         var after: Int64 = 0
         while true {
-            let batch = try readAll(after: after, limit: batchSize, view: view)
+            let batch = try EventStore.readAll(after: after, limit: batchSize, view: view, on: connection)
             if batch.isEmpty { break }
             for event in batch {
                 if event.globalPosition != expectedPosition {

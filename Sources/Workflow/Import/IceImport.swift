@@ -77,7 +77,7 @@ public struct ImportReport: Sendable, Equatable, Codable {
     }
 }
 
-/// What the daemon decided for an import's commands (see `Connection.importOutcome(of:)`).
+/// What the daemon decided for an import's commands (see `ImportSubmission.importOutcome(of:on:)`).
 public struct ImportOutcome: Sendable, Equatable, Codable {
     /// A rejected or failed command: the agency name from its payload, its code and message.
     public struct Refusal: Sendable, Equatable, Codable {

@@ -1,20 +1,23 @@
 import Crypto
 import Foundation
 
-extension Connection {
+/// Enqueues an ICE edition (or a plain import) as commands, pipelined in one transaction,
+/// and reads back what the daemon decided for them.
+public enum ImportSubmission {
     /// Submits commands (type, JSON payload, idempotency key) through `submit_command`,
     /// pipelined `IceImport.batchSize` at a time, in order; call inside a transaction.
     /// - Parameter progress: called after each batch with (commands done, commands in all).
     /// - Returns: the command ids, in order.
-    fileprivate func submitPipelined(
+    fileprivate static func submitPipelined(
         _ commands: [(type: String, payload: String, key: String)],
+        on connection: isolated Connection,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
     ) throws -> [UUID] {
         var ids: [UUID] = []
         var start = 0
         while start < commands.count {
             let batch = commands[start..<min(start + IceImport.batchSize, commands.count)]
-            let results = try pipeline(batch.map {
+            let results = try connection.pipeline(batch.map {
                 Statement("SELECT command_id FROM submit_command($1, $2::json, $3)", [$0.type, $0.payload, $0.key])
             })
             for result in results {
@@ -37,21 +40,22 @@ extension Connection {
     /// - Returns: `parsed.report` with `submitted`, `alreadySubmitted` and `commandIDs` filled.
     /// - Throws: `PostgresError` (e.g. the login may not submit register commands); then
     ///   nothing was enqueued.
-    public func submitImport(
-        _ parsed: IceImport.Parsed, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    public static func submitImport(
+        _ parsed: IceImport.Parsed, on connection: isolated Connection,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> ImportReport {
         var report = parsed.report
         let rows = parsed.rows
         let keys = String(decoding: try JSONEncoder().encode(rows.map(\.idempotencyKey)), as: UTF8.self)
-        let (existingCount, ids): (Int, [UUID]) = try transaction { db in
+        let (existingCount, ids): (Int, [UUID]) = try connection.transaction { db in
             let existing = Set(try db.query(
                 """
                 SELECT idempotency_key FROM commands WHERE submitted_by = session_user
                 AND idempotency_key IN (SELECT json_array_elements_text($1::json))
                 """, [keys], name: "import: existing keys"
             ).rows.map { try $0.decode(0, as: String.self) })
-            let ids = try db.submitPipelined(
-                rows.map { (CommandType.registerAgreement.rawValue, $0.payload, $0.idempotencyKey) }, progress: progress)
+            let ids = try ImportSubmission.submitPipelined(
+                rows.map { (CommandType.registerAgreement.rawValue, $0.payload, $0.idempotencyKey) }, on: db, progress: progress)
             return (rows.filter { existing.contains($0.idempotencyKey) }.count, ids)
         }
         report.commandIDs = ids
@@ -62,10 +66,10 @@ extension Connection {
 
     /// How many of `ids` are still pending, and what the decided ones did.
     /// - Throws: `PostgresError`.
-    public func importOutcome(of ids: [UUID]) throws -> ImportOutcome {
+    public static func importOutcome(of ids: [UUID], on connection: isolated Connection) throws -> ImportOutcome {
         let array = PostgresArray(ids)
         var outcome = ImportOutcome()
-        for row in try query(
+        for row in try connection.query(
             "SELECT status, count(*) FROM commands WHERE command_id = ANY($1::uuid[]) GROUP BY status",
             [array], name: "import: statuses"
         ).rows {
@@ -77,7 +81,7 @@ extension Connection {
             default: outcome.failed += count
             }
         }
-        for row in try query(
+        for row in try connection.query(
             """
             SELECT e.event_type, count(*) FROM commands c CROSS JOIN unnest(c.event_positions) AS p(position)
             JOIN events e ON e.global_position = p.position
@@ -88,7 +92,7 @@ extension Connection {
             outcome.eventsByType[try row.decode(0)] = count
             outcome.eventsAppended += count
         }
-        outcome.refusals = try query(
+        outcome.refusals = try connection.query(
             """
             SELECT coalesce(payload ->> 'agency_name', ''), status, coalesce(error_code, ''), coalesce(error_message, '')
             FROM commands WHERE command_id = ANY($1::uuid[]) AND status IN ('rejected', 'failed') ORDER BY seq
@@ -105,24 +109,28 @@ extension Connection {
     /// or until `timeout` runs out.
     /// - Returns: the outcome; `pending > 0` when time ran out.
     /// - Throws: `PostgresError`.
-    public func waitForImport(_ ids: [UUID], timeout: Duration) throws -> ImportOutcome {
-        try listen(SharedNames.Channel.outcomes)
+    public static func waitForImport(
+        _ ids: [UUID], timeout: Duration, on connection: isolated Connection
+    ) throws -> ImportOutcome {
+        try connection.listen(SharedNames.Channel.outcomes)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
-            let outcome = try importOutcome(of: ids)
+            let outcome = try importOutcome(of: ids, on: connection)
             let remaining = ContinuousClock.now.duration(to: deadline)
             if outcome.pending == 0 || remaining <= .zero { return outcome }
-            _ = try waitForNotification(timeout: min(remaining, .milliseconds(500)))
+            _ = try connection.waitForNotification(timeout: min(remaining, .milliseconds(500)))
         }
     }
 }
 
-extension Connection {
+extension ImportSubmission {
     /// The reconciliation of an edition with the register as it stands (the whole log
     /// folded): what `submitEdition` would enqueue. Appends and enqueues nothing.
     /// - Throws: `PostgresError`; a decoding error for a corrupt event.
-    public func planEdition(_ parsed: IceImport.Parsed) throws -> EditionPlan {
-        let state = try transaction { db in try db.foldLog().state }
+    public static func planEdition(
+        _ parsed: IceImport.Parsed, on connection: isolated Connection
+    ) throws -> EditionPlan {
+        let state = try connection.transaction { db in try Projections.foldLog(on: db).state }
         return EditionReconciler.reconcile(parsed, state: state)
     }
 
@@ -138,13 +146,14 @@ extension Connection {
     ///   command's in `editionCommandID`) and the plan.
     /// - Throws: `PostgresError`: SQLSTATE IE001 when a later edition was already claimed;
     ///   42501 when the login may not import. Nothing is enqueued then.
-    public func submitEdition(
-        _ parsed: IceImport.Parsed, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    public static func submitEdition(
+        _ parsed: IceImport.Parsed, on connection: isolated Connection,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> (report: ImportReport, plan: EditionPlan) {
-        try transaction { db in
+        try connection.transaction { db in
             // The lock claim_edition takes: concurrent imports plan one after the other.
             try db.query("SELECT pg_advisory_xact_lock($1::bigint)", [SharedNames.AdvisoryLock.editionImport], name: "import: edition lock")
-            let state = try db.foldLog().state
+            let state = try Projections.foldLog(on: db).state
             let plan = EditionReconciler.reconcile(parsed, state: state)
             var report = parsed.report
             report.classes = plan.counts
@@ -162,10 +171,10 @@ extension Connection {
             }
             report.alreadyImported = false
             let edition = report.edition
-            let ids = try db.submitPipelined(plan.commands.map { command in
+            let ids = try ImportSubmission.submitPipelined(plan.commands.map { command in
                 (command.commandType, String(decoding: command.payloadJSON(), as: UTF8.self),
                  IceImport.editionKey(edition, command))
-            }, progress: progress)
+            }, on: db, progress: progress)
             report.editionCommandID = ids.last
             report.commandIDs = Array(ids.dropLast())
             report.submitted = ids.count

@@ -113,21 +113,23 @@ public struct Migrator: Sendable {
     ///   anything; `PostgresError` when a migration's SQL fails (that migration is
     ///   rolled back, earlier ones stay applied).
     @discardableResult
-    public func migrate(on connection: Connection, logger: Logger) async throws -> [Migration] {
-        try await connection.migrate(self, logger: logger)
+    public func migrate(on connection: isolated Connection, logger: Logger) throws -> [Migration] {
+        try Self.apply(self, logger: logger, on: connection)
     }
 }
 
-extension Connection {
+extension Migrator {
     /// The schema that holds the project's objects (`Sql/0007_security.sql`).
     public static let schema = "sbie"
 
-    fileprivate func migrate(_ migrator: Migrator, logger: Logger) throws -> [Migration] {
-        try query("SELECT pg_catalog.pg_advisory_lock($1::bigint)", [SharedNames.AdvisoryLock.migrations])
-        defer { _ = try? query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [SharedNames.AdvisoryLock.migrations]) }
-        let hardened: Bool = try query("SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL").rows[0].decode(0)
-        try executeScript(hardened ? "SET search_path = sbie, public" : "SET search_path = public, sbie")
-        try executeScript("""
+    fileprivate static func apply(
+        _ migrator: Migrator, logger: Logger, on connection: isolated Connection
+    ) throws -> [Migration] {
+        try connection.query("SELECT pg_catalog.pg_advisory_lock($1::bigint)", [SharedNames.AdvisoryLock.migrations])
+        defer { _ = try? connection.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [SharedNames.AdvisoryLock.migrations]) }
+        let hardened: Bool = try connection.query("SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL").rows[0].decode(0)
+        try connection.executeScript(hardened ? "SET search_path = sbie, public" : "SET search_path = public, sbie")
+        try connection.executeScript("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version integer PRIMARY KEY,
                 name text NOT NULL,
@@ -136,7 +138,7 @@ extension Connection {
             )
             """)
         var applied: [Int: (name: String, checksum: String)] = [:]
-        for row in try query("SELECT version, name, checksum FROM schema_migrations").rows {
+        for row in try connection.query("SELECT version, name, checksum FROM schema_migrations").rows {
             applied[try row.decode(0)] = (try row.decode(1), try row.decode(2))
         }
         let byVersion = Dictionary(uniqueKeysWithValues: migrator.migrations.map { ($0.version, $0) })
@@ -151,20 +153,20 @@ extension Connection {
         }
         var done: [Migration] = []
         for migration in migrator.migrations where applied[migration.version] == nil {
-            let settings = try migrationSettings()
-            try transaction {
+            let settings = try migrationSettings(on: connection)
+            try connection.transaction {
                 try $0.executeScript(settings)
                 try $0.executeScript(migration.sql, name: "migration \(migration.version)_\(migration.name)")
                 try $0.query(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                     [migration.version, migration.name, migration.checksum])
-                try $0.harden()
+                try harden(on: $0)
             }
-            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            connection.logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
             done.append(migration)
         }
-        if done.isEmpty { try harden() }
-        try executeScript("SET search_path = sbie")  // as Connection sets it
+        if done.isEmpty { try harden(on: connection) }
+        try connection.executeScript("SET search_path = sbie")  // as Connection sets it
         return done
     }
 
@@ -175,20 +177,20 @@ extension Connection {
     /// are not checked at creation (`check_function_bodies = off`, as pg_dump does), because
     /// a later migration may pin a function to `pg_catalog, public, pg_temp` while our
     /// tables are in sbie; `sbie.harden()` re-pins it to sbie in the same transaction.
-    private func migrationSettings() throws -> String {
-        let hardened: Bool = try query("SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL").rows[0].decode(0)
+    private static func migrationSettings(on connection: isolated Connection) throws -> String {
+        let hardened: Bool = try connection.query("SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL").rows[0].decode(0)
         return hardened ? "SET LOCAL search_path = sbie, public; SET LOCAL check_function_bodies = off"
             : "SET LOCAL search_path = public, sbie"
     }
 
     /// Runs `sbie.harden()` (0007: search_path of every function, no CREATE on public for
     /// PUBLIC, ...) when it exists and this login may run it.
-    private func harden() throws {
-        let callable: Bool = try query(
+    private static func harden(on connection: isolated Connection) throws {
+        let callable: Bool = try connection.query(
             """
             SELECT pg_catalog.to_regprocedure('sbie.harden()') IS NOT NULL
                AND pg_catalog.has_function_privilege('sbie.harden()', 'EXECUTE')
             """).rows[0].decode(0)
-        if callable { try query("SELECT sbie.harden()") }
+        if callable { try connection.query("SELECT sbie.harden()") }
     }
 }

@@ -434,19 +434,21 @@ public actor Connection {
     /// that take no parameters in that place (LISTEN, CREATE ROLE).
     /// - Throws: `PostgresError` when libpq rejects the text (e.g. invalid encoding).
     public func quoteIdentifier(_ identifier: String) throws -> String {
-        let raw = try live()
-        guard let quoted = PQescapeIdentifier(raw, identifier, identifier.utf8.count) else {
-            throw PostgresError(kind: .statement, message: Self.errorMessage(raw))
-        }
-        defer { PQfreemem(quoted) }
-        return String(cString: quoted)
+        try quote(identifier, with: PQescapeIdentifier)
     }
 
     /// Quotes a string literal for SQL (`PQescapeLiteral`), for statements that
     /// cannot take parameters (`CREATE ROLE … PASSWORD`).
     public func quoteLiteral(_ literal: String) throws -> String {
+        try quote(literal, with: PQescapeLiteral)
+    }
+
+    /// `text` through libpq's `PQescapeIdentifier` or `PQescapeLiteral` (same signature).
+    private func quote(
+        _ text: String, with escape: (OpaquePointer?, UnsafePointer<CChar>?, Int) -> UnsafeMutablePointer<CChar>?
+    ) throws -> String {
         let raw = try live()
-        guard let quoted = PQescapeLiteral(raw, literal, literal.utf8.count) else {
+        guard let quoted = escape(raw, text, text.utf8.count) else {
             throw PostgresError(kind: .statement, message: Self.errorMessage(raw))
         }
         defer { PQfreemem(quoted) }

@@ -33,14 +33,18 @@ public enum ConnectionString {
     /// A libpq key/value value in single quotes, with `\` and `'` escaped by a backslash.
     /// Scalar by scalar: Foundation's `replacingOccurrences` mishandled text with NUL
     /// characters (found by fuzz/ConnInfo.swift).
-    static func quoted(_ value: String) -> String {
+    static func quoted(_ value: String) -> String { backslashQuoted(value, in: "'") }
+
+    /// `value` between two `quote`s, each `quote` and backslash in it preceded by a backslash
+    /// (conninfo values and PostgreSQL array elements both quote this way).
+    static func backslashQuoted(_ value: String, in quote: Unicode.Scalar) -> String {
         var result = String.UnicodeScalarView()
-        result.append("'")
+        result.append(quote)
         for scalar in value.unicodeScalars {
-            if scalar == "\\" || scalar == "'" { result.append("\\") }
+            if scalar == "\\" || scalar == quote { result.append("\\") }
             result.append(scalar)
         }
-        result.append("'")
+        result.append(quote)
         return String(result)
     }
 }

@@ -255,14 +255,5 @@ public struct PostgresArray: PostgresEncodable {
     }
 
     /// An array element in double quotes, `"` and `\` escaped by a backslash.
-    static func quoted(_ value: String) -> String {
-        var result = String.UnicodeScalarView()
-        result.append("\"")
-        for scalar in value.unicodeScalars {
-            if scalar == "\"" || scalar == "\\" { result.append("\\") }
-            result.append(scalar)
-        }
-        result.append("\"")
-        return String(result)
-    }
+    static func quoted(_ value: String) -> String { ConnectionString.backslashQuoted(value, in: "\"") }
 }

@@ -45,7 +45,7 @@ public enum AgencyTimeline {
             throw PostgresError(kind: .protocolViolation, message: "the \(name) checkpoint row is not readable")
         }
         let position: Int64 = try checkpoint.decode(0)
-        let events = try c.readAll(after: position, limit: batchSize)
+        let events = try EventStore.readAll(after: position, limit: batchSize, on: c)
         guard let last = events.last else { return 0 }
         var rows: [[String?]] = []
         for event in events {

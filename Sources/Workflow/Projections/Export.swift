@@ -1,6 +1,6 @@
 import Foundation
 
-/// What `Connection.export` can write: the event log or a read model.
+/// What `Exporter.export` can write: the event log or a read model.
 public enum ExportSource: String, Sendable, CaseIterable {
     case events
     case agreementStatus = "agreement_status"
@@ -58,7 +58,8 @@ public enum CSV {
     }
 }
 
-extension Connection {
+/// Exports of the log or a read model as CSV or JSON lines, from one consistent snapshot.
+public enum Exporter {
     /// Writes a whole table or the event log as CSV or JSON lines, read through a
     /// cursor in one read-only repeatable-read transaction (a consistent snapshot,
     /// in batches, so a large log never sits in memory at once).
@@ -67,25 +68,27 @@ extension Connection {
     /// - Returns: the number of rows written (the CSV header is not counted).
     /// - Throws: `PostgresError`, or what `write` throws.
     @discardableResult
-    public func export(_ source: ExportSource, format: ExportFormat, batchSize: Int = 2_000,
+    public static func export(_ source: ExportSource, format: ExportFormat, batchSize: Int = 2_000,
+                       on connection: isolated Connection,
                        write: @escaping @Sendable (String) throws -> Void) throws -> Int {
-        try transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
-            try c.exportInTransaction(source, format: format, batchSize: batchSize, write: write)
+        try connection.transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
+            try Exporter.exportInTransaction(source, format: format, batchSize: batchSize, on: c, write: write)
         }
     }
 
     /// `export` inside the caller's open transaction (which should be REPEATABLE READ, for
     /// a consistent snapshot): the HTTP server's, already switched into the caller's role.
     @discardableResult
-    public func exportInTransaction(_ source: ExportSource, format: ExportFormat, batchSize: Int = 2_000,
+    public static func exportInTransaction(_ source: ExportSource, format: ExportFormat, batchSize: Int = 2_000,
+                                    on connection: isolated Connection,
                                     write: @escaping @Sendable (String) throws -> Void) throws -> Int {
         do {
-            let select = format == .jsonl ? "SELECT row_to_json(t)::text FROM (\(source.sql)) t" : try csvSelect(source.sql)
-            try executeScript("DECLARE sbie_export NO SCROLL CURSOR FOR \(select)")
+            let select = format == .jsonl ? "SELECT row_to_json(t)::text FROM (\(source.sql)) t" : try csvSelect(source.sql, on: connection)
+            try connection.executeScript("DECLARE sbie_export NO SCROLL CURSOR FOR \(select)")
             var count = 0
             var header = format == .csv
             while true {
-                let batch = try query("FETCH \(max(batchSize, 1)) FROM sbie_export", name: "export fetch")
+                let batch = try connection.query("FETCH \(max(batchSize, 1)) FROM sbie_export", name: "export fetch")
                 if header {
                     try write(CSV.record(batch.columns))
                     header = false
@@ -101,19 +104,19 @@ extension Connection {
                 try write(chunk)
                 count += batch.rows.count
             }
-            try executeScript("CLOSE sbie_export")
+            try connection.executeScript("CLOSE sbie_export")
             return count
         }
     }
 
     /// `sql` with its boolean columns as `true`/`false` and its timestamptz columns as ISO
     /// 8601 UTC text, found by their types (so a column added later is written alike).
-    private func csvSelect(_ sql: String) throws -> String {
+    private static func csvSelect(_ sql: String, on connection: isolated Connection) throws -> String {
         // One row of NULLs whatever the table holds: its column names, then their types.
         let probe = "FROM (SELECT 1) AS one LEFT JOIN (\(sql) LIMIT 0) AS t ON true"
-        let columns = try query("SELECT t.* \(probe)", name: "export columns").columns
+        let columns = try connection.query("SELECT t.* \(probe)", name: "export columns").columns
         func quoted(_ column: String) -> String { "t.\"" + column.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-        let types = try query("SELECT " + columns.map { "pg_catalog.pg_typeof(\(quoted($0)))::text" }.joined(separator: ", ")
+        let types = try connection.query("SELECT " + columns.map { "pg_catalog.pg_typeof(\(quoted($0)))::text" }.joined(separator: ", ")
                                 + " " + probe, name: "export column types").rows[0].values
         let list = zip(columns, types).map { column, type -> String in
             let name = quoted(column), alias = String(name.dropFirst(2))

@@ -42,29 +42,34 @@ public struct HistoryEntry: Sendable, Equatable, Encodable {
     }
 }
 
-extension Connection {
+/// An agency's or a request's history, or the events at given positions, read from the log
+/// with their metadata (who, which command).
+public enum EventHistory {
     /// Every event about an agency (metadata `agency_id`), in log order.
-    public func history(agency: AgencyID, view: EventLogView = .events) throws -> [HistoryEntry] {
-        try history(where: "metadata->>'agency_id' = $1", [agency.slug], view: view)
+    public static func entries(agency: AgencyID, view: EventLogView = .events, on connection: isolated Connection) throws -> [HistoryEntry] {
+        try EventHistory.entries(where: "metadata->>'agency_id' = $1", [agency.slug], view: view, on: connection)
     }
 
     /// Every event of a termination request (its stream, and the agreement's end it caused), in log order.
-    public func history(request: UUID, view: EventLogView = .events) throws -> [HistoryEntry] {
-        // Event data spells UUIDs in upper case (Foundation's Codable form); stream ids in lower case.
-        try history(where: "stream_id = $1 OR lower(data->>'request_id') = $2",
-                    [StreamName.request(request), request.uuidString.lowercased()], view: view)
+    public static func entries(request: UUID, view: EventLogView = .events, on connection: isolated Connection) throws -> [HistoryEntry] {
+        // Event data written before 2026-12 spells UUIDs in upper case; stream ids are lower case.
+        try EventHistory.entries(where: "stream_id = $1 OR lower(data->>'request_id') = $2",
+                    [StreamName.request(request), request.uuidString.lowercased()], view: view, on: connection)
     }
 
     /// The events at these global positions (e.g. a command's), in log order.
-    public func history(positions: [Int64]) throws -> [HistoryEntry] {
+    public static func entries(positions: [Int64], on connection: isolated Connection) throws -> [HistoryEntry] {
         guard !positions.isEmpty else { return [] }
-        return try history(where: "global_position = ANY($1::bigint[])",
-                           [PostgresArray(positions)])
+        return try EventHistory.entries(where: "global_position = ANY($1::bigint[])",
+                           [PostgresArray(positions)], on: connection)
     }
 
-    private func history(where condition: String, _ parameters: [any PostgresEncodable], view: EventLogView = .events) throws -> [HistoryEntry] {
-        let events = try decodeEvents(query(
-            "SELECT \(Self.eventColumns) FROM \(view.rawValue) WHERE \(condition) ORDER BY global_position",
+    private static func entries(
+        where condition: String, _ parameters: [any PostgresEncodable], view: EventLogView = .events,
+        on connection: isolated Connection
+    ) throws -> [HistoryEntry] {
+        let events = try EventStore.decodeEvents(connection.query(
+            "SELECT \(EventStore.eventColumns) FROM \(view.rawValue) WHERE \(condition) ORDER BY global_position",
             parameters, name: "history"))
         let decoder = JSONDecoder()
         return try events.map { event in

@@ -52,9 +52,7 @@ public enum Projections {
     }
 
     static func requestRow(_ r: TerminationRequest) -> [String?] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let votes = r.votes.isEmpty ? nil : (try? encoder.encode(r.votes)).map { String(decoding: $0, as: UTF8.self) }
+        let votes = r.votes.isEmpty ? nil : (try? CanonicalJSON.encode(r.votes)).map { String(decoding: $0, as: UTF8.self) }
         return [
             r.id.uuidString.lowercased(), r.agreementID.description, r.agencyID.slug, r.status.rawValue,
             r.filedOn.description, r.reason, r.localAuthorization, r.meetingDate?.description,
@@ -207,18 +205,19 @@ public enum Projections {
     }
 }
 
-extension Connection {
+extension Projections {
     /// Folds the whole log (or up to `position`) into a register state.
     /// - Throws: `PostgresError`; a decoding error when an event's data does not match its type.
-    public func foldLog(upTo position: Int64? = nil, occurredBefore: Timestamp? = nil, view: EventLogView = .events) throws
-        -> (state: RegisterState, position: Int64, events: Int)
-    {
+    public static func foldLog(
+        upTo position: Int64? = nil, occurredBefore: Timestamp? = nil, view: EventLogView = .events,
+        on connection: isolated Connection
+    ) throws -> (state: RegisterState, position: Int64, events: Int) {
         var state = RegisterState()
         var full = RegisterState()  // every event, to date older events by their clocks
         var after: Int64 = 0
         var count = 0
         while true {
-            let batch = try readAll(after: after, limit: 10_000, view: view)
+            let batch = try EventStore.readAll(after: after, limit: 10_000, view: view, on: connection)
             guard let last = batch.last else { break }
             for event in batch {
                 if let position, event.globalPosition > position { return (state, after, count) }
@@ -247,10 +246,10 @@ extension Connection {
     /// that may read both (an auditor) can run it.
     /// - Returns: per table, the live row count, the rebuilt row count and the number
     ///   of rows that differ between them (before the swap).
-    public func rebuildInlineProjections(checkOnly: Bool) throws -> Projections.RebuildCheck {
-        try transaction(checkOnly ? "ISOLATION LEVEL REPEATABLE READ" : "") { c in
+    public static func rebuild(checkOnly: Bool, on connection: isolated Connection) throws -> Projections.RebuildCheck {
+        try connection.transaction(checkOnly ? "ISOLATION LEVEL REPEATABLE READ" : "") { c in
             if !checkOnly { try c.query("SELECT 1 FROM writer_lock_acquire(0)", name: "writer lock") }
-            let (state, _, events) = try c.foldLog()
+            let (state, _, events) = try Projections.foldLog(on: c)
             let rows = Projections.allRows(state)
             var tables: [String: [Int]] = [:]
             for inline in Projections.tables {

@@ -77,27 +77,33 @@ public struct RegisterSnapshot: Sendable {
     public var events: Int
 }
 
-extension Connection {
+/// The register, an agreement or a request as it stood at a position or an instant,
+/// folded from the log (never from the projections).
+public enum PointInTime {
     /// The whole register as of a position or an instant, folded from the log
     /// (never from the projections, which only know the present).
     /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
     /// - Parameter view: `.publicEvents` for a role without log access (the data folded is the same).
-    public func register(asOf: AsOf, view: EventLogView = .events) throws -> RegisterSnapshot {
+    public static func register(asOf: AsOf, view: EventLogView = .events, on connection: isolated Connection) throws -> RegisterSnapshot {
         let folded: (state: RegisterState, position: Int64, events: Int)
         switch asOf {
-        case .position(let position): folded = try foldLog(upTo: max(position, 0), view: view)
-        case .occurredBefore(let instant): folded = try foldLog(occurredBefore: instant, view: view)
+        case .position(let position): folded = try Projections.foldLog(upTo: max(position, 0), view: view, on: connection)
+        case .occurredBefore(let instant): folded = try Projections.foldLog(occurredBefore: instant, view: view, on: connection)
         }
         return RegisterSnapshot(asOf: asOf, state: folded.state, position: folded.position, events: folded.events)
     }
 
     /// One agreement as of a position or an instant; nil when it was not yet registered.
-    public func agreement(_ id: AgreementID, asOf: AsOf) throws -> Agreement? {
-        try register(asOf: asOf).state.agreements[id]
+    public static func agreement(
+        _ id: AgreementID, asOf: AsOf, on connection: isolated Connection
+    ) throws -> Agreement? {
+        try register(asOf: asOf, on: connection).state.agreements[id]
     }
 
     /// One termination request as of a position or an instant; nil when it was not yet filed.
-    public func request(_ id: UUID, asOf: AsOf) throws -> TerminationRequest? {
-        try register(asOf: asOf).state.requests[id]
+    public static func request(
+        _ id: UUID, asOf: AsOf, on connection: isolated Connection
+    ) throws -> TerminationRequest? {
+        try register(asOf: asOf, on: connection).state.requests[id]
     }
 }

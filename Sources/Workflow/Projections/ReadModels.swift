@@ -146,49 +146,59 @@ public struct DocketRow: Sendable, Hashable, Encodable {
     }
 }
 
-extension Connection {
-    private func select(_ columns: [String], from table: String, where condition: String = "true",
-                        orderBy: String, _ parameters: [any PostgresEncodable] = []) throws -> [Row] {
-        try query("SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE \(condition) ORDER BY \(orderBy)",
+/// The inline projections as tables: `agreement_status`, `termination_requests`,
+/// `board_docket`, and lookups over them.
+public enum ReadModels {
+    private static func select(_ columns: [String], from table: String, where condition: String = "true",
+                        orderBy: String, _ parameters: [any PostgresEncodable] = [], on connection: isolated Connection) throws -> [Row] {
+        try connection.query("SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE \(condition) ORDER BY \(orderBy)",
                   parameters, name: "read \(table)").rows
     }
 
     /// `agreement_status`, all agreements or one agency's, by agreement id.
-    public func agreementStatusRows(agency: AgencyID? = nil) throws -> [AgreementStatusRow] {
+    public static func agreementStatusRows(
+        agency: AgencyID? = nil, on connection: isolated Connection
+    ) throws -> [AgreementStatusRow] {
         try select(Projections.agreementColumns, from: "agreement_status", where: "$1::text IS NULL OR agency_id = $1",
-                   orderBy: "agreement_id", [agency?.slug]).map(AgreementStatusRow.init(row:))
+                   orderBy: "agreement_id", [agency?.slug], on: connection).map(AgreementStatusRow.init(row:))
     }
 
     /// One row of `agreement_status`.
-    public func agreementStatusRow(_ id: AgreementID) throws -> AgreementStatusRow? {
+    public static func agreementStatusRow(
+        _ id: AgreementID, on connection: isolated Connection
+    ) throws -> AgreementStatusRow? {
         try select(Projections.agreementColumns, from: "agreement_status", where: "agreement_id = $1",
-                   orderBy: "agreement_id", [id.description]).first.map(AgreementStatusRow.init(row:))
+                   orderBy: "agreement_id", [id.description], on: connection).first.map(AgreementStatusRow.init(row:))
     }
 
     /// `termination_requests`, all or one agency's, by filing date.
-    public func terminationRequestRows(agency: AgencyID? = nil) throws -> [TerminationRequestRow] {
+    public static func terminationRequestRows(
+        agency: AgencyID? = nil, on connection: isolated Connection
+    ) throws -> [TerminationRequestRow] {
         try select(Projections.requestColumns, from: "termination_requests", where: "$1::text IS NULL OR agency_id = $1",
-                   orderBy: "filed_on, request_id", [agency?.slug]).map(TerminationRequestRow.init(row:))
+                   orderBy: "filed_on, request_id", [agency?.slug], on: connection).map(TerminationRequestRow.init(row:))
     }
 
     /// One row of `termination_requests`.
-    public func terminationRequestRow(_ id: UUID) throws -> TerminationRequestRow? {
+    public static func terminationRequestRow(
+        _ id: UUID, on connection: isolated Connection
+    ) throws -> TerminationRequestRow? {
         try select(Projections.requestColumns, from: "termination_requests", where: "request_id = $1",
-                   orderBy: "request_id", [id]).first.map(TerminationRequestRow.init(row:))
+                   orderBy: "request_id", [id], on: connection).first.map(TerminationRequestRow.init(row:))
     }
 
     /// `board_docket` in review order: scheduled meetings first (earliest first), then by filing date.
-    public func docketRows() throws -> [DocketRow] {
+    public static func docketRows(on connection: isolated Connection) throws -> [DocketRow] {
         try select(Projections.docketColumns, from: "board_docket",
-                   orderBy: "meeting_on NULLS LAST, filed_on, request_id").map(DocketRow.init(row:))
+                   orderBy: "meeting_on NULLS LAST, filed_on, request_id", on: connection).map(DocketRow.init(row:))
     }
 
     /// The agency a user means by a name or an id: an agency in `agreement_status` whose
     /// id is the text's slug, or whose current name has the same slug. Nil when none.
-    public func resolveAgency(_ nameOrID: String) throws -> AgencyID? {
+    public static func resolveAgency(_ nameOrID: String, on connection: isolated Connection) throws -> AgencyID? {
         let slug = AgencyID.slug(of: nameOrID)
         guard !slug.isEmpty else { return nil }
-        let agencies = try query("SELECT DISTINCT agency_id, agency_name FROM agreement_status ORDER BY agency_id",
+        let agencies = try connection.query("SELECT DISTINCT agency_id, agency_name FROM agreement_status ORDER BY agency_id",
                                  name: "agencies").rows
         for row in agencies {
             let id: String = try row.decode(0)
@@ -199,8 +209,8 @@ extension Connection {
     }
 
     /// The payload of a queued command as stored (JSON text), nil when not visible.
-    public func commandPayload(_ id: UUID) throws -> String? {
-        try query("SELECT payload::text FROM commands WHERE command_id = $1", [id], name: "command payload")
+    public static func commandPayload(_ id: UUID, on connection: isolated Connection) throws -> String? {
+        try connection.query("SELECT payload::text FROM commands WHERE command_id = $1", [id], name: "command payload")
             .rows.first?.decode(0)
     }
 }

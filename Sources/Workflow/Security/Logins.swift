@@ -65,7 +65,8 @@ public enum LoginError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-extension Connection {
+/// Database logins of the workflow's roles (`LoginRole`): create, drop, remap a clerk, list.
+public enum Logins {
     /// Creates a login role in one group, and for a clerk maps it to its agency, in one transaction.
     ///
     /// `CREATE ROLE` takes no parameters, so the name and password are quoted with
@@ -77,7 +78,9 @@ extension Connection {
     ///   - password: optional; without one the login authenticates however pg_hba.conf
     ///     allows (peer, certificate, trust on a test cluster).
     /// - Throws: `LoginError`; `PostgresError` for other database failures.
-    public func createLogin(_ name: String, role: LoginRole, agencyID: String? = nil, password: String? = nil) throws {
+    public static func create(
+        _ name: String, role: LoginRole, agencyID: String? = nil, password: String? = nil, on connection: isolated Connection
+    ) throws {
         let groups = Set(LoginRole.allCases.map(\.rawValue)).union(["workflow_owner", "public"])
         guard (1...63).contains(name.utf8.count), !name.lowercased().hasPrefix("pg_"),
               !groups.contains(name.lowercased()),
@@ -90,12 +93,12 @@ extension Connection {
         } else {
             agency = nil
         }
-        var statement = "CREATE ROLE \(try quoteIdentifier(name)) LOGIN"
-        if let password { statement += " PASSWORD \(try quoteLiteral(password))" }
-        statement += " IN ROLE \(try quoteIdentifier(role.rawValue))"
+        var statement = "CREATE ROLE \(try connection.quoteIdentifier(name)) LOGIN"
+        if let password { statement += " PASSWORD \(try connection.quoteLiteral(password))" }
+        statement += " IN ROLE \(try connection.quoteIdentifier(role.rawValue))"
         let create = statement
         do {
-            try transaction { c in
+            try connection.transaction { c in
                 try c.executeScript(create, name: "create login")
                 if let agency {
                     try c.query("INSERT INTO agency_logins (login, agency_id) VALUES ($1, $2)", [name, agency],
@@ -111,20 +114,20 @@ extension Connection {
         }
     }
 
-    /// Drops a login made by `createLogin` (a member of a `LoginRole` group, or a login mapped
+    /// Drops a login made by `Logins.create` (a member of a `LoginRole` group, or a login mapped
     /// to an agency) and its agency mapping, in one transaction. The events and commands it
     /// caused keep its name as their actor.
     /// - Returns: the login as it was.
     /// - Throws: `LoginError.unknownLogin` for any other role (never drops an arbitrary role),
     ///   `.notPermitted` (42501), `.cannotDrop` (2BP01, 55006); `PostgresError` otherwise.
     @discardableResult
-    public func dropLogin(_ name: String) throws -> LoginInfo {
+    public static func drop(_ name: String, on connection: isolated Connection) throws -> LoginInfo {
         do {
-            guard let login = try logins().first(where: { $0.name == name }) else {
+            guard let login = try Logins.list(on: connection).first(where: { $0.name == name }) else {
                 throw LoginError.unknownLogin(name, expected: "sbie")
             }
-            let drop = "DROP ROLE \(try quoteIdentifier(name))"
-            try transaction { c in
+            let drop = "DROP ROLE \(try connection.quoteIdentifier(name))"
+            try connection.transaction { c in
                 try c.query("DELETE FROM agency_logins WHERE login = $1", [name], name: "unmap login")
                 try c.executeScript(drop, name: "drop login")
             }
@@ -144,13 +147,15 @@ extension Connection {
     /// - Throws: `LoginError.invalidAgency`, `.unknownLogin` (not an `agency_clerk` member),
     ///   `.notPermitted` (42501); `PostgresError` otherwise.
     @discardableResult
-    public func remapClerk(_ name: String, to agencyID: String) throws -> String? {
+    public static func remapClerk(
+        _ name: String, to agencyID: String, on connection: isolated Connection
+    ) throws -> String? {
         guard let agency = AgencyID(slug: agencyID) else { throw LoginError.invalidAgency(agencyID) }
         do {
-            guard let login = try logins().first(where: { $0.name == name }),
+            guard let login = try Logins.list(on: connection).first(where: { $0.name == name }),
                   login.roles.contains(LoginRole.agencyClerk.rawValue)
             else { throw LoginError.unknownLogin(name, expected: "agency_clerk") }
-            try query(
+            try connection.query(
                 """
                 INSERT INTO agency_logins (login, agency_id) VALUES ($1, $2)
                 ON CONFLICT (login) DO UPDATE SET agency_id = EXCLUDED.agency_id
@@ -164,9 +169,9 @@ extension Connection {
     /// Every login in a `LoginRole` group or mapped to an agency, by name.
     /// - Throws: `PostgresError` (42501 when the connected login may not read `agency_logins`:
     ///   only the owner and auditors may).
-    public func logins() throws -> [LoginInfo] {
+    public static func list(on connection: isolated Connection) throws -> [LoginInfo] {
         let groups = PostgresArray(LoginRole.allCases.map(\.rawValue))
-        return try query(
+        return try connection.query(
             """
             SELECT r.rolname::text, r.rolcanlogin,
                    coalesce(array_to_string(ARRAY(

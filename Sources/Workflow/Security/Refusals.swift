@@ -44,7 +44,7 @@ public struct Refusal: Sendable, Equatable {
         Refusal("53300", "too_many_connections", "the server has no free connection slot: retry later"),
     ]
 
-    /// The SQLSTATEs `submitCommand` reports as a `SubmissionError` with the catalogue's
+    /// The SQLSTATEs `CommandQueue.submit` reports as a `SubmissionError` with the catalogue's
     /// code (the submission's own refusals: size, shape, permission, agency, timestamps);
     /// other errors pass through as `PostgresError`.
     /// 22P02 invalid JSON text, 22P05 an unconvertible \u0000 escape, 54001 nesting too

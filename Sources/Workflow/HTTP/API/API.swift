@@ -51,7 +51,7 @@ struct API: Sendable {
         router.get("/v1/requests/{id}/history") { request, context in
             await handle {
                 let id = try uuid(context.parameters.get("id") ?? "", field: "id")
-                let entries = try await data.run(as: try credential(request), readOnly: true) { c, p in try c.history(request: id, view: logView(p)) }
+                let entries = try await data.run(as: try credential(request), readOnly: true) { c, p in try EventHistory.entries(request: id, view: logView(p), on: c) }
                 guard !entries.isEmpty else { throw Problem(404, "request_not_found", "no request \(id.uuidString.lowercased()) visible to this caller") }
                 return try JSONCoding.response(["events": entries])
             }
@@ -60,8 +60,8 @@ struct API: Sendable {
             await handle {
                 let text = context.parameters.get("agency") ?? ""
                 let entries = try await data.run(as: try credential(request), readOnly: true) { c, p -> [HistoryEntry]? in
-                    guard let agency = try c.resolveAgency(text) else { return nil }
-                    return try c.history(agency: agency, view: logView(p))
+                    guard let agency = try ReadModels.resolveAgency(text, on: c) else { return nil }
+                    return try EventHistory.entries(agency: agency, view: logView(p), on: c)
                 }
                 guard let entries else { throw Problem(404, "agency_not_found", "no agency '\(text.prefix(200))' visible to this caller", field: "agency") }
                 return try JSONCoding.response(["events": entries])
@@ -69,7 +69,7 @@ struct API: Sendable {
         }
         router.get("/v1/docket") { request, _ in
             await handle {
-                let rows = try await data.run(as: try credential(request), readOnly: true) { c, _ in try c.docketRows() }
+                let rows = try await data.run(as: try credential(request), readOnly: true) { c, _ in try ReadModels.docketRows(on: c) }
                 return try JSONCoding.response(["docket": rows])
             }
         }
@@ -77,7 +77,7 @@ struct API: Sendable {
         router.get("/v1/verify") { request, _ in
             await handle {
                 let report = try await data.run(as: try credential(request), readOnly: true) { c, p in
-                    (try c.verifyLog(view: logView(p)), logView(p))
+                    (try ChainVerifier.verify(view: logView(p), on: c), logView(p))
                 }
                 return try JSONCoding.response(VerifyResource(report.0, view: report.1))
             }
@@ -277,7 +277,7 @@ struct API: Sendable {
         let wait = try preferWait(request)
         let payload = String(decoding: command.payloadJSON(), as: UTF8.self)
         let record = try await data.run(as: credential) { c, _ in
-            try c.submitCommand(type: command.commandType, payload: payload, idempotencyKey: key)
+            try CommandQueue.submit(type: command.commandType, payload: payload, idempotencyKey: key, on: c)
         }
         metrics.submitted(type: command.commandType)
         var final = record
@@ -305,7 +305,7 @@ struct API: Sendable {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let generation = await notifier.current
-            let record = try await data.run(as: credential, readOnly: true) { c, _ in try c.command(id) }
+            let record = try await data.run(as: credential, readOnly: true) { c, _ in try CommandQueue.command(id, on: c) }
             guard let record, !record.isFinal else { return record }
             let remaining = ContinuousClock.now.duration(to: deadline)
             if remaining <= .zero { return record }
@@ -337,7 +337,7 @@ struct API: Sendable {
     func command(_ request: Request, id text: String) async throws -> Response {
         let credential = try requireLogin(request)
         let id = try uuid(text, field: "id")
-        guard let record = try await data.run(as: credential, readOnly: true, { c, _ in try c.command(id) }) else {
+        guard let record = try await data.run(as: credential, readOnly: true, { c, _ in try CommandQueue.command(id, on: c) }) else {
             throw Problem(404, "command_not_found", "no command \(id.uuidString.lowercased()) visible to this login")
         }
         return try JSONCoding.response(CommandView(record, withURL: true))
@@ -351,7 +351,7 @@ struct API: Sendable {
             throw Problem(400, "invalid_field_value", "status must be pending, accepted, rejected or failed", field: "status")
         }
         let limit = Int(try integer(request, "limit", default: 100, range: 1...1000))
-        let records = try await data.run(as: credential, readOnly: true) { c, _ in try c.commands(status: status, limit: limit) }
+        let records = try await data.run(as: credential, readOnly: true) { c, _ in try CommandQueue.commands(status: status, limit: limit, on: c) }
         return try JSONCoding.response(["commands": records.map { CommandView($0, withURL: true) }])
     }
 
@@ -393,10 +393,10 @@ struct API: Sendable {
         }
         let (rows, position) = try await data.run(as: credential, readOnly: true) { c, p -> ([AgreementStatusRow], Int64?) in
             if let asOf {
-                let snapshot = try c.register(asOf: asOf, view: logView(p))
+                let snapshot = try PointInTime.register(asOf: asOf, view: logView(p), on: c)
                 return (try AgreementStatusRow.rows(in: snapshot.state), snapshot.position)
             }
-            return (try c.agreementStatusRows(agency: nil), nil)
+            return (try ReadModels.agreementStatusRows(agency: nil, on: c), nil)
         }
         // "Not listed": the agreement's latest edition is older than the newest edition in the register.
         let latest = rows.compactMap(\.sourceEdition).max()
@@ -415,8 +415,8 @@ struct API: Sendable {
         guard let id = AgreementID(text) else { throw Problem(400, "invalid_field_value", "id must be an agreement id", field: "id") }
         let asOf = try asOf(request)
         let row = try await data.run(as: credential, readOnly: true) { c, p -> AgreementStatusRow? in
-            if let asOf { return try AgreementStatusRow.rows(in: c.register(asOf: asOf, view: logView(p)).state).first { $0.agreementID == id.description } }
-            return try c.agreementStatusRow(id)
+            if let asOf { return try AgreementStatusRow.rows(in: PointInTime.register(asOf: asOf, view: logView(p), on: c).state).first { $0.agreementID == id.description } }
+            return try ReadModels.agreementStatusRow(id, on: c)
         }
         guard let row else { throw Problem(404, "agreement_not_found", "no agreement \(id) visible to this caller") }
         return try JSONCoding.response(row)
@@ -429,11 +429,11 @@ struct API: Sendable {
         let rows = try await data.run(as: credential, readOnly: true) { c, p -> [TerminationRequestRow] in
             var agency: AgencyID?
             if let agencyText {
-                guard let resolved = try c.resolveAgency(agencyText) else { return [] }
+                guard let resolved = try ReadModels.resolveAgency(agencyText, on: c) else { return [] }
                 agency = resolved
             }
-            if let asOf { return try TerminationRequestRow.rows(in: c.register(asOf: asOf, view: logView(p)).state, agency: agency) }
-            return try c.terminationRequestRows(agency: agency)
+            if let asOf { return try TerminationRequestRow.rows(in: PointInTime.register(asOf: asOf, view: logView(p), on: c).state, agency: agency) }
+            return try ReadModels.terminationRequestRows(agency: agency, on: c)
         }
         return try JSONCoding.response(["requests": rows])
     }
@@ -445,9 +445,9 @@ struct API: Sendable {
         let row = try await data.run(as: credential, readOnly: true) { c, p -> TerminationRequestRow? in
             if let asOf {
                 let key = id.uuidString.lowercased()
-                return try TerminationRequestRow.rows(in: c.register(asOf: asOf, view: logView(p)).state).first { $0.requestID == key }
+                return try TerminationRequestRow.rows(in: PointInTime.register(asOf: asOf, view: logView(p), on: c).state).first { $0.requestID == key }
             }
-            return try c.terminationRequestRow(id)
+            return try ReadModels.terminationRequestRow(id, on: c)
         }
         guard let row else { throw Problem(404, "request_not_found", "no request \(id.uuidString.lowercased()) visible to this caller") }
         return try JSONCoding.response(row)
@@ -473,7 +473,7 @@ struct API: Sendable {
         let credential = try credential(request)
         let asOf = try asOf(request)
         let board = try await data.run(as: credential, readOnly: true) { c, p in
-            try c.register(asOf: asOf ?? .position(Int64.max), view: logView(p)).state.board
+            try PointInTime.register(asOf: asOf ?? .position(Int64.max), view: logView(p), on: c).state.board
         }
         var seats: [String: [SeatEntry]] = [:]
         for seat in BoardSeat.allCases { seats[seat.rawValue] = board.history[seat] ?? [] }
@@ -539,7 +539,7 @@ struct API: Sendable {
         Task {
             do {
                 _ = try await data.run(as: credential, readOnly: true, snapshot: true) { c, _ in
-                    try c.exportInTransaction(source, format: format) { chunk in continuation.yield(ByteBuffer(string: chunk)) }
+                    try Exporter.exportInTransaction(source, format: format, on: c) { chunk in continuation.yield(ByteBuffer(string: chunk)) }
                 }
             } catch {
                 logger.warning("export stopped", metadata: ["error": "\(error)"])

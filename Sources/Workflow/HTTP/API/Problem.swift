@@ -90,9 +90,7 @@ public struct Problem: Error, Sendable, Encodable, Equatable {
 /// The API's JSON: snake_case keys as declared by each type, sorted, slashes unescaped.
 enum JSONCoding {
     static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(value)
+        try CanonicalJSON.encode(value)
     }
 
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) throws -> Response {

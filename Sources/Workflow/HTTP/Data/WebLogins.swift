@@ -16,14 +16,16 @@ public struct APITokenInfo: Sendable, Equatable, Codable {
     }
 }
 
-extension Connection {
+/// What lets the HTTP server act for a login: web-enabling it, API tokens, the
+/// authenticator login `sbie serve` connects as.
+public enum WebLogins {
     /// Lets the server's authenticators act for `login` (`GRANT login TO sbie_authenticator`).
     /// Needs a superuser or a role with ADMIN on the login (CREATEROLE). Refuses what the web
     /// must never become: group roles, superusers, and members of `workflow_owner` or
     /// `workflow_daemon` (the HTTP layer would then hold the owner's or the daemon's rights).
     /// - Throws: `LoginError.notPermitted`; `LoginError.invalidName` for such a role.
-    public func enableWebLogin(_ login: String) throws {
-        let row = try query(
+    public static func enable(_ login: String, on connection: isolated Connection) throws {
+        let row = try connection.query(
             """
             SELECT rolcanlogin AND NOT rolsuper AND NOT pg_has_role(oid, 'workflow_owner', 'MEMBER')
                    AND NOT pg_has_role(oid, 'workflow_daemon', 'MEMBER'), true
@@ -33,7 +35,7 @@ extension Connection {
             throw LoginError.invalidName(login)
         }
         do {
-            try executeScript("GRANT \(try quoteIdentifier(login)) TO sbie_authenticator", name: "web-enable login")
+            try connection.executeScript("GRANT \(try connection.quoteIdentifier(login)) TO sbie_authenticator", name: "web-enable login")
         } catch let error as PostgresError where error.sqlState == "42501" {
             throw LoginError.notPermitted(error.message)
         }
@@ -44,24 +46,26 @@ extension Connection {
     /// - Parameters:
     ///   - expiresAt: nil for a token that does not expire (revoke it with `revokeAPIToken`).
     /// - Returns: the token's id (for revoking) and the token.
-    public func issueAPIToken(login: String, expiresAt: Timestamp?, label: String?) throws -> (id: UUID, token: String) {
-        try enableWebLogin(login)
+    public static func issueAPIToken(
+        login: String, expiresAt: Timestamp?, label: String?, on connection: isolated Connection
+    ) throws -> (id: UUID, token: String) {
+        try WebLogins.enable(login, on: connection)
         let token = Tokens.generate()
-        let id: UUID = try query("SELECT issue_api_token($1, $2, $3, $4)", [login, token, expiresAt?.iso8601, label],
+        let id: UUID = try connection.query("SELECT issue_api_token($1, $2, $3, $4)", [login, token, expiresAt?.iso8601, label],
                                  name: "issue api token").rows[0].decode(0)
         return (id, token)
     }
 
     /// Revokes a token by id. - Returns: false when no unrevoked token has that id.
     @discardableResult
-    public func revokeAPIToken(_ id: UUID) throws -> Bool {
-        try execute("UPDATE api_tokens SET revoked_at = clock_timestamp() WHERE token_id = $1 AND revoked_at IS NULL",
+    public static func revokeAPIToken(_ id: UUID, on connection: isolated Connection) throws -> Bool {
+        try connection.execute("UPDATE api_tokens SET revoked_at = clock_timestamp() WHERE token_id = $1 AND revoked_at IS NULL",
                     [id], name: "revoke api token") == 1
     }
 
     /// Every token, newest first (owner and auditors).
-    public func apiTokens() throws -> [APITokenInfo] {
-        try query("SELECT token_id, login::text, kind, label, created_at, expires_at, revoked_at FROM api_tokens ORDER BY created_at DESC",
+    public static func apiTokens(on connection: isolated Connection) throws -> [APITokenInfo] {
+        try connection.query("SELECT token_id, login::text, kind, label, created_at, expires_at, revoked_at FROM api_tokens ORDER BY created_at DESC",
                   name: "list api tokens").rows.map { row in
             APITokenInfo(tokenID: try row.decode(0), login: try row.decode(1), kind: try row.decode(2), label: try row.decodeIfPresent(3),
                          createdAt: try row.decode(4), expiresAt: try row.decodeIfPresent(5), revokedAt: try row.decodeIfPresent(6))
@@ -71,12 +75,14 @@ extension Connection {
     /// Creates the HTTP server's authenticator login: LOGIN NOINHERIT, a member of
     /// `sbie_authenticator` only, so it can do nothing but switch into web-enabled logins
     /// and `web_anon`.
-    public func createAuthenticator(_ name: String, password: String?) throws {
-        var statement = "CREATE ROLE \(try quoteIdentifier(name)) LOGIN NOINHERIT"
-        if let password { statement += " PASSWORD \(try quoteLiteral(password))" }
+    public static func createAuthenticator(
+        _ name: String, password: String?, on connection: isolated Connection
+    ) throws {
+        var statement = "CREATE ROLE \(try connection.quoteIdentifier(name)) LOGIN NOINHERIT"
+        if let password { statement += " PASSWORD \(try connection.quoteLiteral(password))" }
         statement += " IN ROLE sbie_authenticator"
         do {
-            try executeScript(statement, name: "create authenticator")
+            try connection.executeScript(statement, name: "create authenticator")
         } catch let error as PostgresError {
             switch error.sqlState {
             case "42710": throw LoginError.alreadyExists(name)

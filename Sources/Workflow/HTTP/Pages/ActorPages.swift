@@ -24,8 +24,8 @@ extension Pages {
             throw PageError(404, "No such request", "“\(text.prefix(100))” is not a request id.", link: .init(href: "/docket", text: "The docket"))
         }
         let loaded = try await data.run(as: page.credential, readOnly: true) { c, _ -> (TerminationRequestRow, AgreementStatusRow?, BoardComposition, [EventView])? in
-            guard let row = try c.terminationRequestRow(id) else { return nil }
-            let agreement = AgreementID(row.agreementID).flatMap { try? c.agreementStatusRow($0) }
+            guard let row = try ReadModels.terminationRequestRow(id, on: c) else { return nil }
+            let agreement = AgreementID(row.agreementID).flatMap { try? ReadModels.agreementStatusRow($0, on: c) }
             let history = try Pages.publicHistory(
                 c, where: "stream_id = $1 OR (stream_id = $2 AND event_type = 'AgreementTerminated' AND lower(data->>'request_id') = $3)",
                 [StreamName.request(id), "agreement-\(row.agreementID)", id.uuidString.lowercased()])
@@ -151,7 +151,7 @@ extension Pages {
         case "vote":
             type = "record_board_vote"
             var votes: [String: String] = [:]
-            let row = try await data.run(as: page.credential, readOnly: true) { c, _ in (try c.terminationRequestRow(id), try Pages.board(c)) }
+            let row = try await data.run(as: page.credential, readOnly: true) { c, _ in (try ReadModels.terminationRequestRow(id, on: c), try Pages.board(c)) }
             guard let request = row.0, let meetingText = request.meetingOn, let meeting = FloridaDate(iso: meetingText) else {
                 throw PageError(409, "No meeting to vote at", "This request has no scheduled review visible to your login.",
                                 link: .init(href: Labels.requestHref(requestID), text: "Back to the request"))
@@ -203,7 +203,7 @@ extension Pages {
                             link: .init(href: "/docket", text: "The docket"))
         }
         let (agreements, requests) = try await data.run(as: page.credential, readOnly: true) { c, _ in
-            (try c.agreementStatusRows(agency: agencyID), try c.terminationRequestRows(agency: agencyID))
+            (try ReadModels.agreementStatusRows(agency: agencyID, on: c), try ReadModels.terminationRequestRows(agency: agencyID, on: c))
         }
         let active = agreements.filter { $0.state == "active" }
         var form = form

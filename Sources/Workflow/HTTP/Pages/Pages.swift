@@ -259,7 +259,7 @@ struct Pages: Sendable {
         let record: CommandRecord
         do {
             record = try await data.run(as: page.credential) { c, _ in
-                try c.submitCommand(type: command.commandType, payload: payloadText, idempotencyKey: key)
+                try CommandQueue.submit(type: command.commandType, payload: payloadText, idempotencyKey: key, on: c)
             }
         } catch let error as SubmissionError {
             return .refused(error.code, error.message)
@@ -268,7 +268,7 @@ struct Pages: Sendable {
         var current = record
         while !current.isFinal {
             let generation = await notifier.current
-            guard let fresh = try await data.run(as: page.credential, readOnly: true, { c, _ in try c.command(record.commandID) }) else { break }
+            guard let fresh = try await data.run(as: page.credential, readOnly: true, { c, _ in try CommandQueue.command(record.commandID, on: c) }) else { break }
             current = fresh
             if current.isFinal { break }
             let remaining = ContinuousClock.now.duration(to: deadline)

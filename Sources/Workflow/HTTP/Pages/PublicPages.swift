@@ -9,7 +9,7 @@ extension Pages {
         _ = try await loadViewer(page)
         flash(page)
         let (rows, requestCounts) = try await data.run(as: .anonymous, readOnly: true) { c, _ in
-            (try c.agreementStatusRows(),
+            (try ReadModels.agreementStatusRows(on: c),
              try c.query("SELECT state, count(*) FROM termination_requests GROUP BY state", name: "requests by state").rows
                 .map { (try $0.decode(0, as: String.self), Int(try $0.decode(1, as: Int64.self))) })
         }
@@ -89,8 +89,8 @@ extension Pages {
             throw PageError(404, "No such agreement", "“\(text.prefix(100))” is not an agreement id.", link: .init(href: "/", text: "Back to the register"))
         }
         let loaded = try await data.run(as: .anonymous, readOnly: true) { c, _ -> (AgreementStatusRow, [TerminationRequestRow], String, [EventView])? in
-            guard let row = try c.agreementStatusRow(id) else { return nil }
-            let requests = try c.terminationRequestRows(agency: id.agency).filter { $0.agreementID == row.agreementID }
+            guard let row = try ReadModels.agreementStatusRow(id, on: c) else { return nil }
+            let requests = try ReadModels.terminationRequestRows(agency: id.agency, on: c).filter { $0.agreementID == row.agreementID }
             let latest = try c.query("SELECT max(source_edition) FROM agreement_status", name: "latest edition").rows[0]
                 .decodeIfPresent(0, as: String.self) ?? ""
             let streams = [StreamName.agreement(id)] + requests.map { "request-\($0.requestID)" }
@@ -122,7 +122,7 @@ extension Pages {
         let viewer = try await loadViewer(page)
         flash(page)
         let (rows, head) = try await data.run(as: .anonymous, readOnly: true) { c, _ in
-            (try c.docketRows(), try Pages.head(c).position)
+            (try ReadModels.docketRows(on: c), try Pages.head(c).position)
         }
         let view = DocketView(head: head, rows: rows.map {
             .init(agencyName: $0.agencyName, modelName: Labels.model($0.model), filedOn: $0.filedOn, state: $0.state,
