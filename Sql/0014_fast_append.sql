@@ -66,7 +66,7 @@ DECLARE
     v_actual    integer;
     v_now       timestamptz := pg_catalog.clock_timestamp();
 BEGIN
-    IF p_appends IS NULL OR json_typeof(p_appends) <> 'array' OR json_array_length(p_appends) = 0 THEN
+    IF p_appends IS NULL OR json_typeof(p_appends) <> 'array' THEN
         RAISE EXCEPTION 'append_events: appends must be a non-empty JSON array' USING ERRCODE = '22023';
     END IF;
 
@@ -74,12 +74,16 @@ BEGIN
     -- one-time filter on `bad`), so a malformed append is 22023 before any cast can fail.
     BEGIN
         WITH a AS MATERIALIZED (
-            SELECT o, x ->> 'stream_id' AS stream_id, x ->> 'expected_version' AS expected, x -> 'events' AS events,
-                   (json_typeof(x) <> 'object' OR x ->> 'stream_id' IS NULL
-                    OR coalesce(json_typeof(x -> 'events'), '') <> 'array' OR json_array_length(x -> 'events') = 0
-                    OR coalesce(x ->> 'expected_version', '') NOT IN ('any', 'no_stream', 'stream_exists')
-                       AND coalesce(x ->> 'expected_version', '') !~ '^[0-9]{1,9}$') AS bad
-            FROM json_array_elements(p_appends) WITH ORDINALITY AS t(x, o)
+            -- Each member is extracted once (OFFSET 0 keeps the subquery from being flattened,
+            -- which would extract it again for each use): every extraction lexes the append's text.
+            SELECT o, stream_id, expected, events,
+                   (json_typeof(x) <> 'object' OR stream_id IS NULL
+                    OR coalesce(json_typeof(events), '') <> 'array' OR json_array_length(events) = 0
+                    OR coalesce(expected, '') NOT IN ('any', 'no_stream', 'stream_exists')
+                       AND coalesce(expected, '') !~ '^[0-9]{1,9}$') AS bad
+            FROM (SELECT t.o, t.x, t.x ->> 'stream_id' AS stream_id, t.x ->> 'expected_version' AS expected,
+                         t.x -> 'events' AS events
+                  FROM json_array_elements(p_appends) WITH ORDINALITY AS t(x, o) OFFSET 0) t
         ), e AS (
             SELECT a.o AS append_no, ev.o AS event_no, a.stream_id, a.expected, (ev.x ->> 'event_id')::uuid AS id,
                    ev.x ->> 'event_type' AS type, ev.x -> 'data' AS data,
@@ -99,6 +103,9 @@ BEGIN
     EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_time_zone_displacement_value THEN
         RAISE EXCEPTION 'append_events: occurred_at is not a timestamp (%)', SQLERRM USING ERRCODE = 'ES004';
     END;
+    IF v_bad IS NULL THEN  -- no appends: `[]` (counted here, not by lexing the whole argument once more)
+        RAISE EXCEPTION 'append_events: appends must be a non-empty JSON array' USING ERRCODE = '22023';
+    END IF;
     IF v_bad THEN
         RAISE EXCEPTION 'append_events: each append needs a stream_id, an expected version (any, no_stream, '
             'stream_exists or a number) and a non-empty array of events' USING ERRCODE = '22023';
