@@ -41,24 +41,24 @@ struct AppendChainTests {
     func mixedBatchChainsAsSwift() async throws {
         try await TestDatabase.with { dsn in
             let c = try await Connection.connect(dsn, logger: TestDatabase.logger)
-            try await c.append([NewEvent(type: "Seeded", data: "{}", occurredAt: Timestamp(Date()))], to: "mix-a",
-                               expected: .noStream)
+            try await EventStore.append([NewEvent(type: "Seeded", data: "{}", occurredAt: Timestamp(Date()))], to: "mix-a",
+                                         expected: .noStream, on: c)
             func events(_ n: Int, _ tag: String) -> [NewEvent] {
                 (0..<n).map {
                     NewEvent(type: "Mixed", data: "{\"tag\": \"\(tag)\", \"n\": \($0), \"text\": \"\u{e9}\u{1F600} \\\"q\\\"\"}",
                              metadata: #"{"actor": "test"}"#, occurredAt: Timestamp(Date()))
                 }
             }
-            let statement = Connection.appendBatchStatement([
+            let statement = EventStore.appendBatchStatement([
                 ("mix-a", .exact(1), events(3, "a1")), ("mix-b", .noStream, events(1, "b1")),
                 ("mix-a", .exact(4), events(2, "a2")), ("mix-c", .any, events(5, "c1")),
                 ("mix-b", .streamExists, events(1, "b2")), ("mix-a", .any, events(1, "a3")),
                 ("mix-c", .exact(5), events(100, "c2")),
             ])
-            let appended = try Connection.appended(try await c.query(statement.sql, statement.parameters))
+            let appended = try EventStore.appended(try await c.query(statement.sql, statement.parameters))
             #expect(appended.map(\.globalPosition) == Array(Int64(2)...114))
             #expect(appended.prefix(6).map(\.streamVersion) == [2, 3, 4, 1, 5, 6])
-            let log = try await c.readAll()
+            let log = try await EventStore.readAll(on: c)
             #expect(log.count == 114)
             var previous = HashChain.genesis
             for event in log {
@@ -66,10 +66,10 @@ struct AppendChainTests {
                 #expect(event.hash == HashChain.hash(of: event, previous: previous), "position \(event.globalPosition)")
                 previous = event.hash
             }
-            let report = try await c.verifyLog()
+            let report = try await ChainVerifier.verify(on: c)
             #expect(report.isIntact)
-            #expect(try await c.readStream("mix-a").map(\.streamVersion) == Array(1...7))
-            #expect(try await c.readStream("mix-c").count == 105)
+            #expect(try await EventStore.readStream("mix-a", on: c).map(\.streamVersion) == Array(1...7))
+            #expect(try await EventStore.readStream("mix-c", on: c).count == 105)
             await c.close()
         }
     }
@@ -79,7 +79,7 @@ struct AppendChainTests {
         try await TestDatabase.with { dsn in
             let c = try await Connection.connect(dsn, logger: TestDatabase.logger)
             let event = NewEvent(type: "Probe", data: "{}", occurredAt: Timestamp(Date()))
-            let wrong = Connection.appendBatchStatement([
+            let wrong = EventStore.appendBatchStatement([
                 ("probe-1", .noStream, [event]), ("probe-1", .exact(0), [NewEvent(type: "Probe", data: "{}", occurredAt: Timestamp(Date()))]),
             ])
             let error = try await #require(throws: PostgresError.self) {
@@ -93,7 +93,7 @@ struct AppendChainTests {
                     [#"[{"event_id": "\#(UUID().uuidString.lowercased())", "event_type": "Probe"}]"#])
             }
             #expect(noData.sqlState == "22023")
-            #expect(try await c.lastPosition() == 0)
+            #expect(try await EventStore.lastPosition(on: c) == 0)
             await c.close()
         }
     }

@@ -9,10 +9,10 @@ import Workflow
 
 /// Registers Tallahassee PD's Task Force Model agreement (as the owner) and decides it.
 private func seedTallahassee(_ db: Connection) async throws {
-    _ = try await db.submitCommand(
+    _ = try await CommandQueue.submit(
         type: "register_agreement",
         payload: "{\"agency_name\":\"Tallahassee Police Department\",\"agency_type\":\"Municipality\",\"model\":\"TFM\",\"signed_on\":\"2025-03-10\",\"source_edition\":\"2025-07-18pm\"}",
-        idempotencyKey: "seed-tallahassee")
+        idempotencyKey: "seed-tallahassee", on: db)
     var processor = CommandProcessor()
     #expect(try await drain(&processor, db).accepted == 1)
 }
@@ -63,7 +63,7 @@ struct PolishTests {
             #expect(vote.status == 1, "\(vote.stdout) \(vote.stderr)")
             #expect(vote.stdout.hasPrefix("rejected: ") && !vote.stdout.contains("not_found"), "\(vote.stdout)")
             // A command that exists but is not failed: refused, 1.
-            let accepted = try #require(try await db.commands(status: .accepted).last?.commandID)
+            let accepted = try #require(try await CommandQueue.commands(status: .accepted, on: db).last?.commandID)
             let notFailed = try await sbie(["retry", lower(accepted)], dsn: dsn)
             #expect(notFailed.status == 1 && notFailed.stderr.contains("is not failed (accepted)"), "\(notFailed.stderr)")
             await db.close()
@@ -84,7 +84,7 @@ struct PolishTests {
             let again = try await sbie(fileArguments + key, dsn: dsn, meanwhile: daemon)
             #expect(again.status == 0, "\(again.stderr)")
             #expect(again.stdout.split(separator: "\n").first == first.stdout.split(separator: "\n").first)
-            let commandID = try #require(try await db.commands().first { $0.idempotencyKey == "tpd-2025-08-18" }?.commandID)
+            let commandID = try #require(try await CommandQueue.commands(on: db).first { $0.idempotencyKey == "tpd-2025-08-18" }?.commandID)
             // Another reason under the same key: refused before anything is queued.
             var changed = fileArguments
             changed[try #require(changed.firstIndex(of: "City commission vote"))] = "Another reason"
@@ -97,11 +97,11 @@ struct PolishTests {
             // A request id given explicitly is part of the command: another id is another command.
             let explicit = try await sbie(fileArguments + key + ["--request-id", UUID().uuidString], dsn: dsn, meanwhile: daemon)
             #expect(explicit.status == 1 && explicit.stderr.contains("idempotency_key_reused"), "\(explicit.stderr)")
-            #expect(try await db.commands().filter { $0.idempotencyKey == "tpd-2025-08-18" }.count == 1)
+            #expect(try await CommandQueue.commands(on: db).filter { $0.idempotencyKey == "tpd-2025-08-18" }.count == 1)
 
             // The library refuses alike (the HTTP API and the pages submit through it).
             do {
-                _ = try await db.submitCommand(type: "register_agreement", payload: "{\"agency_name\":\"X\"}", idempotencyKey: "seed-tallahassee")
+                _ = try await CommandQueue.submit(type: "register_agreement", payload: "{\"agency_name\":\"X\"}", idempotencyKey: "seed-tallahassee", on: db)
                 Issue.record("a reused key with another payload was accepted")
             } catch let error as SubmissionError {
                 #expect(error.code == "idempotency_key_reused")

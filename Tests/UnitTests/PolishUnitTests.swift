@@ -19,12 +19,12 @@ import Testing
     }
 
     @Test func thePublicActorIsARoleAndAnAgencyNeverALogin() {
-        #expect(Connection.publicActor(#"{"actor":{"role":"agency_clerk","agency_id":"tallahassee-police-department"},"command_id":"x"}"#)
+        #expect(EventHistory.publicActor(#"{"actor":{"role":"agency_clerk","agency_id":"tallahassee-police-department"},"command_id":"x"}"#)
                 == "agency_clerk (tallahassee-police-department)")
-        #expect(Connection.publicActor(#"{"actor":{"role":"board_staff","agency_id":null}}"#) == "board_staff")
-        #expect(Connection.publicActor(#"{"actor":"clerk_login"}"#) == nil)
-        #expect(Connection.publicActor("not json") == nil)
-        #expect(Connection.publicActor("{}") == nil)
+        #expect(EventHistory.publicActor(#"{"actor":{"role":"board_staff","agency_id":null}}"#) == "board_staff")
+        #expect(EventHistory.publicActor(#"{"actor":"clerk_login"}"#) == nil)
+        #expect(EventHistory.publicActor("not json") == nil)
+        #expect(EventHistory.publicActor("{}") == nil)
     }
 
     @Test func aReusedKeyNamesItsCode() {
