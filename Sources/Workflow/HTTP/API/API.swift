@@ -217,7 +217,9 @@ struct API: Sendable {
         enum CodingKeys: String, CodingKey { case token, login, expiresAt = "expires_at" } }
 
     /// A web session: PostgreSQL itself checks the password (a libpq connection as that
-    /// login); a connection let in without a password (trust, peer) is refused.
+    /// login); a connection let in without a password (trust, peer) is refused, and so is a
+    /// login that may not hold a session (403 `session_not_allowed`: the authenticator, the
+    /// daemon, the owner, a superuser, a login not web-enabled).
     func login(_ request: Request) async throws -> Response {
         let body = try await jsonBody(request)
         let fields = try StrictJSON.object(body, allowed: ["login", "password"])
@@ -238,7 +240,11 @@ struct API: Sendable {
         }
         let token = Tokens.generate()
         let expires = Timestamp(Date().addingTimeInterval(configuration.sessionLifetime))
-        _ = try await user.query("SELECT create_session_token($1, $2)", [token, expires.iso8601], name: "create session")
+        do {
+            _ = try await user.query("SELECT create_session_token($1, $2)", [token, expires.iso8601], name: "create session")
+        } catch let error as PostgresError where SessionRefusal.applies(error) {
+            throw Problem(403, SessionRefusal.code, SessionRefusal.message(login))
+        }
         var headers = HTTPFields()
         headers[.setCookie] = "sbie_session=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(configuration.sessionLifetime))"
             + (configuration.secureCookies ? "; Secure" : "")
@@ -684,4 +690,21 @@ struct VerifyResource: Encodable {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// The refusal of a web session to a login that may not hold one: only web-enabled agency
+/// clerks, Board staff, registrars and auditors may (`create_session_token`, 0011). Any
+/// other login (the authenticator, the daemon, the owner, a superuser) meets 42501 (no
+/// EXECUTE, or not web-enabled), 42883 or 3F000 (the function is not visible to it);
+/// each is this one refusal, never a 500.
+enum SessionRefusal {
+    static let code = "session_not_allowed"
+
+    static func applies(_ error: PostgresError) -> Bool {
+        ["42501", "42883", "3F000", "42P01"].contains(error.sqlState ?? "")
+    }
+
+    static func message(_ login: String) -> String {
+        "login \(login.prefix(63)) may not open a web session: sessions are for web-enabled agency clerks, Board staff, registrars and auditors (sbie login web-enable), never the server's authenticator, the daemon, the owner or a superuser"
+    }
 }

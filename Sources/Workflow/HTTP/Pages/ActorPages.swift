@@ -173,7 +173,7 @@ extension Pages {
         if !errors.isEmpty {
             return try await requestPage(page, id: requestID, state: state, status: .unprocessableContent)
         }
-        let outcome = try await submit(page, type: type, payload: payload, key: Pages.formKey(form, action))
+        let outcome = try await submit(page, type: type, payload: payload, key: try Pages.formKey(form, action))
         switch outcome {
         case .accepted:
             let done = ["withdraw": "withdrawn", "notice": "notice", "schedule": "scheduled", "vote": "voted"][action] ?? "done"
@@ -283,7 +283,7 @@ extension Pages {
         let member = Pages.trimmed(form, "member")
         if let member { payload["member"] = member }
         let outcome = try await submit(page, type: member == nil ? "vacate_board_seat" : "fill_board_seat", payload: payload,
-                                       key: Pages.formKey(form, "seat"))
+                                       key: try Pages.formKey(form, "seat"))
         if case .accepted = outcome { return redirect(page, to: "/board?done=seat") }
         var alert = Pages.alert(for: outcome)
         if case .invalid(let rejection) = outcome, let field = rejection.field, !["seat", "member", "effective_on", "sources", "note"].contains(field) {
@@ -342,7 +342,8 @@ extension Pages {
             await user.close()
         } catch let error as PostgresError {
             await user.close()
-            return try await loginPage(page, form: form, alert: AlertView(heading: "Not signed in", message: error.message, source: nil),
+            let message = SessionRefusal.applies(error) ? SessionRefusal.message(loginName) : error.message
+            return try await loginPage(page, form: form, alert: AlertView(heading: "Not signed in", message: message, source: nil),
                                        status: .forbidden)
         }
         page.setCookies.append(PageSupport.setCookie(PageSupport.sessionCookie, token, maxAge: Int(configuration.sessionLifetime),
