@@ -269,29 +269,45 @@ struct API: Sendable {
     func submit(_ request: Request, type: String) async throws -> Response {
         let credential = try requireLogin(request)
         let body = try await jsonBody(request)
-        let command: DomainCommand
+        var command: DomainCommand
         switch DomainCommand.parse(type: type, payload: body) {
         case .success(let parsed): command = parsed
         case .failure(let rejection):
             let status = rejection.code == "unknown_command_type" ? 404 : rejection.code == "payload_too_large" ? 413 : 400
             throw Problem(status, rejection.code, rejection.message, field: rejection.field.map { "payload." + $0 })
         }
+        // A legal date nobody gave is made explicit, as the CLI does: schedule_review without
+        // scheduled_on is scheduled on Florida's date today (not after the meeting); the
+        // response says so in `Sbie-Defaulted`.
+        var defaulted: String?
+        if case .scheduleReview(var p) = command, p.scheduledOn == nil {
+            let day = ScheduleReview.defaultScheduledOn(meeting: p.meetingDate, today: FloridaDate(floridaDateOf: Date()))
+            p.scheduledOn = day
+            command = .scheduleReview(p)
+            defaulted = "scheduled_on=\(day)"
+        }
         let key = header(request, "idempotency-key") ?? UUID().uuidString.lowercased()
         guard (1...200).contains(key.count) else {
             throw Problem(400, "invalid_field_value", "Idempotency-Key must be 1-200 characters", field: "Idempotency-Key")
         }
         let wait = try preferWait(request)
-        let payload = String(decoding: command.payloadJSON(), as: UTF8.self)
+        let payload = String(decoding: command.payloadJSON(), as: UTF8.self), commandType = command.commandType
         let record = try await data.run(as: credential) { c, _ in
-            try c.submitCommand(type: command.commandType, payload: payload, idempotencyKey: key)
+            try c.submitCommand(type: commandType, payload: payload, idempotencyKey: key)
         }
-        metrics.submitted(type: command.commandType)
+        metrics.submitted(type: commandType)
         var final = record
         if let wait, !record.isFinal {
             final = try await waitForOutcome(record.commandID, credential: credential, timeout: wait) ?? record
         }
-        return try commandResponse(final, waited: wait != nil)
+        var response = try commandResponse(final, waited: wait != nil)
+        if let defaulted, let name = Self.defaultedHeader { response.headers[name] = defaulted }
+        return response
     }
+
+    /// `Sbie-Defaulted: field=value`: a field the payload omitted and the server filled in
+    /// (schedule_review's `scheduled_on`: Florida's date today, not after the meeting).
+    static let defaultedHeader = HTTPFields.Element.Name("Sbie-Defaulted")
 
     func preferWait(_ request: Request) throws -> Duration? {
         guard let prefer = header(request, "prefer") else { return nil }

@@ -101,9 +101,12 @@ extension Pages {
         }
         if viewer.isBoard, open {
             let v = values("schedule"), e = errors("schedule")
+            let today = FloridaDate(floridaDateOf: Date())
             forms.append(FormView(id: "schedule", heading: row.meetingOn == nil ? "Schedule the review" : "Reschedule the review",
                                   note: nil, action: base + "/schedule", fields: [
                                       FieldView(.text, "meeting_date", "Meeting date", form: v, errors: e, hint: "YYYY-MM-DD", idPrefix: "schedule"),
+                                      FieldView(.text, "scheduled_on", "Date scheduled", form: v, errors: e,
+                                                hint: "YYYY-MM-DD; empty: today in Florida (\(today)), or the meeting date if that is earlier", idPrefix: "schedule"),
                                   ], button: "Schedule the review", formID: v["form_id"] ?? ""))
             if row.state == "under_review", let meetingText = row.meetingOn, let meeting = FloridaDate(iso: meetingText) {
                 let v = values("vote"), e = errors("vote")
@@ -147,7 +150,12 @@ extension Pages {
             if let served = Pages.trimmed(form, "served_on") { payload["served_on"] = served }
         case "schedule":
             type = "schedule_review"
-            payload["meeting_date"] = Pages.trimmed(form, "meeting_date") ?? ""
+            let meeting = Pages.trimmed(form, "meeting_date") ?? ""
+            payload["meeting_date"] = meeting
+            // As the CLI and the API: an empty date is today in Florida, not after the meeting.
+            payload["scheduled_on"] = Pages.trimmed(form, "scheduled_on")
+                ?? FloridaDate(iso: meeting).map { ScheduleReview.defaultScheduledOn(meeting: $0, today: FloridaDate(floridaDateOf: Date())).description }
+                ?? FloridaDate(floridaDateOf: Date()).description
         case "vote":
             type = "record_board_vote"
             var votes: [String: String] = [:]
@@ -177,7 +185,9 @@ extension Pages {
         switch outcome {
         case .accepted:
             let done = ["withdraw": "withdrawn", "notice": "notice", "schedule": "scheduled", "vote": "voted"][action] ?? "done"
-            return redirect(page, to: Labels.requestHref(requestID) + "?done=" + done)
+            // Scheduling says which date it recorded (the field may have been left empty).
+            let on = (payload["scheduled_on"] as? String).flatMap(FloridaDate.init(iso:)).map { "&on=\($0)" } ?? ""
+            return redirect(page, to: Labels.requestHref(requestID) + "?done=" + done + (action == "schedule" ? on : ""))
         case .rejected:
             state.freshKey = true
         default:

@@ -199,7 +199,7 @@ struct Pages: Sendable {
         case "filed": "Your termination request was filed and accepted for review."
         case "withdrawn": "The request was withdrawn."
         case "notice": "The termination notice was recorded."
-        case "scheduled": "The review was scheduled."
+        case "scheduled": "The review was scheduled" + (page.query("on").flatMap(FloridaDate.init(iso:)).map { ", recorded as scheduled on \($0)." } ?? ".")
         case "voted": "The Board's vote was recorded."
         case "seat": "The seat change was recorded."
         case "signed-out": "You are signed out."
