@@ -140,6 +140,14 @@ struct Polish2Tests {
                 #expect(["invalid_credentials", "password_not_checked", "session_not_allowed"].contains(code ?? ""), "\(reply.text)")
             }
 
+            // Repeated keys and query parameters are refused naming them, as repeated options and form fields.
+            let twice = try await server.request("POST", "/v1/session", json: "{\"login\":\"a\",\"login\":\"b\",\"password\":\"x\"}")
+            #expect(twice.status == 400, "\(twice.text)")
+            #expect(try twice.json()["field"] as? String == "login", "\(twice.text)")
+            let format = try await server.request("GET", "/v1/exports/events?format=csv&format=jsonl", token: server.tokens["auditor"])
+            #expect(format.status == 400, "\(format.text)")
+            #expect(try format.json()["field"] as? String == "format", "\(format.text)")
+
             let registered = try await server.submit(.registerAgreement(RegisterAgreement(
                 agencyName: "Tallahassee Police Department", agencyType: .municipality, county: nil, model: .taskForce,
                 signedOn: try #require(FloridaDate(iso: "2025-03-10")), moaURL: nil, sourceEdition: "2025-07-18pm")),

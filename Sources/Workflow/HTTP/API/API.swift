@@ -185,12 +185,18 @@ struct API: Sendable {
         request.headers.first { $0.name.canonicalName == name }?.value
     }
 
-    func query(_ request: Request, _ name: String) -> String? {
-        request.uri.queryParameters[Substring(name)].map { String($0) }
+    /// A query parameter's value; one given twice is refused (400 naming it), never resolved
+    /// to one of its values (as a repeated form field, option or JSON key).
+    func query(_ request: Request, _ name: String) throws -> String? {
+        let values = request.uri.queryParameters[values: Substring(name)]
+        guard values.count <= 1 else {
+            throw Problem(400, "invalid_field_value", "the query parameter \(name) is given \(values.count) times; give it once", field: name)
+        }
+        return values.first.map { String($0) }
     }
 
     func integer(_ request: Request, _ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
-        guard let text = query(request, name) else { return value }
+        guard let text = try query(request, name) else { return value }
         guard let number = Int64(text), range.contains(number) else {
             throw Problem(400, "invalid_field_value", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)", field: name)
         }
@@ -198,7 +204,7 @@ struct API: Sendable {
     }
 
     func asOf(_ request: Request) throws -> AsOf? {
-        guard let text = query(request, "as_of") else { return nil }
+        guard let text = try query(request, "as_of") else { return nil }
         guard let asOf = AsOf(parsing: text) else {
             throw Problem(400, "invalid_date", "as_of must be a global position, a date (YYYY-MM-DD) or an ISO 8601 instant", field: "as_of")
         }
@@ -367,7 +373,7 @@ struct API: Sendable {
 
     func listCommands(_ request: Request) async throws -> Response {
         let credential = try requireLogin(request)
-        let statusText = query(request, "status")
+        let statusText = try query(request, "status")
         let status = statusText.flatMap { CommandRecord.Status(rawValue: $0) }
         if statusText != nil && status == nil {
             throw Problem(400, "invalid_field_value", "status must be pending, accepted, rejected or failed", field: "status")
@@ -389,17 +395,17 @@ struct API: Sendable {
     func registerRows(_ request: Request) async throws -> Response {
         let credential = try credential(request)
         let asOf = try asOf(request)
-        let agency = query(request, "agency").map { AgencyID.slug(of: $0) }
-        let county = query(request, "county")?.lowercased()
+        let agency = try query(request, "agency").map { AgencyID.slug(of: $0) }
+        let county = try query(request, "county")?.lowercased()
         var model: String?
-        if let text = query(request, "model") {
+        if let text = try query(request, "model") {
             guard let parsed = Model(codeOrName: text) else {
                 throw Problem(400, "invalid_field_value", "model must be TFM, WSO or JEM", field: "model")
             }
             model = parsed.rawValue
         }
         var state: String?
-        if let text = query(request, "state") {
+        if let text = try query(request, "state") {
             guard AgreementStatus(rawValue: text) != nil else {
                 throw Problem(400, "invalid_field_value",
                               "state must be one of \(AgreementStatus.allCases.map(\.rawValue).joined(separator: ", "))", field: "state")
@@ -407,7 +413,7 @@ struct API: Sendable {
             state = text
         }
         var notListed: Bool?
-        if let text = query(request, "not_listed") {
+        if let text = try query(request, "not_listed") {
             guard text == "true" || text == "false" else {
                 throw Problem(400, "invalid_field_value", "not_listed must be true or false", field: "not_listed")
             }
@@ -447,7 +453,7 @@ struct API: Sendable {
     func requests(_ request: Request) async throws -> Response {
         let credential = try credential(request)
         let asOf = try asOf(request)
-        let agencyText = query(request, "agency")
+        let agencyText = try query(request, "agency")
         let rows = try await data.run(as: credential, readOnly: true) { c, p -> [TerminationRequestRow] in
             var agency: AgencyID?
             if let agencyText {
@@ -547,7 +553,7 @@ struct API: Sendable {
         guard let source = ExportSource(rawValue: text) else {
             throw Problem(404, "unknown_export", "exports: \(ExportSource.allCases.map(\.rawValue).joined(separator: ", "))", field: "source")
         }
-        let formatText = query(request, "format") ?? "csv"
+        let formatText = try query(request, "format") ?? "csv"
         guard let format = ExportFormat(rawValue: formatText) else {
             throw Problem(400, "invalid_field_value", "format must be csv or jsonl", field: "format")
         }
