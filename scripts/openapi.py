@@ -7,7 +7,8 @@ def errs(*codes):
     return {str(c): {"$ref": "#/components/responses/Problem"} for c in codes}
 asof = {"name": "as_of", "in": "query", "required": False, "description": "A global position (digits), a Florida date YYYY-MM-DD (its end), or an ISO 8601 instant. Folds the log: anonymous callers fold the public log (public_events, the same events the public pages show); a login needs log access (board staff, registrar, auditor), so a clerk's token gets 403.", "schema": {"type": "string"}}
 auth_note = "Credentials: `Authorization: Bearer <token>` or the `sbie_session` cookie; without them the caller is the public role `web_anon`."
-command_types = ["register_agreement", "rename_agency", "correct_signed_date", "submit_termination_request", "withdraw_termination_request", "record_termination_notice", "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat", "record_local_government_vote", "end_agreement"]
+# Every CommandType, in its declaration order (a unit test checks equality with CommandType.allCases).
+command_types = ["register_agreement", "rename_agency", "correct_signed_date", "submit_termination_request", "withdraw_termination_request", "record_termination_notice", "schedule_review", "record_board_vote", "fill_board_seat", "vacate_board_seat", "record_local_government_vote", "end_agreement", "record_edition", "change_agreement_holder", "record_resigned_agreement", "mark_duplicate_agreement", "adopt_policy_entry"]
 nullable_str = {"type": ["string", "null"]}
 doc = {
  "openapi": "3.1.0",
@@ -63,13 +64,13 @@ P["/metrics"] = {"get": {"operationId": "metrics", "summary": "Prometheus text: 
 P["/v1/openapi.json"] = {"get": {"operationId": "openapi", "summary": "This document.", "security": [{}], "responses": {"200": ok({"type": "object"})}}}
 P["/v1/ping"] = {"get": {"operationId": "ping", "summary": "A trivial endpoint (benchmark baseline).", "security": [{}], "responses": {"200": ok({"type": "object"})}}}
 P["/v1/session"] = {
-  "post": {"operationId": "createSession", "summary": "A web session: PostgreSQL checks the password (a libpq connection as that login).", "security": [{}],
+  "post": {"operationId": "createSession", "summary": "A web session: PostgreSQL checks the password (a libpq connection as that login). 401 invalid_credentials or password_not_checked; 403 session_not_allowed for a login that may not hold a session (only web-enabled clerks, Board staff, registrars and auditors may: never the authenticator, the daemon, the owner or a superuser).", "security": [{}],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False, "required": ["login", "password"], "properties": {"login": {"type": "string", "minLength": 1, "maxLength": 63}, "password": {"type": "string", "minLength": 1, "maxLength": 1000}}}}}},
     "responses": {"201": ok({"type": "object", "required": ["token", "login", "expires_at"], "properties": {"token": {"type": "string"}, "login": {"type": "string"}, "expires_at": {"type": "string"}}}, "Session opened; also set as the sbie_session cookie"), **errs(400, 401, 403, 413, 415)}},
   "delete": {"operationId": "deleteSession", "summary": "Revoke the token or session presented.", "responses": {"204": {"description": "Revoked"}, **errs(401)}}}
 P["/v1/me"] = {"get": {"operationId": "me", "summary": "Who the database says the caller is.", "responses": {"200": ok(ref("Principal")), **errs(401)}}}
 P["/v1/actions/{command_type}"] = {"post": {"operationId": "submitCommand",
-   "summary": "Submit a command (the body is its payload, as `sbie` sends it). 202 with Location while queued; with `Prefer: wait=N` (0-60 s) the outcome: 200 accepted (or failed), 422 rejected by a rule (code and legal source).",
+   "summary": "Submit a command (the body is its payload, as `sbie` sends it). 202 with Location while queued; with `Prefer: wait=N` (0-60 s) the outcome: 200 accepted (or failed), 422 rejected by a rule (code and legal source). A schedule_review without scheduled_on is scheduled on Florida's date today (the meeting date if that is earlier), as `sbie schedule` does; the response's `Sbie-Defaulted` header says so (`scheduled_on=YYYY-MM-DD`).",
    "parameters": [{"name": "command_type", "in": "path", "required": True, "schema": {"type": "string", "enum": command_types}},
                   {"name": "Idempotency-Key", "in": "header", "required": False, "description": "1-200 characters; the same key (per login) with the same payload returns the first command; with another command type or payload, 409 idempotency_key_reused naming the first command (command_id), and nothing is queued.", "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
                   {"name": "Prefer", "in": "header", "required": False, "description": "wait=N, 0-60 seconds", "schema": {"type": "string"}}],
@@ -110,7 +111,7 @@ P["/v1/events/stream"] = {"get": {"operationId": "eventStream", "summary": "Serv
    "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
                   {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}],
    "responses": {"200": {"description": "An endless event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, **errs(400, 401, 403)}}}
-P["/v1/exports/{source}"] = {"get": {"operationId": "export", "summary": "A whole table or the log, streamed from one snapshot, as CSV (RFC 4180) or JSON lines.",
+P["/v1/exports/{source}"] = {"get": {"operationId": "export", "summary": "A whole table or the log, streamed from one snapshot, as CSV (RFC 4180) or JSON lines. CSV cells starting with =, +, -, @, tab or CR get a leading single quote (CSV formula injection, OWASP); JSON lines are unchanged.",
    "parameters": [{"name": "source", "in": "path", "required": True, "schema": {"type": "string", "enum": ["events", "agreement_status", "termination_requests", "board_docket", "agency_timeline"]}},
                   {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["csv", "jsonl"]}}],
    "responses": {"200": {"description": "The export", "content": {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}, **errs(400, 401, 403, 404)}}}

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Independent verifier of an sbie events export (docs/export-format.md), standard library only.
+"""Independent verifier of an sbie events export (docs/export-format.md).
 
-    scripts/verify-export.py events.jsonl [checkpoint.json]
+    scripts/verify-export.py events.jsonl [checkpoint.json [--public-key sbie.pub]]
 
 Prints "OK <events> <head position> <head hash>" and exits 0, or "FAILED <position> <code>: <why>"
-and exits 1. With a checkpoint document, also checks that the export holds its hash at its position
-(the Ed25519 signature is not checked here: `sbie checkpoint verify` does that).
+and exits 1. With a checkpoint document, also checks that the export holds its hash at its position.
+With --public-key (the operator's published FILE.pub: base64 of the 32-byte Ed25519 key), also checks
+the checkpoint's format, key_id and Ed25519 signature over its four-line message with that key
+(`signature_invalid`, `wrong_key`); this needs the Python package `cryptography` (exit 2 without it).
+Without --public-key the signature is not checked (a note on standard error says so).
+The chain itself needs only the standard library.
 """
-import hashlib, json, re, sys
+import base64, hashlib, json, re, sys
 
 MEMBERS = ["global_position", "stream_id", "stream_version", "event_id", "event_type", "data", "metadata",
            "occurred_at", "recorded_at", "prev_hash", "hash"]
@@ -69,10 +73,56 @@ def fail(position, code, why):
     print(f"FAILED {position} {code}: {why}")
     sys.exit(1)
 
+def check_signature(cp, key_path):
+    """The checkpoint's Ed25519 signature with the published key (docs/export-format.md)."""
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    except ImportError:
+        print("error: checking the signature needs the Python package cryptography (python3 -m pip install cryptography)", file=sys.stderr)
+        sys.exit(2)
+    position = cp.get("position")
+    try:
+        published = base64.b64decode(open(key_path).read().strip(), validate=True)
+        if len(published) != 32: raise ValueError("not 32 bytes")
+    except (OSError, ValueError) as e:
+        print(f"error: {key_path} is not a public key (base64 of 32 bytes): {e}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        if cp.get("format") != "sbie-checkpoint/1": raise ValueError("format must be sbie-checkpoint/1")
+        if not isinstance(position, int) or isinstance(position, bool) or position < 0: raise ValueError("position")
+        if not re.fullmatch(r"[0-9a-f]{64}", cp.get("hash", "")): raise ValueError("hash")
+        if not re.fullmatch(r"[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z", cp.get("signed_at", "")): raise ValueError("signed_at")
+        signature = base64.b64decode(cp.get("signature", ""), validate=True)
+        if len(signature) != 64: raise ValueError("signature is not 64 bytes")
+    except (ValueError, TypeError) as e:
+        fail(position if isinstance(position, int) else 0, "malformed_checkpoint", str(e))
+    if cp.get("key_id") != hashlib.sha256(published).hexdigest()[:16]:
+        fail(position, "wrong_key", f"the checkpoint names key {cp.get('key_id')}, not the published key {hashlib.sha256(published).hexdigest()[:16]}")
+    message = f"sbie-checkpoint/1\n{position}\n{cp['hash']}\n{cp['signed_at']}\n".encode("ascii")
+    try:
+        Ed25519PublicKey.from_public_bytes(published).verify(signature, message)
+    except InvalidSignature:
+        fail(position, "signature_invalid", "the Ed25519 signature does not verify with the published key")
+
 if __name__ == "__main__":
-    cp = json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
-    position, head, heads = verify(sys.argv[1], [cp["position"]] if cp else [])
+    args = sys.argv[1:]
+    key = None
+    if "--public-key" in args:
+        i = args.index("--public-key")
+        if i + 1 >= len(args):
+            print("error: --public-key needs a file", file=sys.stderr)
+            sys.exit(2)
+        key = args[i + 1]
+        del args[i:i + 2]
+    if not 1 <= len(args) <= 2 or (key and len(args) < 2):
+        print("usage: verify-export.py events.jsonl [checkpoint.json [--public-key FILE.pub]]", file=sys.stderr)
+        sys.exit(2)
+    cp = json.load(open(args[1])) if len(args) > 1 else None
+    if cp and key: check_signature(cp, key)
+    position, head, heads = verify(args[0], [cp["position"]] if cp else [])
     if cp:
         if heads.get(cp["position"]) != cp["hash"]:
             fail(cp["position"], "not_in_log", "the export does not hold the checkpoint's hash at its position")
+        if not key: print("note: the checkpoint's signature was not checked (give --public-key FILE.pub)", file=sys.stderr)
     print(f"OK {position} {position} {head}")

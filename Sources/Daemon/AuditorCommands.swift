@@ -233,6 +233,8 @@ struct Export: AsyncParsableCommand {
         abstract: "Write the event log or a read model as CSV or JSON lines.",
         discussion: """
             CSV: RFC 4180, a header line, CRLF line ends; NULL is an empty field, an empty string "". \
+            A text cell starting with =, +, -, @, tab or CR is written with a leading single quote, \
+            so a spreadsheet shows it as text rather than running it as a formula (OWASP, CSV injection). \
             JSON lines: one object per row, JSON columns (event data, metadata, votes) embedded as JSON. \
             Read in one consistent snapshot.
             """)

@@ -25,7 +25,7 @@ struct ScheduleReviewCommand: AsyncParsableCommand {
 
     func run() async throws {
         let connection = try await db.connect(db.logger("sbie.schedule"))
-        let scheduledOn = on ?? min(FloridaDate(floridaDateOf: Date()), meeting)
+        let scheduledOn = on ?? ScheduleReview.defaultScheduledOn(meeting: meeting, today: FloridaDate(floridaDateOf: Date()))
         try await submitAndReport(.scheduleReview(ScheduleReview(requestID: requestID, meetingDate: meeting, scheduledOn: scheduledOn)),
                                   options: submit, on: connection)
     }

@@ -29,10 +29,11 @@ struct Demo: AsyncParsableCommand {
         let logger = logging.logger("sbie.demo")
         let connection = try await db.connect(logger)
         let started = Timestamp(Date())
-        let migrator = try Migrator.load(from: try Migrator.locateDirectory())
+        let (directory, source) = try Migrator.locate()
+        let migrator = try Migrator.load(from: directory)
         let applied = try await migrator.migrate(on: connection, logger: logger)
         heading("Database")
-        print("migrations: \(applied.isEmpty ? "up to date" : "applied \(applied.count)") (\(migrator.migrations.count) in Sql/)")
+        print("migrations: \(applied.isEmpty ? "up to date" : "applied \(applied.count)") (\(migrator.migrations.count) in \(directory.path), \(source))")
 
         let services = ServiceGroup(configuration: .init(
             services: [DaemonService(conninfo: db.conninfo, pollInterval: .milliseconds(200), logger: logger),

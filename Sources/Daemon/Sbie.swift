@@ -38,6 +38,10 @@ struct Sbie: AsyncParsableCommand {
     /// is 64) and a database error nobody handled is said as a sentence, with the exit
     /// codes of `exitCodesHelp`: 0 done, 1 refused, 2 not carried out.
     static func main() async {
+        if let problem = ArgumentCheck.problem(Array(CommandLine.arguments.dropFirst())) {
+            printError(problem)
+            exit(withError: ExitCode(2))
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -134,14 +138,16 @@ struct Migrate: AsyncParsableCommand {
             """)
 
     @OptionGroup var db: DatabaseOptions
-    @Option(help: "Folder of NNNN_name.sql files (default: $SBIE_SQL_DIR, ./Sql, or the checkout's Sql/).")
+    @Option(help: "Folder of NNNN_name.sql files (default: $SBIE_SQL_DIR, else the Sql/ of the executable's own checkout, else ./Sql).")
     var sqlDir: String?
 
     func run() async throws {
         let logger = db.logger("sbie.migrate")
         let migrator: Migrator
         do {
-            migrator = try Migrator.load(from: try Migrator.locateDirectory(explicit: sqlDir))
+            let (directory, source) = try Migrator.locate(explicit: sqlDir)
+            logger.info("migrations from \(directory.path) (\(source))")
+            migrator = try Migrator.load(from: directory)
         } catch {
             printError("\(error)")
             throw ExitCode(2)

@@ -31,6 +31,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a due command may wait before /health/ready reports the daemon blocked.") var readyMaxQueueAge = 30
     @Option(help: "Seconds between heartbeats on idle event streams.") var heartbeat = 15
     @Flag(help: "Mark the session cookie Secure (behind TLS).") var secureCookies = false
+    @Option(help: "Folder of NNNN_name.sql files whose latest version /health/ready expects (default: $SBIE_SQL_DIR, else the executable's checkout's Sql/, else ./Sql).")
+    var sqlDir: String?
 
     func run() async throws {
         let logger = db.logger("sbie.serve")
@@ -54,8 +56,12 @@ struct Serve: AsyncParsableCommand {
         // The in-process daemon's own status answers /health/ready (nil: the daemon runs elsewhere).
         let daemonStatus = DaemonStatus()
         if withDaemon { configuration.daemonStatus = daemonStatus }
-        configuration.expectedMigration = (try? Migrator.load(from: try Migrator.locateDirectory(explicit: nil)))?
-            .migrations.last?.version
+        if let (directory, source) = try? Migrator.locate(explicit: sqlDir) {
+            configuration.expectedMigration = (try? Migrator.load(from: directory))?.migrations.last?.version
+            logger.info("migrations expected from \(directory.path) (\(source))", metadata: ["latest": "\(configuration.expectedMigration.map(String.init) ?? "none")"])
+        } else {
+            logger.warning("no Sql/ folder found: /health/ready does not check the migration version (give --sql-dir or $SBIE_SQL_DIR)")
+        }
         // Fail fast with exit code 2 when the database is unreachable.
         do {
             let probe = try await Connection.connect(db.conninfo, logger: logger)
@@ -118,10 +124,40 @@ extension Login {
             abstract: "Create the login sbie serve connects as (NOINHERIT; may only switch into web-enabled logins).")
         @OptionGroup var db: DatabaseOptions
         @Argument(help: "The login name.") var name: String
-        @Option(help: "Its password (optional).") var password: String?
+        @Option(help: "Its password (optional). If the authenticator exists already, its password is set to this one.") var password: String?
 
+        /// Idempotent, so the README's steps work on a database that already has it (e.g.
+        /// after `scripts/demo` served its pages): an existing authenticator is kept (exit 0),
+        /// with its password set when `--password` is given; a role of that name that is not
+        /// an authenticator is refused (exit 1).
         func run() async throws {
-            try await changeWebLogins(db) { try await WebLogins.createAuthenticator(name, password: password, on: $0) }
+            let connection = try await db.connect(db.logger("sbie.login"))
+            do {
+                try await WebLogins.createAuthenticator(name, password: password, on: connection)
+            } catch LoginError.alreadyExists {
+                let isAuthenticator = try await connection.query(
+                    "SELECT pg_catalog.pg_has_role($1::text, 'sbie_authenticator', 'MEMBER') AND NOT r.rolinherit AND r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname = $1::text",
+                    [name], name: "is authenticator").rows.first?.decode(0, as: Bool.self) ?? false
+                guard isAuthenticator else {
+                    printError("a role named '\(name)' already exists and is not an authenticator (a NOINHERIT login in sbie_authenticator); choose another name")
+                    throw ExitCode(1)
+                }
+                if let password {
+                    do {
+                        try await connection.executeScript("ALTER ROLE \(try connection.quoteIdentifier(name)) PASSWORD \(try connection.quoteLiteral(password))", name: "set authenticator password")
+                    } catch let error as PostgresError where error.sqlState == "42501" {
+                        printError("authenticator \(name) exists, and this login may not set its password: \(error.message)")
+                        throw ExitCode(1)
+                    }
+                    print("authenticator \(name) exists already; its password is now the one given")
+                } else {
+                    print("authenticator \(name) exists already; unchanged (give --password to set its password)")
+                }
+                return
+            } catch let error as LoginError {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
             print("created authenticator \(name)")
         }
     }
@@ -151,6 +187,10 @@ extension Login {
                         expiresAt = date
                     } else {
                         printError("--expires must be 1-3650 days or a date YYYY-MM-DD")
+                        throw ExitCode(2)
+                    }
+                    if let expiresAt, expiresAt <= Timestamp(Date()) {
+                        printError("--expires \(expires) is in the past (\(expiresAt.iso8601)): a token must expire after now; give a later date or a number of days")
                         throw ExitCode(2)
                     }
                 }

@@ -237,6 +237,20 @@ struct IndependentVerifierTests {
             #expect(try runProgram(sbie, ["checkpoint", "keygen", "--out", other]).status == 0)
             let untrusted = try runProgram(sbie, ["checkpoint", "verify", checkpoint, "--public-key", other + ".pub", "--file", events])
             #expect(untrusted.status == 1 && untrusted.stdout.contains("FAILED: the checkpoint is signed by key"))
+            // The Python verifier checks the signature too with --public-key (package cryptography).
+            let pySigned = try runProgram(env, ["python3", script, events, checkpoint, "--public-key", key + ".pub"])
+            #expect(pySigned.status == 0 && pySigned.stdout == python.stdout, "\(pySigned.stdout)\(pySigned.stderr)")
+            let pyUntrusted = try runProgram(env, ["python3", script, events, checkpoint, "--public-key", other + ".pub"])
+            #expect(pyUntrusted.status == 1 && pyUntrusted.stdout.hasPrefix("FAILED \(live.globalPosition) wrong_key:"), "\(pyUntrusted.stdout)\(pyUntrusted.stderr)")
+            var document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: checkpoint))) as? [String: Any])
+            let signedAt = try #require(document["signed_at"] as? String)
+            var digits = Array(signedAt)  // another microsecond, same shape: the signed message differs
+            digits[digits.count - 2] = digits[digits.count - 2] == "0" ? "1" : "0"
+            document["signed_at"] = String(digits)
+            let forged = folder.appendingPathComponent("forged.json").path
+            try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: forged))
+            let pyForged = try runProgram(env, ["python3", script, events, forged, "--public-key", key + ".pub"])
+            #expect(pyForged.status == 1 && pyForged.stdout.hasPrefix("FAILED \(live.globalPosition) signature_invalid:"), "\(pyForged.stdout)\(pyForged.stderr)")
         }
     }
 }

@@ -53,6 +53,26 @@ let allYes: [BoardSeat: Ballot] = [.governor: .yes, .attorneyGeneral: .yes, .chi
 }
 
 @Suite struct BoardSeatTests {
+    /// Issue 13 follow-up: a seat change or correction may not change the seats in force on
+    /// the date of a recorded Board decision (a request decided on 2025-08-20 with four votes).
+    @Test func aSeatChangeMayNotContradictARecordedVote() {
+        var s = Scenario(boardSeedCommands() + realRows + [submit(1, tallahasseePD, filed: "2025-08-01"), schedule(1, "2025-08-20")])
+        s.accept(vote(1, "2025-08-20", [.governor: .yes, .attorneyGeneral: .yes, .chiefFinancialOfficer: .yes, .commissionerOfAgriculture: .yes]))
+        #expect(s.state.requests[uuid(1)]?.status == .approved)
+        // The tester's correction: Ingoglia's 07-21 entry moved to 07-18 under another name.
+        let correction = DomainCommand.fillBoardSeat(FillBoardSeat(seat: .chiefFinancialOfficer, member: "Nobody", effectiveOn: d("2025-07-18"), replacesEntryOn: d("2025-07-21")))
+        #expect(s.rejectionCode(correction) == "seat_change_contradicts_vote")
+        // Vacating the seat before the meeting, or filling the vacant seat, changes the tally too.
+        #expect(s.rejectionCode(.vacateBoardSeat(VacateBoardSeat(seat: .chiefFinancialOfficer, effectiveOn: d("2025-08-01")))) == "seat_change_contradicts_vote")
+        // The same member on an earlier date leaves 08-20 unchanged; a change after the meeting is fine.
+        #expect(s.rejectionCode(.fillBoardSeat(FillBoardSeat(seat: .chiefFinancialOfficer, member: "Blaise Ingoglia", effectiveOn: d("2025-07-18"), replacesEntryOn: d("2025-07-21")))) == nil)
+        #expect(s.rejectionCode(.vacateBoardSeat(VacateBoardSeat(seat: .chiefFinancialOfficer, effectiveOn: d("2025-08-21")))) == nil)
+        if case .failure(let r) = s.when(correction, today: "2026-06-30") {
+            #expect(r.field == "replaces_entry_on" || r.field == "effective_on")
+            #expect(r.message.contains("2025-08-20") && r.message.contains("s. 908.1031, F.S."))
+        }
+    }
+
     @Test func fillAndVacate() {
         var s = Scenario()
         let fill = DomainCommand.fillBoardSeat(FillBoardSeat(seat: .chiefFinancialOfficer, member: "Jimmy Patronis", effectiveOn: d("2025-02-13")))

@@ -425,6 +425,7 @@ extension FloridaDate {
             .seatAlreadyFilled: decided(seated, .fillBoardSeat(FillBoardSeat(seat: .governor, member: "Ron DeSantis", effectiveOn: d("2025-03-01")))),
             .seatAlreadyVacant: decided(seated, .vacateBoardSeat(VacateBoardSeat(seat: .chiefFinancialOfficer, effectiveOn: d("2025-05-01")))),
             .seatEntryConflict: decided(seated, .fillBoardSeat(FillBoardSeat(seat: .governor, member: "Someone Else", effectiveOn: d("2025-02-13")))),
+            .seatChangeContradictsVote: decided(denied, .fillBoardSeat(FillBoardSeat(seat: .chiefFinancialOfficer, member: "Nobody", effectiveOn: d("2025-07-18"), replacesEntryOn: d("2025-07-21")))),
             .seatEntryNotFound: decided(seated, .fillBoardSeat(FillBoardSeat(seat: .governor, member: "Someone Else", effectiveOn: d("2025-03-01"), replacesEntryOn: d("2025-03-02")))),
         ]
         // agency_mismatch is refused at submission (CQ003, submit_command); decide answers another

@@ -4,12 +4,25 @@ import Testing
 
 /// The pages' pure parts: form decoding, CSRF tokens, links from data, charts (no database).
 @Suite struct PageSupportTests {
-    @Test func formDecodingKeepsTheFirstValueAndDecodesPercentAndPlus() throws {
-        let form = try PageSupport.parseForm("reason=City+commission%3A+%3Cb%3Eyes%3C%2Fb%3E&filed_on=2025-02-30&reason=second&empty=")
+    @Test func formDecodingDecodesPercentAndPlus() throws {
+        let form = try PageSupport.parseForm("reason=City+commission%3A+%3Cb%3Eyes%3C%2Fb%3E&filed_on=2025-02-30&empty=")
         #expect(form["reason"] == "City commission: <b>yes</b>")
         #expect(form["filed_on"] == "2025-02-30")
         #expect(form["empty"] == "")
         #expect(form.count == 3)
+    }
+
+    /// Issue 19 follow-up: a repeated field is refused (the CLI refuses a repeated option, the
+    /// queue a repeated JSON key), naming the field, rather than resolved to one of its values.
+    @Test func formDecodingRefusesARepeatedField() {
+        do {
+            _ = try PageSupport.parseForm("votes.governor=yes&votes.cfo=yes&votes.governor=no")
+            Issue.record("a repeated field was accepted")
+        } catch {
+            #expect(error.status == 400)
+            #expect(error.paragraphs.first?.contains("“votes.governor”") == true)
+        }
+        #expect(throws: PageError.self) { try PageSupport.parseForm("a=1&a=1") }
     }
 
     @Test func formDecodingRefusesBadEncodingAndNul() {

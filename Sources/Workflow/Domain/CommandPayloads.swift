@@ -174,6 +174,14 @@ public struct ScheduleReview: Sendable, Hashable {
         self.meetingDate = meetingDate
         self.scheduledOn = scheduledOn
     }
+
+    /// The `scheduled_on` the CLI (`sbie schedule` without `--on`), the API and the web form
+    /// send when none is given: Florida's date `today`, or the meeting date when the meeting
+    /// is earlier (a past meeting's scheduling is recorded late). A record-keeping default,
+    /// not law; each says which date it used.
+    public static func defaultScheduledOn(meeting: FloridaDate, today: FloridaDate) -> FloridaDate {
+        min(today, meeting)
+    }
 }
 
 /// `record_board_vote`: each seat's vote at the meeting.

@@ -481,8 +481,27 @@ private struct Decider {
                 throw Rejection(.seatAlreadyVacant, "the \(change.seat.title) seat is already vacant on \(change.effectiveOn) (since \(current.effectiveOn))", field: "effective_on")
             }
         }
+        try keepsRecordedVotes(change)
         let event: DomainEvent = change.member == nil ? .boardSeatVacated(change) : .boardSeatFilled(change)
         return Decision(events: [(StreamName.board, event)])
+    }
+
+    /// A seat change or correction may not change who held the seat on the meeting date of
+    /// a Board decision already recorded: the decision was tallied over the seats then
+    /// filled (s. 908.1031, F.S., text: "All board action shall be by unanimous vote"; which
+    /// seats a vote counts is this register's reading, record rule `record.seat-history`).
+    /// - Throws: `seat_change_contradicts_vote`, naming the decision's request and date.
+    private func keepsRecordedVotes(_ change: BoardSeatChanged) throws(Rejection) {
+        var after = state.board
+        after.record(change.entry, seat: change.seat, replacing: change.replacesEntryOn)
+        let decided = state.requests.values.compactMap { r in r.decidedOn.map { (request: r, on: $0) } }
+            .sorted { ($0.on, $0.request.id.uuidString) < ($1.on, $1.request.id.uuidString) }
+        for (request, on) in decided {
+            let before = state.board.member(of: change.seat, on: on), now = after.member(of: change.seat, on: on)
+            guard before != now else { continue }
+            let field = change.replacesEntryOn != nil && change.effectiveOn > on ? "replaces_entry_on" : "effective_on"
+            throw Rejection(.seatChangeContradictsVote, "\(Source.board) and \(RecordRule.seatHistory.citation): the Board's decision on request \(request.id.uuidString.lowercased()) (\(request.status.rawValue) on \(on)) was tallied with the \(change.seat.title) seat \(before.map { "held by \($0)" } ?? "vacant"); this change would make it \(now.map { "held by \($0)" } ?? "vacant") on that date. A recorded decision is not re-tallied; date the change after \(on)", field: field)
+        }
     }
 
     // MARK: policy

@@ -131,6 +131,9 @@ public enum RejectionCode: String, Sendable, CaseIterable, Codable {
     case seatEntryConflict = "seat_entry_conflict"
     /// `replaces_entry_on` names no entry of that seat.
     case seatEntryNotFound = "seat_entry_not_found"
+    /// A seat change or correction that would change who held a seat on the meeting date
+    /// of a Board decision already recorded (that decision was tallied over the seats then filled).
+    case seatChangeContradictsVote = "seat_change_contradicts_vote"
 }
 
 extension RejectionCode {
@@ -167,6 +170,8 @@ extension RejectionCode {
             return "287(g) MOA termination clause, as read by the notice-effect policy entry"
         case .seatAlreadyFilled, .seatAlreadyVacant, .seatEntryConflict, .seatEntryNotFound:
             return RecordRule.seatHistory.citation
+        case .seatChangeContradictsVote:
+            return "s. 908.1031, F.S. (a decision is tallied over the seats filled on its meeting date), with \(RecordRule.seatHistory.citation)"
         case .legalDateOutOfOrder:
             return RecordRule.legalTimeMonotone.citation
         case .policyEntryConflict:

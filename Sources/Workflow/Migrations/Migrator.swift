@@ -83,28 +83,48 @@ public struct Migrator: Sendable {
         return Migrator(migrations: migrations)
     }
 
-    /// Finds the `Sql/` folder: `explicit` if given, else `$SBIE_SQL_DIR`, else `Sql/`
-    /// in the current directory or in any parent of the running executable
-    /// (so `.build/release/sbie` finds the checkout's `Sql/`).
+    /// The running executable's path: `/proc/self/exe` (so `sbie` found on `PATH` is located
+    /// too), else `argv[0]`.
+    public static var runningExecutable: String? {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first
+    }
+
+    /// Finds the `Sql/` folder; see `locate`.
     /// - Throws: `MigrationError.directoryNotFound` naming the places searched.
     public static func locateDirectory(explicit: String? = nil) throws -> URL {
-        if let explicit { return URL(fileURLWithPath: explicit) }
-        var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["SBIE_SQL_DIR"] { candidates.append(URL(fileURLWithPath: env)) }
-        candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Sql"))
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
-            .deletingLastPathComponent()
-        for _ in 0..<6 {
-            candidates.append(dir.appendingPathComponent("Sql"))
-            dir = dir.deletingLastPathComponent()
-        }
-        for candidate in candidates {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
-                return candidate
+        try locate(explicit: explicit).directory
+    }
+
+    /// Finds the `Sql/` folder, and says how: `explicit` (`--sql-dir`) if given, else
+    /// `$SBIE_SQL_DIR`, else `Sql/` in a parent of the running executable (its own
+    /// checkout: `.build/release/sbie` finds the `Sql/` it was built with), and only when
+    /// the executable has none, `Sql/` in the current directory. So `sbie migrate` run from
+    /// another checkout never silently applies that checkout's migrations.
+    /// - Returns: the folder and a phrase naming where it came from, for the log.
+    /// - Throws: `MigrationError.directoryNotFound` naming the places searched.
+    public static func locate(explicit: String? = nil,
+                              executable: String? = runningExecutable,
+                              currentDirectory: String = FileManager.default.currentDirectoryPath,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (directory: URL, source: String) {
+        if let explicit { return (URL(fileURLWithPath: explicit), "--sql-dir") }
+        if let env = environment["SBIE_SQL_DIR"], !env.isEmpty { return (URL(fileURLWithPath: env), "$SBIE_SQL_DIR") }
+        var candidates: [(URL, String)] = []
+        if let executable {
+            var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<6 {
+                candidates.append((dir.appendingPathComponent("Sql"), "the running executable's checkout"))
+                dir = dir.deletingLastPathComponent()
             }
         }
-        throw MigrationError.directoryNotFound(searched: candidates.map(\.path))
+        candidates.append((URL(fileURLWithPath: currentDirectory).appendingPathComponent("Sql"),
+                           "the current directory (the running executable's checkout has no Sql/)"))
+        for (candidate, source) in candidates {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                return (candidate.standardizedFileURL, source)
+            }
+        }
+        throw MigrationError.directoryNotFound(searched: candidates.map(\.0.path))
     }
 
     /// Applies the migrations not yet applied.

@@ -36,7 +36,9 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     /// RFC 4180: a header line, CRLF line ends, fields quoted when they contain a comma,
     /// a quote or a line break; SQL NULL is an empty unquoted field, an empty string `""`.
     /// Booleans are `true`/`false`, timestamps ISO 8601 in UTC (`2025-08-01T04:00:00.000000Z`,
-    /// as `Timestamp.iso8601`), dates `YYYY-MM-DD`.
+    /// as `Timestamp.iso8601`), dates `YYYY-MM-DD`. A text cell that a spreadsheet would
+    /// read as a formula (first character `=`, `+`, `-`, `@`, tab or CR) is written with a
+    /// single quote before it (OWASP, CSV injection), so `=1+1` is written `'=1+1`.
     case csv
     /// One JSON object per line (`row_to_json`): JSON columns embedded as JSON, NULL as null.
     case jsonl
@@ -45,17 +47,23 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 /// CSV encoding (RFC 4180).
 public enum CSV {
     /// One record, with its CRLF. Nil fields are empty; empty strings are written `""`
-    /// so they differ from NULL; fields with a comma, a quote, a line break or
-    /// surrounding white space are quoted (quotes doubled).
+    /// so they differ from NULL; a field starting with `=`, `+`, `-`, `@`, tab or CR gets a
+    /// leading `'` (OWASP's defence against CSV formula injection: a spreadsheet shows it
+    /// as text); fields with a comma, a quote, a line break or surrounding white space are
+    /// quoted (quotes doubled).
     public static func record(_ fields: [String?]) -> String {
         fields.map { field -> String in
-            guard let field else { return "" }
+            guard var field else { return "" }
+            if let first = field.unicodeScalars.first, formulaStarts.contains(first) { field = "'" + field }
             let needsQuotes = field.isEmpty || field.first?.isWhitespace == true || field.last?.isWhitespace == true
                 || field.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline })
             guard needsQuotes else { return field }
             return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }.joined(separator: ",") + "\r\n"
     }
+
+    /// First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+    static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
 }
 
 /// Exports of the log or a read model as CSV or JSON lines, from one consistent snapshot.

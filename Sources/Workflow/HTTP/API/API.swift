@@ -185,12 +185,18 @@ struct API: Sendable {
         request.headers.first { $0.name.canonicalName == name }?.value
     }
 
-    func query(_ request: Request, _ name: String) -> String? {
-        request.uri.queryParameters[Substring(name)].map { String($0) }
+    /// A query parameter's value; one given twice is refused (400 naming it), never resolved
+    /// to one of its values (as a repeated form field, option or JSON key).
+    func query(_ request: Request, _ name: String) throws -> String? {
+        let values = request.uri.queryParameters[values: Substring(name)]
+        guard values.count <= 1 else {
+            throw Problem(400, "invalid_field_value", "the query parameter \(name) is given \(values.count) times; give it once", field: name)
+        }
+        return values.first.map { String($0) }
     }
 
     func integer(_ request: Request, _ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
-        guard let text = query(request, name) else { return value }
+        guard let text = try query(request, name) else { return value }
         guard let number = Int64(text), range.contains(number) else {
             throw Problem(400, "invalid_field_value", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)", field: name)
         }
@@ -198,7 +204,7 @@ struct API: Sendable {
     }
 
     func asOf(_ request: Request) throws -> AsOf? {
-        guard let text = query(request, "as_of") else { return nil }
+        guard let text = try query(request, "as_of") else { return nil }
         guard let asOf = AsOf(parsing: text) else {
             throw Problem(400, "invalid_date", "as_of must be a global position, a date (YYYY-MM-DD) or an ISO 8601 instant", field: "as_of")
         }
@@ -217,7 +223,9 @@ struct API: Sendable {
         enum CodingKeys: String, CodingKey { case token, login, expiresAt = "expires_at" } }
 
     /// A web session: PostgreSQL itself checks the password (a libpq connection as that
-    /// login); a connection let in without a password (trust, peer) is refused.
+    /// login); a connection let in without a password (trust, peer) is refused, and so is a
+    /// login that may not hold a session (403 `session_not_allowed`: the authenticator, the
+    /// daemon, the owner, a superuser, a login not web-enabled).
     func login(_ request: Request) async throws -> Response {
         let body = try await jsonBody(request)
         let fields = try StrictJSON.object(body, allowed: ["login", "password"])
@@ -238,7 +246,11 @@ struct API: Sendable {
         }
         let token = Tokens.generate()
         let expires = Timestamp(Date().addingTimeInterval(configuration.sessionLifetime))
-        _ = try await user.query("SELECT create_session_token($1, $2)", [token, expires.iso8601], name: "create session")
+        do {
+            _ = try await user.query("SELECT create_session_token($1, $2)", [token, expires.iso8601], name: "create session")
+        } catch let error as PostgresError where SessionRefusal.applies(error) {
+            throw Problem(403, SessionRefusal.code, SessionRefusal.message(login))
+        }
         var headers = HTTPFields()
         headers[.setCookie] = "sbie_session=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(configuration.sessionLifetime))"
             + (configuration.secureCookies ? "; Secure" : "")
@@ -263,29 +275,45 @@ struct API: Sendable {
     func submit(_ request: Request, type: String) async throws -> Response {
         let credential = try requireLogin(request)
         let body = try await jsonBody(request)
-        let command: DomainCommand
+        var command: DomainCommand
         switch DomainCommand.parse(type: type, payload: body) {
         case .success(let parsed): command = parsed
         case .failure(let rejection):
             let status = rejection.code == "unknown_command_type" ? 404 : rejection.code == "payload_too_large" ? 413 : 400
             throw Problem(status, rejection.code, rejection.message, field: rejection.field.map { "payload." + $0 })
         }
+        // A legal date nobody gave is made explicit, as the CLI does: schedule_review without
+        // scheduled_on is scheduled on Florida's date today (not after the meeting); the
+        // response says so in `Sbie-Defaulted`.
+        var defaulted: String?
+        if case .scheduleReview(var p) = command, p.scheduledOn == nil {
+            let day = ScheduleReview.defaultScheduledOn(meeting: p.meetingDate, today: FloridaDate(floridaDateOf: Date()))
+            p.scheduledOn = day
+            command = .scheduleReview(p)
+            defaulted = "scheduled_on=\(day)"
+        }
         let key = header(request, "idempotency-key") ?? UUID().uuidString.lowercased()
         guard (1...200).contains(key.count) else {
             throw Problem(400, "invalid_field_value", "Idempotency-Key must be 1-200 characters", field: "Idempotency-Key")
         }
         let wait = try preferWait(request)
-        let payload = String(decoding: command.payloadJSON(), as: UTF8.self)
+        let payload = String(decoding: command.payloadJSON(), as: UTF8.self), commandType = command.commandType
         let record = try await data.run(as: credential) { c, _ in
-            try CommandQueue.submit(type: command.commandType, payload: payload, idempotencyKey: key, on: c)
+            try CommandQueue.submit(type: commandType, payload: payload, idempotencyKey: key, on: c)
         }
-        metrics.submitted(type: command.commandType)
+        metrics.submitted(type: commandType)
         var final = record
         if let wait, !record.isFinal {
             final = try await waitForOutcome(record.commandID, credential: credential, timeout: wait) ?? record
         }
-        return try commandResponse(final, waited: wait != nil)
+        var response = try commandResponse(final, waited: wait != nil)
+        if let defaulted, let name = Self.defaultedHeader { response.headers[name] = defaulted }
+        return response
     }
+
+    /// `Sbie-Defaulted: field=value`: a field the payload omitted and the server filled in
+    /// (schedule_review's `scheduled_on`: Florida's date today, not after the meeting).
+    static let defaultedHeader = HTTPFields.Element.Name("Sbie-Defaulted")
 
     func preferWait(_ request: Request) throws -> Duration? {
         guard let prefer = header(request, "prefer") else { return nil }
@@ -345,7 +373,7 @@ struct API: Sendable {
 
     func listCommands(_ request: Request) async throws -> Response {
         let credential = try requireLogin(request)
-        let statusText = query(request, "status")
+        let statusText = try query(request, "status")
         let status = statusText.flatMap { CommandRecord.Status(rawValue: $0) }
         if statusText != nil && status == nil {
             throw Problem(400, "invalid_field_value", "status must be pending, accepted, rejected or failed", field: "status")
@@ -367,17 +395,17 @@ struct API: Sendable {
     func registerRows(_ request: Request) async throws -> Response {
         let credential = try credential(request)
         let asOf = try asOf(request)
-        let agency = query(request, "agency").map { AgencyID.slug(of: $0) }
-        let county = query(request, "county")?.lowercased()
+        let agency = try query(request, "agency").map { AgencyID.slug(of: $0) }
+        let county = try query(request, "county")?.lowercased()
         var model: String?
-        if let text = query(request, "model") {
+        if let text = try query(request, "model") {
             guard let parsed = Model(codeOrName: text) else {
                 throw Problem(400, "invalid_field_value", "model must be TFM, WSO or JEM", field: "model")
             }
             model = parsed.rawValue
         }
         var state: String?
-        if let text = query(request, "state") {
+        if let text = try query(request, "state") {
             guard AgreementStatus(rawValue: text) != nil else {
                 throw Problem(400, "invalid_field_value",
                               "state must be one of \(AgreementStatus.allCases.map(\.rawValue).joined(separator: ", "))", field: "state")
@@ -385,7 +413,7 @@ struct API: Sendable {
             state = text
         }
         var notListed: Bool?
-        if let text = query(request, "not_listed") {
+        if let text = try query(request, "not_listed") {
             guard text == "true" || text == "false" else {
                 throw Problem(400, "invalid_field_value", "not_listed must be true or false", field: "not_listed")
             }
@@ -425,7 +453,7 @@ struct API: Sendable {
     func requests(_ request: Request) async throws -> Response {
         let credential = try credential(request)
         let asOf = try asOf(request)
-        let agencyText = query(request, "agency")
+        let agencyText = try query(request, "agency")
         let rows = try await data.run(as: credential, readOnly: true) { c, p -> [TerminationRequestRow] in
             var agency: AgencyID?
             if let agencyText {
@@ -525,7 +553,7 @@ struct API: Sendable {
         guard let source = ExportSource(rawValue: text) else {
             throw Problem(404, "unknown_export", "exports: \(ExportSource.allCases.map(\.rawValue).joined(separator: ", "))", field: "source")
         }
-        let formatText = query(request, "format") ?? "csv"
+        let formatText = try query(request, "format") ?? "csv"
         guard let format = ExportFormat(rawValue: formatText) else {
             throw Problem(400, "invalid_field_value", "format must be csv or jsonl", field: "format")
         }
@@ -684,4 +712,21 @@ struct VerifyResource: Encodable {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// The refusal of a web session to a login that may not hold one: only web-enabled agency
+/// clerks, Board staff, registrars and auditors may (`create_session_token`, 0011). Any
+/// other login (the authenticator, the daemon, the owner, a superuser) meets 42501 (no
+/// EXECUTE, or not web-enabled), 42883 or 3F000 (the function is not visible to it);
+/// each is this one refusal, never a 500.
+enum SessionRefusal {
+    static let code = "session_not_allowed"
+
+    static func applies(_ error: PostgresError) -> Bool {
+        ["42501", "42883", "3F000", "42P01"].contains(error.sqlState ?? "")
+    }
+
+    static func message(_ login: String) -> String {
+        "login \(login.prefix(63)) may not open a web session: sessions are for web-enabled agency clerks, Board staff, registrars and auditors (sbie login web-enable), never the server's authenticator, the daemon, the owner or a superuser"
+    }
 }

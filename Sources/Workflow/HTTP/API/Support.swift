@@ -4,7 +4,17 @@ import Prometheus
 
 /// Strict reading of small JSON request bodies (the login form): an object of known keys.
 enum StrictJSON {
+    /// A JSON object with keys from `allowed` only; a key given twice is refused naming it
+    /// (as `DomainCommand.parse` and CQ002 refuse it in a command's payload), never resolved.
     static func object(_ data: Data, allowed: Set<String>) throws -> [String: Any] {
+        do {
+            _ = try JSONValue.parse(strict: data)
+        } catch {
+            if let key = error.repeatedKey {
+                throw Problem(400, "malformed_payload", "the body repeats the key '\(key.prefix(100))'", field: String(key.prefix(100)))
+            }
+            throw Problem(400, "malformed_payload", "the body must be a JSON object")
+        }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw Problem(400, "malformed_payload", "the body must be a JSON object")
         }

@@ -101,9 +101,12 @@ extension Pages {
         }
         if viewer.isBoard, open {
             let v = values("schedule"), e = errors("schedule")
+            let today = FloridaDate(floridaDateOf: Date())
             forms.append(FormView(id: "schedule", heading: row.meetingOn == nil ? "Schedule the review" : "Reschedule the review",
                                   note: nil, action: base + "/schedule", fields: [
                                       FieldView(.text, "meeting_date", "Meeting date", form: v, errors: e, hint: "YYYY-MM-DD", idPrefix: "schedule"),
+                                      FieldView(.text, "scheduled_on", "Date scheduled", form: v, errors: e,
+                                                hint: "YYYY-MM-DD; empty: today in Florida (\(today)), or the meeting date if that is earlier", idPrefix: "schedule"),
                                   ], button: "Schedule the review", formID: v["form_id"] ?? ""))
             if row.state == "under_review", let meetingText = row.meetingOn, let meeting = FloridaDate(iso: meetingText) {
                 let v = values("vote"), e = errors("vote")
@@ -147,7 +150,12 @@ extension Pages {
             if let served = Pages.trimmed(form, "served_on") { payload["served_on"] = served }
         case "schedule":
             type = "schedule_review"
-            payload["meeting_date"] = Pages.trimmed(form, "meeting_date") ?? ""
+            let meeting = Pages.trimmed(form, "meeting_date") ?? ""
+            payload["meeting_date"] = meeting
+            // As the CLI and the API: an empty date is today in Florida, not after the meeting.
+            payload["scheduled_on"] = Pages.trimmed(form, "scheduled_on")
+                ?? FloridaDate(iso: meeting).map { ScheduleReview.defaultScheduledOn(meeting: $0, today: FloridaDate(floridaDateOf: Date())).description }
+                ?? FloridaDate(floridaDateOf: Date()).description
         case "vote":
             type = "record_board_vote"
             var votes: [String: String] = [:]
@@ -173,11 +181,13 @@ extension Pages {
         if !errors.isEmpty {
             return try await requestPage(page, id: requestID, state: state, status: .unprocessableContent)
         }
-        let outcome = try await submit(page, type: type, payload: payload, key: Pages.formKey(form, action))
+        let outcome = try await submit(page, type: type, payload: payload, key: try Pages.formKey(form, action))
         switch outcome {
         case .accepted:
             let done = ["withdraw": "withdrawn", "notice": "notice", "schedule": "scheduled", "vote": "voted"][action] ?? "done"
-            return redirect(page, to: Labels.requestHref(requestID) + "?done=" + done)
+            // Scheduling says which date it recorded (the field may have been left empty).
+            let on = (payload["scheduled_on"] as? String).flatMap(FloridaDate.init(iso:)).map { "&on=\($0)" } ?? ""
+            return redirect(page, to: Labels.requestHref(requestID) + "?done=" + done + (action == "schedule" ? on : ""))
         case .rejected:
             state.freshKey = true
         default:
@@ -283,7 +293,7 @@ extension Pages {
         let member = Pages.trimmed(form, "member")
         if let member { payload["member"] = member }
         let outcome = try await submit(page, type: member == nil ? "vacate_board_seat" : "fill_board_seat", payload: payload,
-                                       key: Pages.formKey(form, "seat"))
+                                       key: try Pages.formKey(form, "seat"))
         if case .accepted = outcome { return redirect(page, to: "/board?done=seat") }
         var alert = Pages.alert(for: outcome)
         if case .invalid(let rejection) = outcome, let field = rejection.field, !["seat", "member", "effective_on", "sources", "note"].contains(field) {
@@ -342,7 +352,8 @@ extension Pages {
             await user.close()
         } catch let error as PostgresError {
             await user.close()
-            return try await loginPage(page, form: form, alert: AlertView(heading: "Not signed in", message: error.message, source: nil),
+            let message = SessionRefusal.applies(error) ? SessionRefusal.message(loginName) : error.message
+            return try await loginPage(page, form: form, alert: AlertView(heading: "Not signed in", message: message, source: nil),
                                        status: .forbidden)
         }
         page.setCookies.append(PageSupport.setCookie(PageSupport.sessionCookie, token, maxAge: Int(configuration.sessionLifetime),

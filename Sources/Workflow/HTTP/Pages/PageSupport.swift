@@ -85,8 +85,9 @@ enum PageSupport {
         }
     }
 
-    /// An `application/x-www-form-urlencoded` body: the first value of each name.
-    /// - Throws: `PageError` 415 for another content type, 413 over `maxFormBytes`, 400 for bad encoding.
+    /// An `application/x-www-form-urlencoded` body: each name's value.
+    /// - Throws: `PageError` 415 for another content type, 413 over `maxFormBytes`, 400 for bad
+    ///   encoding, a NUL, or a name given more than once (the page names the field).
     static func form(_ request: Request) async throws -> FormValues {
         let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard type == "application/x-www-form-urlencoded" else {
@@ -101,7 +102,7 @@ enum PageSupport {
         return try parseForm(String(buffer: buffer))
     }
 
-    static func parseForm(_ body: String) throws -> FormValues {
+    static func parseForm(_ body: String) throws(PageError) -> FormValues {
         var values: FormValues = [:]
         for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -111,7 +112,12 @@ enum PageSupport {
             guard !name.contains("\u{0}"), !value.contains("\u{0}") else {
                 throw PageError(400, "Malformed form", "The form contains a NUL character, which no field may hold.")
             }
-            if values[name] == nil { values[name] = value }
+            guard values[name] == nil else {
+                throw PageError(400, "Repeated field",
+                                "The form sent the field “\(name.prefix(100))” more than once. Each field is sent once; a repeated field is refused, not resolved (as a repeated key in a JSON payload, CQ002), so nothing was recorded.",
+                                "Go back, reload the page and submit the form again.")
+            }
+            values[name] = value
         }
         return values
     }

@@ -199,7 +199,7 @@ struct Pages: Sendable {
         case "filed": "Your termination request was filed and accepted for review."
         case "withdrawn": "The request was withdrawn."
         case "notice": "The termination notice was recorded."
-        case "scheduled": "The review was scheduled."
+        case "scheduled": "The review was scheduled" + (page.query("on").flatMap(FloridaDate.init(iso:)).map { ", recorded as scheduled on \($0)." } ?? ".")
         case "voted": "The Board's vote was recorded."
         case "seat": "The seat change was recorded."
         case "signed-out": "You are signed out."
@@ -309,9 +309,16 @@ struct Pages: Sendable {
         return [field: rejection.message]
     }
 
-    /// A form's idempotency key: its hidden `form_id` (a UUID made when the form was shown).
-    static func formKey(_ form: FormValues, _ kind: String) -> String {
-        let id = form["form_id"].flatMap(UUID.init(uuidString:)) ?? UUID()
+    /// A form's idempotency key: its hidden `form_id` (a UUID made when the form was shown),
+    /// so a form sent twice is one command.
+    /// - Throws: `PageError` 400 when `form_id` is missing or not a UUID (a fresh key would
+    ///   silently lose the double-submit protection).
+    static func formKey(_ form: FormValues, _ kind: String) throws(PageError) -> String {
+        guard let id = form["form_id"].flatMap(UUID.init(uuidString:)) else {
+            throw PageError(400, "Please submit the form again",
+                            "The form's hidden form_id, which makes a form sent twice count once, is \(form["form_id"] == nil ? "missing" : "not a UUID"), so nothing was recorded.",
+                            "Go back, reload the page and submit the form again.")
+        }
         return "web:\(kind):\(id.uuidString.lowercased())"
     }
 
