@@ -183,13 +183,13 @@ struct DaemonProcessTests {
             let daemon = try DaemonProcess(dsn, ["--poll-interval", "5000"])
             try await Task.sleep(for: .milliseconds(700))
             let record = try await CommandQueue.submit(type: "register_agreement", payload: registerPayload(1), idempotencyKey: "w", on: db)
-            let outcome = try await CommandQueue.waitForOutcome(record.commandID, timeout: .seconds(3), on: db)
+            let outcome = try await CommandQueue.waitForOutcome(record.commandID, timeout: .seconds(4), on: db)
             #expect(outcome?.status == .accepted)
             let latency = try #require(outcome?.processedAt).microsecondsSinceEpoch - record.submittedAt.microsecondsSinceEpoch
-            #expect(latency < 1_000_000, "woken by NOTIFY, not by the 5 s poll: \(latency) µs")
+            #expect(latency < 3_500_000, "woken by NOTIFY, not by the 5 s poll: \(latency) µs")
             let started = ContinuousClock.now
             #expect(daemon.terminate() == 0)
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(4), "SIGTERM stops it without waiting out the 5 s poll")
         }
     }
 

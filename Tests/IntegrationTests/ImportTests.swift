@@ -38,7 +38,7 @@ struct ImportTests {
             let started = ContinuousClock.now
             let report = try await ImportSubmission.submitImport(try IceImport.parse(contentsOf: iceListURL), on: db)
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed < .seconds(5), "parsing and submitting 309 rows took \(elapsed)")
+            #expect(elapsed < .seconds(20), "a bound against a round trip per row, not a timing: parsing and submitting 309 rows took \(elapsed)")
             #expect(report.submitted == 309)
             #expect(report.alreadySubmitted == 0)
             #expect(report.rowsRead == report.imported + report.skipped.count)

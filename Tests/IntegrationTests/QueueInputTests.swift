@@ -143,7 +143,9 @@ struct QueueInputTests {
                 found = try await db.query("SELECT json_has_repeated_key($1::json)", [payload]).rows[0].decode(0, as: Bool.self)
             }
             #expect(!found)
-            #expect(check < .seconds(1), "\(check)")
+            // A bound against blow-up (a walk exponential in depth takes minutes), not a
+            // timing: it takes tens of milliseconds on an idle machine, and CI machines are not idle.
+            #expect(check < .seconds(15), "\(check)")
             // A refused payload is walked to name the key: bounded too.
             let repeated = build(innermost: #"{"z":1,"z":2}"#)
             var path: String?
@@ -151,7 +153,7 @@ struct QueueInputTests {
                 path = try await db.query("SELECT json_repeated_key($1::json)", [repeated]).rows[0].decodeIfPresent(0, as: String.self)
             }
             #expect(path == "k" + String(repeating: "[60]", count: 28) + ".z")
-            #expect(walk < .seconds(2), "\(walk)")
+            #expect(walk < .seconds(30), "\(walk)")
         }
     }
 
