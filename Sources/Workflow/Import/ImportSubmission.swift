@@ -119,11 +119,18 @@ extension Connection {
 
 extension Connection {
     /// The reconciliation of an edition with the register as it stands (the whole log
-    /// folded): what `submitEdition` would enqueue. Appends and enqueues nothing.
+    /// folded): what `submitEdition` would enqueue. Appends and enqueues nothing. "Newest
+    /// edition" is the database's (`newest_edition()`, Sql/0016: recorded, or pending), the
+    /// one `claim_edition` checks, and an edition dated after today in Florida is refused.
     /// - Throws: `PostgresError`; a decoding error for a corrupt event.
     public func planEdition(_ parsed: IceImport.Parsed) throws -> EditionPlan {
-        let state = try transaction { db in try db.foldLog().state }
-        return EditionReconciler.reconcile(parsed, state: state)
+        let (state, newest) = try transaction { db in (try db.foldLog().state, try db.newestEdition()) }
+        return EditionReconciler.reconcile(parsed, state: state, newestClaimed: newest, today: FloridaDate(floridaDateOf: Date()))
+    }
+
+    /// `newest_edition()` (Sql/0016): the newest edition that counts for the order of imports.
+    func newestEdition() throws -> String? {
+        try query("SELECT newest_edition()", name: "import: newest edition").rows.first?.decodeIfPresent(0, as: String.self)
     }
 
     /// Reconciles an edition with the register and enqueues the plan's commands, all in
@@ -136,8 +143,10 @@ extension Connection {
     /// Idempotency keys: `edition:<label>:<command type>:<16 hex of SHA-256(payload)>`.
     /// - Returns: the report (rows' command ids in `commandIDs`, the `record_edition`
     ///   command's in `editionCommandID`) and the plan.
-    /// - Throws: `PostgresError`: SQLSTATE IE001 when a later edition was already claimed;
-    ///   42501 when the login may not import. Nothing is enqueued then.
+    /// - Throws: `PostgresError`: SQLSTATE IE001 when a later edition counts (recorded, or its
+    ///   `record_edition` pending); IE002 when the edition is dated after today in Florida;
+    ///   22023 when its label is not a real date; 42501 when the login may not import.
+    ///   Nothing is enqueued then.
     public func submitEdition(
         _ parsed: IceImport.Parsed, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> (report: ImportReport, plan: EditionPlan) {
@@ -145,6 +154,8 @@ extension Connection {
             // The lock claim_edition takes: concurrent imports plan one after the other.
             try db.query("SELECT pg_advisory_xact_lock($1::bigint)", [SharedNames.AdvisoryLock.editionImport], name: "import: edition lock")
             let state = try db.foldLog().state
+            // The log's newest edition only: a pending or future edition is claim_edition's to
+            // refuse (IE001, IE002), so the caller gets the SQLSTATE.
             let plan = EditionReconciler.reconcile(parsed, state: state)
             var report = parsed.report
             report.classes = plan.counts
