@@ -253,7 +253,7 @@ public enum EditionReconciler {
                         ["SIGNED \(agreement.signedOn) -> \(row.signedOn), but its own MOA file \(file(url) ?? "?") is dated "
                             + fileDates.map(\.description).joined(separator: " or ") + agrees
                             + ": the row contradicts itself, likely an ICE error; nothing is applied for this row "
-                            + "(if ICE's new date is right: `sbie agreement correct-date \(agreement.id) --signed \(row.signedOn)`)"],
+                            + "(if ICE's new date is right: `sbie agreement correct-date \(agreement.id) --signed \(row.signedOn) --edition \(label)`)"],
                         decide: true)))
                     continue
                 }
