@@ -108,6 +108,11 @@ public struct EditionPlan: Sendable, Equatable, Encodable {
 /// both MOA files are known and differ, else `redated`; TYPE, COUNTY or MOA link differs ->
 /// `details_changed` (a TYPE or COUNTY column the edition lacks, or an empty MOA cell,
 /// keeps the register's value).
+/// A row is `needs_review` instead (nothing applied for it) when its name would enter the
+/// register as new text and mixes scripts or looks like another agency's name
+/// (`NameText.skeleton`, `NameText.differsOnlyByReplacedCharacters`), or when it re-dates
+/// its agreement to a SIGNED that disagrees with a date in its own MOA file name
+/// (`moaFileDates`); see docs/architecture.md, "Editions".
 public enum EditionReconciler {
     /// The plan for `parsed` against `state`.
     /// - Parameters:
