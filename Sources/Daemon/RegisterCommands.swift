@@ -13,7 +13,7 @@ struct AgencyCommand: AsyncParsableCommand {
 struct AgreementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agreement", abstract: "The registrar's agreement decisions.",
-        subcommands: [MarkDuplicateCommand.self, ChangeHolderCommand.self])
+        subcommands: [MarkDuplicateCommand.self, ChangeHolderCommand.self, CorrectDateCommand.self])
 }
 
 struct RenameAgencyCommand: AsyncParsableCommand {
@@ -86,5 +86,30 @@ extension Array where Element == String {
     func uniqued() -> [String] {
         var seen = Set<String>()
         return filter { seen.insert($0).inserted }
+    }
+}
+
+struct CorrectDateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "correct-date",
+        abstract: "Correct an agreement's signed date (the registrar's decision on a re-dating the import held for review).",
+        discussion: "E.g. `sbie agreement correct-date melbourne-beach-police-department.tfm.2025-05-13 --signed 2025-04-14 "
+            + "--edition 2025-07-18`: the agreement keeps its id.\n\n" + waitDiscussion)
+
+    @OptionGroup var db: DatabaseOptions
+    @Argument(help: "The agreement's id.") var agreementID: AgreementID
+    @Option(help: "The correct signed date (YYYY-MM-DD).") var signed: FloridaDate
+    @Option(help: "The ICE edition the correction rests on (YYYY-MM-DD, optionally am/pm).") var edition: String?
+    @Option(help: "Why (optional).") var note: String?
+    @OptionGroup var submit: SubmitOptions
+
+    func validate() throws {
+        if let edition, !EditionLabel.isValid(edition) { throw ValidationError("--edition must be YYYY-MM-DD (optionally am or pm)") }
+    }
+
+    func run() async throws {
+        let connection = try await db.connect(db.logger("sbie.agreement.correct-date"))
+        try await submitAndReport(.correctSignedDate(CorrectSignedDate(
+            agreementID: agreementID, signedOn: signed, sourceEdition: edition, note: note)), options: submit, on: connection)
     }
 }

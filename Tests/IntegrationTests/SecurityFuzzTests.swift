@@ -218,6 +218,15 @@ enum MalformedPayloads {
                 switch field.kind {
                 case .text(let limit):
                     for blank in ["", "   ", "\n\t "] {
+                        // A name holding a control character is refused at submission (0016, CQ006).
+                        let nameFields: Set<String> = ["register_agreement.agency_name", "register_agreement.county",
+                                                       "rename_agency.new_name", "change_agreement_holder.agency_name",
+                                                       "fill_board_seat.member", "record_local_government_vote.body"]
+                        if blank.contains("\n"), nameFields.contains("\(type).\(name)") {
+                            cases.append(MalformedCase(label: "blank", type: type, payload: encode(object(fields, replacing: name, with: blank)),
+                                                       outcome: .refused("invalid_name")))
+                            continue
+                        }
                         rejected("blank", type, object(fields, replacing: name, with: blank), ["invalid_field_value"], field: name)
                     }
                     let unit = ["a", "é", "🚔", "'", "中"][Int.random(in: 0..<5, using: &rng)]

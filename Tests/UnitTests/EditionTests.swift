@@ -29,7 +29,7 @@ import Testing
 
     static func live(_ state: RegisterState) -> [Agreement] { state.agreements.values.filter(\.isLive) }
 
-    @Test("May 29 then July 18: 7 renames, 2 holder changes, 4 date changes, 311 live, St. Cloud ambiguous")
+    @Test("May 29 then July 18: 7 renames, 2 holder changes, 2 date changes applied and 2 held for review, 311 live, St. Cloud ambiguous")
     func mayThenJuly() throws {
         var state = try Self.imported(Self.may)
         #expect(Self.live(state).count == 271)
@@ -38,7 +38,14 @@ import Testing
         #expect(plan.refusal == nil)
         #expect(plan.counts["renamed"] == 7)
         #expect(plan.counts["holder_changed"] == 2)
-        #expect(plan.counts["redated"] == 4)
+        // Of ICE's 4 date changes, 2 contradict the date in their own MOA file name (Melbourne Beach
+        // `_05132025`, Panama City Beach `_02.26.2025`, both agreeing with May): held for review.
+        #expect(plan.counts["redated"] == 2)
+        #expect(plan.counts["needs_review"] == 2)
+        let review = plan.items.filter { $0.kind == .needsReview }
+        #expect(Set(review.map(\.agencyName)) == ["Melbourne Beach Police Department", "Panama City Beach Police Department"])
+        #expect(review.allSatisfy { $0.needsDecision })
+        #expect(review.first { $0.agencyName.hasPrefix("Melbourne") }?.evidence.first?.contains("dated 2025-05-13, which agrees with the register's 2025-05-13") == true)
         #expect(plan.counts["resigned"] == nil)
         #expect(plan.counts["new"] == 40)
         #expect(plan.counts["not_listed"] == 2)
@@ -84,6 +91,11 @@ import Testing
         let fellsmere = try #require(state.liveAgreement(of: AgencyID(name: "Fellsmere Police Department")!, model: .taskForce))
         #expect(fellsmere.signedOn == FloridaDate(iso: "2025-04-23"))
         #expect(fellsmere.firstEdition == "2025-05-29" && fellsmere.latestEdition == "2025-07-18")
+        // Melbourne Beach and Panama City Beach: nothing applied, the register keeps May's dates.
+        let melbourne = try #require(state.liveAgreement(of: AgencyID(name: "Melbourne Beach Police Department")!, model: .taskForce))
+        #expect(melbourne.signedOn == FloridaDate(iso: "2025-05-13"))
+        let panama = try #require(state.liveAgreement(of: AgencyID(name: "Panama City Beach Police Department")!, model: .taskForce))
+        #expect(panama.signedOn == FloridaDate(iso: "2025-02-26"))
 
         // The registrar resolves St. Cloud: 310 live.
         let mark = DomainCommand.markDuplicateAgreement(MarkDuplicateAgreement(

@@ -156,8 +156,18 @@ struct CommandInterpreter {
                 .recordLocalGovernmentVote(RecordLocalGovernmentVote(agreementID: AgreementID(agency: agency(name), model: .warrantServiceOfficer, signedOn: date),
                                                                      body: name, votedOn: date, motion: reason, tally: reason, sources: [name, reason])),
             ]
+            // A name with a control or format character (newline, tab, ...) is refused (NameText);
+            // every other value round-trips.
+            let nameIsClean = NameText.forbiddenScalar(in: name) == nil
             for command in commands {
-                #expect(DomainCommand.parse(type: command.commandType, payload: command.payloadJSON()) == .success(command))
+                let parsed = DomainCommand.parse(type: command.commandType, payload: command.payloadJSON())
+                if nameIsClean || command.commandType == CommandType.submitTerminationRequest.rawValue {
+                    #expect(parsed == .success(command))
+                } else if case .failure(let rejection) = parsed {
+                    #expect(rejection.code == "invalid_field_value")
+                } else {
+                    Issue.record("a name with a control character was accepted: \(command.commandType)")
+                }
             }
         }
     }

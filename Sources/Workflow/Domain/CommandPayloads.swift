@@ -610,18 +610,18 @@ public enum DomainCommand: Sendable, Hashable {
         let sources = { () throws(Rejection) -> [String] in try r.stringList("sources", maxItems: FieldLimit.listItems, maxLength: FieldLimit.url) }
         switch type {
         case .registerAgreement:
-            let name = try r.mapped("agency_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
+            let name = try r.agencyName("agency_name")
             return .registerAgreement(RegisterAgreement(
                 agencyName: name,
                 agencyType: try r.mapped("agency_type", "an agency type (County, Municipality, State Agency)") { AgencyType(rawValue: $0) },
-                county: try r.optionalString("county", max: FieldLimit.name),
+                county: try r.optionalName("county"),
                 model: try model(),
                 signedOn: try r.date("signed_on"),
                 moaURL: try r.optionalString("moa_url", max: FieldLimit.url),
                 sourceEdition: try r.string("source_edition", max: FieldLimit.name)))
         case .renameAgency:
             let agency = try r.agencyID("agency_id")
-            let name = try r.mapped("new_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
+            let name = try r.agencyName("new_name")
             return .renameAgency(RenameAgency(agencyID: agency, newName: name,
                                               sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name)))
         case .correctSignedDate:
@@ -677,7 +677,7 @@ public enum DomainCommand: Sendable, Hashable {
             return .recordBoardVote(RecordBoardVote(requestID: request, meetingDate: meeting, votes: votes))
         case .fillBoardSeat:
             return .fillBoardSeat(FillBoardSeat(
-                seat: try seat(), member: try r.string("member", max: FieldLimit.name),
+                seat: try seat(), member: try r.name("member"),
                 effectiveOn: try r.date("effective_on"), dateUncertain: try r.bool("date_uncertain", default: false),
                 note: try r.optionalString("note", max: FieldLimit.text), sources: try sources(),
                 replacesEntryOn: try r.optionalDate("replaces_entry_on")))
@@ -689,7 +689,7 @@ public enum DomainCommand: Sendable, Hashable {
                 replacesEntryOn: try r.optionalDate("replaces_entry_on")))
         case .recordLocalGovernmentVote:
             return .recordLocalGovernmentVote(RecordLocalGovernmentVote(
-                agreementID: try r.agreementID("agreement_id"), body: try r.string("body", max: FieldLimit.name),
+                agreementID: try r.agreementID("agreement_id"), body: try r.name("body"),
                 votedOn: try r.date("voted_on"), motion: try r.string("motion", max: FieldLimit.text),
                 tally: try r.string("tally", max: FieldLimit.name), sources: try sources()))
         case .recordEdition:
@@ -708,7 +708,7 @@ public enum DomainCommand: Sendable, Hashable {
                 edition: try r.date("edition"), sourceEdition: try r.string("source_edition", max: FieldLimit.name),
                 rows: try r.count("rows", max: 1_000_000) ?? 0, notListed: try ids("not_listed"), listedAgain: try ids("listed_again")))
         case .changeAgreementHolder:
-            let name = try r.mapped("agency_name", "an agency name with letters or digits") { AgencyID(name: $0) == nil ? nil : $0 }
+            let name = try r.agencyName("agency_name")
             return .changeAgreementHolder(ChangeAgreementHolder(
                 agreementID: try r.agreementID("agreement_id"), agencyName: name, edition: try r.date("edition"),
                 sourceEdition: try r.optionalString("source_edition", max: FieldLimit.name),

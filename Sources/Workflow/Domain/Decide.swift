@@ -81,7 +81,8 @@ func checkLegalTime(_ decision: Decision, state: RegisterState) throws(Rejection
     for (stream, event) in decision.events {
         guard let clock = event.legalClock else { continue }
         let latest = [clocks[clock], state.legalClocks[clock]].compactMap { $0 }.max()
-        guard let date = event.occurredOn ?? latest else { continue }
+        guard let date = event.occurredOn ?? event.editionDate.map({ edition in latest.map { max($0, edition) } ?? edition }) ?? latest
+        else { continue }
         if event.checksLegalClock, !restatesPolicy(event, state), let latest, date < latest {
             throw Rejection(.legalDateOutOfOrder, "\(RecordRule.legalTimeMonotone.citation): \(event.eventType) (stream \(stream)) would be dated \(date), before \(latest), the latest legal date already recorded for \(clock)", field: event.legalDateField)
         }

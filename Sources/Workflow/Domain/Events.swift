@@ -309,6 +309,21 @@ public enum DomainEvent: Sendable, Hashable {
         }
     }
 
+    /// For an event derived from an ICE edition that carries no date of its own (a rename,
+    /// a detail update, a date correction), the date of the edition in its `source_edition`
+    /// (when that is a valid label): the day ICE's list showed the change. A reader's rule
+    /// (docs/architecture.md, "Editions"), so events written before it are dated the same
+    /// way: `RegisterState.legalDate(of:)` dates such an event by this date, or by the latest
+    /// legal date on its clock when that is later (legal time stays monotone).
+    public var editionDate: FloridaDate? {
+        switch self {
+        case .agencyRenamed(let e): return e.sourceEdition.flatMap { EditionLabel.date(of: $0) }
+        case .agreementDetailsUpdated(let e): return EditionLabel.date(of: e.sourceEdition)
+        case .signedDateCorrected(let e): return e.sourceEdition.flatMap { EditionLabel.date(of: $0) }
+        default: return nil
+        }
+    }
+
     /// Whose legal clock the event reads and advances (DESIGN.md rule 7, policy entry
     /// `record.legal-time-monotone`): an agreement together with its requests (a request
     /// moves its agreement's state, so they share one clock), an agency (renames), a Board

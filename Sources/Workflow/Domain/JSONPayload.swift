@@ -411,6 +411,32 @@ struct PayloadReader {
         return text
     }
 
+    /// A name field (agency name, county, member, body): `optionalString`, and no control
+    /// (Cc) or format (Cf) character (`NameText`); the message names the code point and
+    /// never echoes the character.
+    func optionalName(_ key: String, max: Int = FieldLimit.name) throws(Rejection) -> String? {
+        guard let text = try optionalString(key, max: max) else { return nil }
+        if let (scalar, offset) = NameText.forbiddenScalar(in: text) {
+            throw invalid(key, "holds \(NameText.codePoint(scalar)) at character \(offset + 1), a control or format character "
+                + "(newline, tab, bidi control, zero-width or similar); names may not hold them: '\(NameText.escaped(String(text.prefix(80))))'")
+        }
+        return text
+    }
+
+    func name(_ key: String, max: Int = FieldLimit.name) throws(Rejection) -> String {
+        guard let text = try optionalName(key, max: max) else { throw missing(key) }
+        return text
+    }
+
+    /// An agency name: `name(_:)` with at least one letter or digit.
+    func agencyName(_ key: String) throws(Rejection) -> String {
+        let text = try name(key)
+        guard AgencyID(name: text) != nil else {
+            throw invalid(key, "is not an agency name with letters or digits: '\(NameText.escaped(String(text.prefix(80))))'")
+        }
+        return text
+    }
+
     func string(_ key: String, max: Int) throws(Rejection) -> String {
         guard let text = try optionalString(key, max: max) else { throw missing(key) }
         return text
@@ -444,14 +470,14 @@ struct PayloadReader {
     func mapped<T>(_ key: String, max: Int = FieldLimit.name, _ what: String,
                    _ transform: (String) -> T?) throws(Rejection) -> T {
         let text = try string(key, max: max)
-        guard let result = transform(text) else { throw invalid(key, "is not \(what): '\(text.prefix(80))'") }
+        guard let result = transform(text) else { throw invalid(key, "is not \(what): '\(NameText.escaped(String(text.prefix(80))))'") }
         return result
     }
 
     func optionalMapped<T>(_ key: String, max: Int = FieldLimit.name, _ what: String,
                            _ transform: (String) -> T?) throws(Rejection) -> T? {
         guard let text = try optionalString(key, max: max) else { return nil }
-        guard let result = transform(text) else { throw invalid(key, "is not \(what): '\(text.prefix(80))'") }
+        guard let result = transform(text) else { throw invalid(key, "is not \(what): '\(NameText.escaped(String(text.prefix(80))))'") }
         return result
     }
 

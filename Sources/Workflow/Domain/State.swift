@@ -176,9 +176,15 @@ public struct RegisterState: Sendable, Equatable {
     /// event without a date of its own (an older `ReviewScheduled` written before
     /// `scheduled_on` existed; a rename or detail update without an edition date) is dated
     /// at the earliest date it can have had, and never out of order; nil when its clock has
-    /// no date yet (the caller then uses the date it was recorded).
+    /// no date yet (the caller then uses the date it was recorded). A rename, detail update
+    /// or date correction from an ICE edition (`DomainEvent.editionDate`) is dated by the
+    /// edition's date, or by its clock's latest date when that is later: ICE's July list is
+    /// not true "as of" June (a reader's rule; older events are read the same way).
     public func legalDate(of event: DomainEvent) -> FloridaDate? {
-        event.occurredOn ?? event.legalClock.flatMap { legalClocks[$0] }
+        if let own = event.occurredOn { return own }
+        let clock = event.legalClock.flatMap { legalClocks[$0] }
+        if let edition = event.editionDate { return clock.map { max($0, edition) } ?? edition }
+        return clock
     }
 
     /// Evolve: the state after `event`. `stream` is where the event was stored; the

@@ -12,10 +12,13 @@ public struct ImportReport: Sendable, Equatable, Codable {
         public var value: String
         public var reason: String
 
+        /// `value` is stored escaped (`NameText.escaped`: control, format and line-separator
+        /// characters as `\u{XXXX}`, at most 120 characters), so a report never prints a raw
+        /// NUL, newline or bidi control from the file (reasons escape what they quote).
         public init(line: Int, field: String, value: String, reason: String) {
             self.line = line
             self.field = field
-            self.value = value
+            self.value = NameText.escaped(value, limit: 120)
             self.reason = reason
         }
     }

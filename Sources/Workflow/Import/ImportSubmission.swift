@@ -125,13 +125,20 @@ public enum ImportSubmission {
 
 extension ImportSubmission {
     /// The reconciliation of an edition with the register as it stands (the whole log
-    /// folded): what `submitEdition` would enqueue. Appends and enqueues nothing.
+    /// folded): what `submitEdition` would enqueue. Appends and enqueues nothing. "Newest
+    /// edition" is the database's (`newest_edition()`, Sql/0016: recorded, or pending), the
+    /// one `claim_edition` checks, and an edition dated after today in Florida is refused.
     /// - Throws: `PostgresError`; a decoding error for a corrupt event.
     public static func planEdition(
         _ parsed: IceImport.Parsed, on connection: isolated Connection
     ) throws -> EditionPlan {
-        let state = try connection.transaction { db in try Projections.foldLog(on: db).state }
-        return EditionReconciler.reconcile(parsed, state: state)
+        let (state, newest) = try connection.transaction { db in (try Projections.foldLog(on: db).state, try newestEdition(on: db)) }
+        return EditionReconciler.reconcile(parsed, state: state, newestClaimed: newest, today: FloridaDate(floridaDateOf: Date()))
+    }
+
+    /// `newest_edition()` (Sql/0016): the newest edition that counts for the order of imports.
+    static func newestEdition(on connection: isolated Connection) throws -> String? {
+        try connection.query("SELECT newest_edition()", name: "import: newest edition").rows.first?.decodeIfPresent(0, as: String.self)
     }
 
     /// Reconciles an edition with the register and enqueues the plan's commands, all in
@@ -144,8 +151,10 @@ extension ImportSubmission {
     /// Idempotency keys: `edition:<label>:<command type>:<16 hex of SHA-256(payload)>`.
     /// - Returns: the report (rows' command ids in `commandIDs`, the `record_edition`
     ///   command's in `editionCommandID`) and the plan.
-    /// - Throws: `PostgresError`: SQLSTATE IE001 when a later edition was already claimed;
-    ///   42501 when the login may not import. Nothing is enqueued then.
+    /// - Throws: `PostgresError`: SQLSTATE IE001 when a later edition counts (recorded, or its
+    ///   `record_edition` pending); IE002 when the edition is dated after today in Florida;
+    ///   22023 when its label is not a real date; 42501 when the login may not import.
+    ///   Nothing is enqueued then.
     public static func submitEdition(
         _ parsed: IceImport.Parsed, on connection: isolated Connection,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
@@ -154,6 +163,8 @@ extension ImportSubmission {
             // The lock claim_edition takes: concurrent imports plan one after the other.
             try db.query("SELECT pg_advisory_xact_lock($1::bigint)", [SharedNames.AdvisoryLock.editionImport], name: "import: edition lock")
             let state = try Projections.foldLog(on: db).state
+            // The log's newest edition only: a pending or future edition is claim_edition's to
+            // refuse (IE001, IE002), so the caller gets the SQLSTATE.
             let plan = EditionReconciler.reconcile(parsed, state: state)
             var report = parsed.report
             report.classes = plan.counts

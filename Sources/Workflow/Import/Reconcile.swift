@@ -29,9 +29,15 @@ public struct EditionPlan: Sendable, Equatable, Encodable {
         case listedAgain = "listed_again"
         /// More than one candidate, or a likely duplicate listing: a registrar decides.
         case ambiguous
+        /// The row's own evidence contradicts it, or its name looks like another agency's:
+        /// a re-dating whose new SIGNED disagrees with a date in its MOA file name (a likely
+        /// ICE error, e.g. Melbourne Beach PD in July 2025), or a name that mixes scripts or
+        /// whose slug or look-alike skeleton nearly equals another agency's. Nothing is applied
+        /// for the row; a registrar decides.
+        case needsReview = "needs_review"
 
         /// Which class names an item that has several: decisions first, then identity, then details.
-        public static let precedence: [Kind] = [.ambiguous, .holderChanged, .renamed, .resigned, .redated, .notListed,
+        public static let precedence: [Kind] = [.ambiguous, .needsReview, .holderChanged, .renamed, .resigned, .redated, .notListed,
                                                 .listedAgain, .new, .detailsChanged, .unchanged]
     }
 
@@ -102,17 +108,33 @@ public struct EditionPlan: Sendable, Equatable, Encodable {
 /// both MOA files are known and differ, else `redated`; TYPE, COUNTY or MOA link differs ->
 /// `details_changed` (a TYPE or COUNTY column the edition lacks, or an empty MOA cell,
 /// keeps the register's value).
+/// A row is `needs_review` instead (nothing applied for it) when its name would enter the
+/// register as new text and mixes scripts or looks like another agency's name
+/// (`NameText.skeleton`, `NameText.differsOnlyByReplacedCharacters`), or when it re-dates
+/// its agreement to a SIGNED that disagrees with a date in its own MOA file name
+/// (`moaFileDates`); see docs/architecture.md, "Editions".
 public enum EditionReconciler {
     /// The plan for `parsed` against `state`.
-    public static func reconcile(_ parsed: IceImport.Parsed, state: RegisterState) -> EditionPlan {
+    /// - Parameters:
+    ///   - newestClaimed: the newest edition the database counts for the order of imports
+    ///     (`newest_edition()`: recorded, or its `record_edition` still pending), so the plan
+    ///     and `claim_edition` agree on "newest edition"; nil to use the log's only.
+    ///   - today: Florida's date; an edition dated after it is refused (as `claim_edition`
+    ///     refuses it, IE002). Nil skips the check (pure callers without a clock).
+    public static func reconcile(_ parsed: IceImport.Parsed, state: RegisterState, newestClaimed: String? = nil,
+                                 today: FloridaDate? = nil) -> EditionPlan {
         let label = parsed.report.edition
-        var plan = EditionPlan(edition: label, latestEdition: state.latestEdition)
+        let newest = [state.latestEdition, newestClaimed].compactMap { $0 }.max()
+        var plan = EditionPlan(edition: label, latestEdition: newest)
         let editionDate = EditionLabel.date(of: label) ?? FloridaDate(iso: "1970-01-01")
-        if let latest = state.latestEdition, EditionLabel.precedes(label, latest) {
+        if let today, let editionDate, today < editionDate {
+            plan.refusal = "edition \(label) is dated after today in Florida (\(today)): ICE cannot have published it yet, "
+                + "so nothing is applied (check --edition or the file name)"
+        } else if let latest = newest, EditionLabel.precedes(label, latest) {
             plan.refusal = "edition \(label) is older than \(latest), the newest edition in the register: "
                 + "an older edition changes no current fact, so nothing is applied"
         }
-        if state.latestEdition == label { plan.alreadyImported = true }
+        if newest == label { plan.alreadyImported = true }
         guard let editionDate else { return plan }
 
         let rows = parsed.rows
@@ -184,8 +206,63 @@ public enum EditionReconciler {
                                     agreementID: id, evidence: evidence, needsDecision: decide)
         }
 
+        // Names that would enter the register as new text are checked for look-alikes.
+        var skeletons: [String: Set<String>] = [:]   // skeleton -> slugs (register and this edition)
+        var slugsByLength: [Int: Set<String>] = [:]
+        for slug in state.agencies.keys.map(\.slug) + rows.map({ AgencyID.slug(of: $0.agreement.agencyName) }) {
+            slugsByLength[slug.utf8.count, default: []].insert(slug)
+        }
+        for name in state.agencies.values.map(\.name) + rows.map(\.agreement.agencyName) {
+            skeletons[NameText.skeleton(of: name), default: []].insert(AgencyID.slug(of: name))
+        }
+        func nameConcerns(_ name: String) -> [String] {
+            if let id = state.agencyID(forName: name), state.agencies[id]?.name == name { return [] }  // known as is
+            var concerns: [String] = []
+            if NameText.mixesScripts(name) {
+                let foreign = name.unicodeScalars.filter { $0.properties.isAlphabetic && !$0.isASCII }
+                    .map { "\($0) (\(NameText.codePoint($0)))" }
+                concerns.append("the name mixes ASCII letters with letters outside ASCII: " + foreign.prefix(5).joined(separator: ", ")
+                    + "; ICE's Florida names are ASCII, so it may be a look-alike of another name")
+            }
+            let slug = AgencyID.slug(of: name)
+            let skeleton = NameText.skeleton(of: name)
+            // Only the name that holds look-alikes (its skeleton is not its slug) is suspect.
+            let alike = (skeleton == slug ? [] : (skeletons[skeleton] ?? []).subtracting([slug]))
+                .union((slugsByLength[slug.utf8.count] ?? []).filter { NameText.differsOnlyByReplacedCharacters(slug, $0) })
+            if !alike.isEmpty {
+                concerns.append("its slug \(slug) looks like " + alike.sorted().prefix(3).joined(separator: ", ")
+                    + " (the same letters but for look-alike or replaced characters): not silently a new agency")
+            }
+            return concerns
+        }
+        var reviewRows = Set<Int>()
+
         for (index, entry) in rows.enumerated() {
             let row = entry.agreement
+            let concerns = nameConcerns(row.agencyName)
+            if !concerns.isEmpty {
+                reviewRows.insert(index)
+                let target = matched[index] ?? pairs[index]
+                rowItems.append((index, item([.needsReview], line: entry.line, row.agencyName, row.model, row.signedOn, target?.id,
+                    concerns + ["nothing is applied for this row: if the name is right, rename the agency (`sbie agency rename`) "
+                        + "or register it; otherwise ask ICE to correct its list"], decide: true)))
+                continue
+            }
+            if let agreement = matched[index] ?? pairs[index], row.signedOn != agreement.signedOn {
+                let url = row.moaURL ?? agreement.moaURL
+                let fileDates = moaFileDates(url)
+                if !fileDates.isEmpty, !fileDates.contains(row.signedOn) {
+                    reviewRows.insert(index)
+                    let agrees = fileDates.contains(agreement.signedOn) ? ", which agrees with the register's \(agreement.signedOn)" : ""
+                    rowItems.append((index, item([.needsReview], line: entry.line, row.agencyName, row.model, row.signedOn, agreement.id,
+                        ["SIGNED \(agreement.signedOn) -> \(row.signedOn), but its own MOA file \(file(url) ?? "?") is dated "
+                            + fileDates.map(\.description).joined(separator: " or ") + agrees
+                            + ": the row contradicts itself, likely an ICE error; nothing is applied for this row "
+                            + "(if ICE's new date is right: `sbie agreement correct-date \(agreement.id) --signed \(row.signedOn) --edition \(label)`)"],
+                        decide: true)))
+                    continue
+                }
+            }
             if let candidates = ambiguousRows[index] {
                 rowItems.append((index, item([.ambiguous], line: entry.line, row.agencyName, row.model, row.signedOn, nil,
                     ["\(candidates.count) agreement(s) of the register could be this row: "
@@ -342,13 +419,84 @@ public enum EditionReconciler {
             for kind in entry.classes where kind != .unchanged { plan.counts[kind.rawValue, default: 0] += 1 }
         }
         plan.items = rowItems.sorted { $0.0 < $1.0 }.map(\.1).filter { $0.kind != .unchanged } + agreementItems
-        plan.liveAfter = rows.indices.filter { ambiguousRows[$0] == nil }.count + notListed.count
+        plan.liveAfter = rows.indices.filter {
+            ambiguousRows[$0] == nil && !(reviewRows.contains($0) && matched[$0] == nil && pairs[$0] == nil)
+        }.count + notListed.count
         if plan.refusal == nil, !plan.alreadyImported {
             plan.commands = renames + holders + resigns + redates + registers + [.recordEdition(RecordEdition(
                 edition: editionDate, sourceEdition: label, rows: parsed.report.rowsRead, notListed: notListed,
                 listedAgain: listedAgain))]
         }
         return plan
+    }
+
+    /// The dates written in an MOA URL's file name, e.g. `…_MOA_05132025.pdf` (MMDDYYYY),
+    /// `…_MOA_042925.pdf` (MMDDYY), `…_02.26.2025.pdf` (M.D.YYYY, also with `-` or `_`),
+    /// `…_2025-05-13.pdf` or `…20250513…` (year first). Only real dates of the years 2000-2099
+    /// count; an eight-digit run read both ways gives every real date it can be. Empty when
+    /// the name holds none (or there is no URL).
+    public static func moaFileDates(_ url: String?) -> [FloridaDate] {
+        guard let url, var name = url.split(separator: "/").last.map(String.init) else { return [] }
+        if let dot = name.lastIndex(of: "."), name[name.index(after: dot)...].allSatisfy(\.isLetter) {
+            name = String(name[..<dot])
+        }
+        return datesInFileName(name)
+    }
+
+    /// `moaFileDates` on a file name without its extension.
+    static func datesInFileName(_ name: String) -> [FloridaDate] {
+        // Tokens: digit runs and the single separator between consecutive runs (nil when not one of . - _).
+        var tokens: [(value: [Int], joinedToPrevious: Bool)] = []
+        var digits: [Int] = []
+        var between: [Character] = []
+        for character in name + " " {
+            if character.isASCII, let digit = character.wholeNumberValue {
+                if digits.isEmpty {
+                    // A new run: joined to the previous run when exactly one separator lies between.
+                    let joined = !tokens.isEmpty && between.count == 1 && ".-_".contains(between[0])
+                    tokens.append(([], joined))
+                    between = []
+                }
+                digits.append(digit)
+            } else {
+                if !digits.isEmpty {
+                    tokens[tokens.count - 1].value = digits
+                    digits = []
+                }
+                between.append(character)
+            }
+        }
+        func number(_ d: ArraySlice<Int>) -> Int { d.reduce(0) { $0 * 10 + $1 } }
+        func date(_ y: Int, _ m: Int, _ d: Int) -> FloridaDate? {
+            (2000...2099).contains(y) ? FloridaDate(year: y, month: m, day: d) : nil
+        }
+        var found: [FloridaDate] = []
+        func add(_ date: FloridaDate?) { if let date, !found.contains(date) { found.append(date) } }
+        var index = 0
+        while index < tokens.count {
+            let run = tokens[index].value
+            if index + 2 < tokens.count, tokens[index + 1].joinedToPrevious, tokens[index + 2].joinedToPrevious {
+                let (a, b, c) = (run, tokens[index + 1].value, tokens[index + 2].value)
+                if (1...2).contains(a.count), (1...2).contains(b.count), c.count == 4 || c.count == 2 {
+                    add(date(c.count == 2 ? 2000 + number(c[...]) : number(c[...]), number(a[...]), number(b[...])))
+                    index += 3
+                    continue
+                }
+                if a.count == 4, (1...2).contains(b.count), (1...2).contains(c.count) {
+                    add(date(number(a[...]), number(b[...]), number(c[...])))
+                    index += 3
+                    continue
+                }
+            }
+            if run.count == 8 {
+                add(date(number(run[4..<8]), number(run[0..<2]), number(run[2..<4])))
+                add(date(number(run[0..<4]), number(run[4..<6]), number(run[6..<8])))
+            } else if run.count == 6 {
+                add(date(2000 + number(run[4..<6]), number(run[0..<2]), number(run[2..<4])))
+            }
+            index += 1
+        }
+        return found
     }
 
     /// A name without the words that ICE adds or drops between editions ("City of",
