@@ -103,3 +103,47 @@ struct RegisterJournalTests {
         }
     }
 }
+
+/// The byte-level parsers of agreement ids and slugs (issue 17: they were a tenth of a fold)
+/// accept and refuse exactly what the Character-level ones did.
+@Suite("Agreement id and slug parsing, byte by byte (no database)")
+struct IdentityParsingTests {
+    static func oldSlug(_ slug: String) -> Bool {
+        guard !slug.isEmpty, !slug.hasPrefix("-"), !slug.hasSuffix("-"), !slug.contains("--") else { return false }
+        return slug.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+    }
+
+    static func oldAgreementID(_ text: String) -> AgreementID? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, Self.oldSlug(String(parts[0])), let agency = AgencyID(slug: String(parts[0])),
+              let model = Model(rawValue: parts[1].uppercased()), String(parts[1]) == model.slug,
+              let date = FloridaDate(iso: String(parts[2])) else { return nil }
+        return AgreementID(agency: agency, model: model, signedOn: date)
+    }
+
+    static let samples = [
+        "tallahassee-police-department.tfm.2025-03-10", "leon.jem.2025-01-01", "a.wso.2024-02-29", "a-b-c9.tfm.2025-12-31",
+        "", ".", "..", "a..2025-01-01", "a.tfm.", ".tfm.2025-01-01", "a.tfm.2025-01-01.", "a.TFM.2025-01-01", "a.tfm.2025-1-01",
+        "-a.tfm.2025-01-01", "a-.tfm.2025-01-01", "a--b.tfm.2025-01-01", "A.tfm.2025-01-01", "a b.tfm.2025-01-01",
+        "a.\u{301}tfm.2025-01-01", "a\u{301}.tfm.2025-01-01", "a.tfm\u{301}.2025-01-01", "a.t\u{FB01}.2025-01-01",
+        "caf\u{E9}.tfm.2025-01-01", "a.tfm.２０２５-01-01", "a.xyz.2025-01-01", "a.tfm.2025-02-30", "a.tfm.2025-01-01\r\n",
+        "a.\r\ntfm.2025-01-01", "a.tfm.2025-01-01\u{0}", "-", "--", "a", "a-", "-a", "0", "9-9",
+    ]
+
+    @Test("the same verdicts on edge cases and random text")
+    func sameVerdicts() async {
+        for text in Self.samples {
+            #expect(AgreementID(text) == Self.oldAgreementID(text), "\(text.debugDescription)")
+            #expect(AgencyID.isValidSlug(text) == Self.oldSlug(text), "\(text.debugDescription)")
+        }
+        let alphabet: [Character] = ["a", "z", "0", "9", "-", ".", "t", "f", "m", "j", "e", "w", "s", "o", "2", "1", "\u{301}", "é", "A", " "]
+        await propertyCheck(count: 300, input: Gen.int(in: 0...(alphabet.count - 1)).array(of: 0...24)) { picks in
+            let text = String(picks.map { alphabet[$0] })
+            #expect(AgencyID.isValidSlug(text) == Self.oldSlug(text), "\(text.debugDescription)")
+            #expect(AgreementID(text) == Self.oldAgreementID(text), "\(text.debugDescription)")
+            for date in [".tfm.2025-01-01", ".jem.2024-02-29"] {
+                #expect(AgreementID(text + date) == Self.oldAgreementID(text + date), "\((text + date).debugDescription)")
+            }
+        }
+    }
+}

@@ -100,7 +100,8 @@ public struct CommandProcessor: Sendable {
         } catch {
             outcome = .failure(error)
         }
-        var (snapshot, journal) = cell.take()
+        var snapshot: Snapshot, journal: Snapshot.Journal
+        (snapshot, journal) = cell.take()
         if case .failure = outcome { snapshot.undo(journal) }  // also a COMMIT that failed after the batch
         adopt(snapshot)
         do {
