@@ -42,6 +42,27 @@ struct BatchPlanTests {
         #expect(plan.appends[0].events[0].metadata.contains("\"command_id\":\"\(uuid(1).uuidString.lowercased())\""))
     }
 
+    @Test("undoing a plan's journal gives back the snapshot it started from (a batch that does not commit)")
+    func undo() {
+        var first = BatchPlan(snapshot: CommandProcessor.Snapshot())
+        first.add(claimed(1, "register_agreement", Self.tallahassee), today: d("2025-08-05"))
+        var start = first.snapshot
+        start.hash = [1, 2, 3]
+        var plan = BatchPlan(snapshot: start)
+        plan.add(claimed(3, "submit_termination_request", request(1)), today: d("2025-08-05"))
+        plan.add(claimed(4, "submit_termination_request", request(2)), today: d("2025-08-05"))  // rejected: changes nothing
+        plan.add(claimed(5, "register_agreement", Self.tallahassee.replacingOccurrences(of: "Tallahassee", with: "Quincy")),
+                 today: d("2025-08-05"))
+        plan.snapshot.hash = [9]
+        #expect(plan.result.accepted == 2 && plan.result.rejected == 1)
+        #expect(plan.snapshot.state.requests.count == 1 && plan.snapshot.state.agreements.count == 2)
+        var back = plan.snapshot
+        back.undo(plan.journal)
+        #expect(back.state == start.state)
+        #expect(back.position == 1 && back.hash == [1, 2, 3])
+        #expect(back.streamVersions == start.streamVersions)
+    }
+
     @Test("the writer: append first, record_outcomes, a wake-up, then the new head's hash at the last predicted position")
     func writer() throws {
         var plan = BatchPlan(snapshot: CommandProcessor.Snapshot())

@@ -61,7 +61,10 @@ struct BatchPlan {
         }
     }
 
+    /// The state after the commands added so far, changed in place (see `journal`).
     var snapshot: CommandProcessor.Snapshot
+    /// What the accepted commands changed in `snapshot`, to undo them when the batch does not commit.
+    private(set) var journal: CommandProcessor.Snapshot.Journal
     var result = CommandProcessor.BatchResult()
     private(set) var appends: [Append] = []
     private(set) var outcomes: [Outcome] = []
@@ -73,7 +76,10 @@ struct BatchPlan {
     /// The global positions the events will land at, in order (the batch holds the writer's lock).
     var predictedPositions: [Int64] { outcomes.flatMap(\.positions) }
 
-    init(snapshot: CommandProcessor.Snapshot) {
+    /// `snapshot` is changed in place: pass the only reference to its register (`consume`), or
+    /// the first accepted command copies it whole (copy-on-write).
+    init(snapshot: consuming CommandProcessor.Snapshot) {
+        journal = CommandProcessor.Snapshot.Journal(position: snapshot.position, hash: snapshot.hash)
         self.snapshot = snapshot
     }
 
@@ -107,7 +113,7 @@ struct BatchPlan {
                 let event = decision.events[index].event
                 index += 1
                 let legalDate = snapshot.state.legalDate(of: event)  // before apply: its clock as it stood
-                snapshot.state.apply(event, stream: stream)
+                snapshot.state.apply(event, stream: stream, journal: &journal.state)
                 snapshot.position += 1
                 let metadata = EventMetadata(
                     actor: command.submittedBy, commandID: command.id, commandType: command.type,
@@ -120,6 +126,7 @@ struct BatchPlan {
                 outcome.events.append(OutcomeEvent(type: event.eventType, stream: stream, position: snapshot.position))
             }
             appends.append(Append(stream: stream, expected: version == 0 ? .noStream : .exact(version), events: newEvents))
+            snapshot.streamVersions.save(stream, into: &journal.streamVersions)
             snapshot.streamVersions[stream] = version + newEvents.count
             result.eventsAppended += newEvents.count
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 
 /// Decides queued commands against the current state, exactly once each.
@@ -88,10 +89,23 @@ public struct CommandProcessor: Sendable {
     ///   themselves are recorded on the commands, not thrown (unless the connection is lost).
     public mutating func processBatch(on db: Connection, logger: Logger) async throws -> BatchResult {
         let size = min(isolating > 0 ? 1 : max(configuration.batchSize, 1), 10_000)
-        let snapshot = Snapshot(state: state, position: position, hash: positionHash, streamVersions: streamVersions)
+        // The cell holds the only reference to the register while the batch runs, so the batch
+        // changes it in place (no copy of the register per batch); whatever happens, the
+        // processor takes it back below, undoing what did not commit.
+        let cell = SnapshotCell(Snapshot(state: state, position: position, hash: positionHash, streamVersions: streamVersions))
+        (state, streamVersions) = (RegisterState(), [:])
+        let outcome: Result<Done, any Error>
         do {
-            let done = try await db.transaction { c in try Self.runBatch(c, snapshot, limit: size) }
-            adopt(done.snapshot)
+            outcome = .success(try await db.transaction { c in try Self.runBatch(c, cell, limit: size) })
+        } catch {
+            outcome = .failure(error)
+        }
+        var snapshot: Snapshot, journal: Snapshot.Journal
+        (snapshot, journal) = cell.take()
+        if case .failure = outcome { snapshot.undo(journal) }  // also a COMMIT that failed after the batch
+        adopt(snapshot)
+        do {
+            let done = try outcome.get()
             if done.rebuiltFrom != nil { noteRebuild(done.rebuiltFrom, logger: logger) }
             if isolating > 0 && done.result.processed > 0 { isolating -= 1 }
             for rejection in done.rejections {
@@ -99,8 +113,7 @@ public struct CommandProcessor: Sendable {
             }
             return done.result
         } catch let failure as CatchUpFailure {
-            // Nothing was decided; keep what was folded (a prefix of the log, hash-checked next time).
-            adopt(failure.snapshot)
+            // Nothing was decided; the state kept is what was folded (a prefix of the log, hash-checked next time).
             if failure.rebuiltFrom != nil { noteRebuild(failure.rebuiltFrom, logger: logger) }
             throw failure.underlying
         } catch let failure as BatchFailure {
@@ -148,6 +161,47 @@ public struct CommandProcessor: Sendable {
         var position: Int64 = 0
         var hash: [UInt8] = []
         var streamVersions: [String: Int] = [:]
+
+        /// What a batch changed in a snapshot (see `RegisterJournal`): the position and hash
+        /// before it, and each stream version it changed as it was before.
+        struct Journal: Sendable {
+            var state = RegisterJournal()
+            var streamVersions: [String: Int?] = [:]
+            var position: Int64?
+            var hash: [UInt8]?
+        }
+
+        /// Returns to the snapshot as it was when `journal` was started.
+        mutating func undo(_ journal: Journal) {
+            state.undo(journal.state)
+            streamVersions.restore(journal.streamVersions)
+            if let position = journal.position { self.position = position }
+            if let hash = journal.hash { self.hash = hash }
+        }
+    }
+
+    /// The processor's snapshot while a batch runs on the connection's executor: moved in and
+    /// out, never shared, with the journal of what the batch changed in it (empty unless a
+    /// batch was decided: its changes are undone when the transaction does not commit).
+    final class SnapshotCell: Sendable {
+        private let slot: Mutex<(snapshot: Snapshot, journal: Snapshot.Journal)>
+
+        init(_ snapshot: Snapshot) {
+            slot = Mutex((snapshot, Snapshot.Journal()))
+        }
+
+        /// Takes the snapshot and journal out, leaving an empty snapshot (so the caller holds the only reference).
+        func take() -> (snapshot: Snapshot, journal: Snapshot.Journal) {
+            slot.withLock { slot in
+                let value = slot
+                slot = (Snapshot(), Snapshot.Journal())
+                return value
+            }
+        }
+
+        func put(_ snapshot: Snapshot, journal: Snapshot.Journal = Snapshot.Journal()) {
+            slot.withLock { $0 = (snapshot, journal) }
+        }
     }
 
     /// The batch failed after commands were claimed; nothing of it committed.
@@ -156,9 +210,8 @@ public struct CommandProcessor: Sendable {
         var underlying: any Error
     }
 
-    /// The batch failed before deciding anything (lock, claim or catch-up); `snapshot` is what was folded.
+    /// The batch failed before deciding anything (lock, claim or catch-up); the cell holds what was folded.
     struct CatchUpFailure: Error {
-        var snapshot: Snapshot
         var rebuiltFrom: Int64?
         var underlying: any Error
     }
@@ -183,7 +236,6 @@ public struct CommandProcessor: Sendable {
     }
 
     struct Done: Sendable {
-        var snapshot: Snapshot
         var result: BatchResult
         var rebuiltFrom: Int64?
         var rejections: [Rejected]
@@ -199,8 +251,12 @@ public struct CommandProcessor: Sendable {
         }
     }
 
-    private static func runBatch(_ c: isolated Connection, _ start: Snapshot, limit: Int) throws -> Done {
-        var snapshot = start
+    /// Runs one batch on the snapshot in `cell`, and leaves there the snapshot after it
+    /// (with the journal of the batch's changes) or, when it throws, what it had folded (with
+    /// the journal of the changes to undo).
+    private static func runBatch(_ c: isolated Connection, _ cell: SnapshotCell, limit: Int) throws -> Done {
+        var snapshot = cell.take().snapshot
+        let start = (position: snapshot.position, hash: snapshot.hash)
         var rebuiltFrom: Int64?
         let claimed: [Claimed]
         do {
@@ -225,20 +281,26 @@ public struct CommandProcessor: Sendable {
             }
             if headPosition > snapshot.position { try catchUp(c, &snapshot) }
         } catch {
-            throw CatchUpFailure(snapshot: snapshot, rebuiltFrom: rebuiltFrom, underlying: error)
+            cell.put(snapshot)
+            throw CatchUpFailure(rebuiltFrom: rebuiltFrom, underlying: error)
         }
-        if claimed.isEmpty { return Done(snapshot: snapshot, result: BatchResult(), rebuiltFrom: rebuiltFrom, rejections: []) }
+        if claimed.isEmpty {
+            cell.put(snapshot)
+            return Done(result: BatchResult(), rebuiltFrom: rebuiltFrom, rejections: [])
+        }
+        var plan = BatchPlan(snapshot: consume snapshot)
         do {
-            var plan = BatchPlan(snapshot: snapshot)
             let today = FloridaDate(floridaDateOf: Date())
             for command in claimed { plan.add(command, today: today) }
             let writes = try BatchWriter(plan: plan)
             let results = try c.pipeline(writes.statements)
             try writes.check(results)
-            var after = plan.snapshot
-            if let hash = try writes.headHash(results) { after.hash = hash }
-            return Done(snapshot: after, result: plan.result, rebuiltFrom: rebuiltFrom, rejections: plan.rejections)
+            // The writer shares the plan's register; nothing changes it again in this batch.
+            if let head = try writes.headHash(results) { plan.snapshot.hash = head }
+            cell.put(plan.snapshot, journal: plan.journal)
+            return Done(result: plan.result, rebuiltFrom: rebuiltFrom, rejections: plan.rejections)
         } catch {
+            cell.put(plan.snapshot, journal: plan.journal)
             throw BatchFailure(commands: claimed, underlying: error)
         }
     }
@@ -246,6 +308,7 @@ public struct CommandProcessor: Sendable {
     /// Folds every event after the snapshot's position into it, event by event, so that on an
     /// unreadable event the snapshot holds exactly the prefix before it.
     static func catchUp(_ c: isolated Connection, _ snapshot: inout Snapshot) throws {
+        let decoder = JSONDecoder()  // one for the whole catch-up
         while true {
             let events = try EventStore.readAll(after: snapshot.position, limit: 5_000, on: c)
             if events.isEmpty { return }
@@ -254,7 +317,7 @@ public struct CommandProcessor: Sendable {
                     throw PostgresError(kind: .protocolViolation,
                                         message: "the log skips from position \(snapshot.position) to \(event.globalPosition)")
                 }
-                snapshot.state.apply(try event.domainEvent(), stream: event.streamID)
+                snapshot.state.apply(try event.domainEvent(using: decoder), stream: event.streamID)
                 snapshot.streamVersions[event.streamID] = event.streamVersion
                 snapshot.position = event.globalPosition
                 snapshot.hash = event.hash

@@ -419,8 +419,8 @@ public enum DomainEvent: Sendable, Hashable {
     }
 
     /// Decodes stored data; throws `UnknownEventType` or a `DecodingError`.
-    public static func decode(type: String, data: Data) throws -> DomainEvent {
-        let decoder = JSONDecoder()
+    /// `decoder`: a plain `JSONDecoder` (default options); a fold passes one for all its events.
+    public static func decode(type: String, data: Data, using decoder: JSONDecoder = JSONDecoder()) throws -> DomainEvent {
         func d<T: Decodable>(_: T.Type) throws -> T { try decoder.decode(T.self, from: data) }
         switch type {
         case "AgreementRegistered": return .agreementRegistered(try d(AgreementRegistered.self))

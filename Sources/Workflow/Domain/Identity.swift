@@ -139,9 +139,19 @@ public struct AgencyID: Sendable, Hashable, Comparable, Codable, CustomStringCon
         return words.flatMap { abbreviations[$0] ?? [$0] }.joined(separator: "-")
     }
 
+    /// Non-empty; only `a-z`, `0-9` and `-`; no `-` first, last or twice in a row.
+    /// (Byte by byte: every event's agreement id is checked here on a fold.)
     static func isValidSlug(_ slug: String) -> Bool {
-        guard !slug.isEmpty, !slug.hasPrefix("-"), !slug.hasSuffix("-"), !slug.contains("--") else { return false }
-        return slug.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        var previous: UInt8?
+        for byte in slug.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): break
+            case UInt8(ascii: "-"): if previous == nil || previous == UInt8(ascii: "-") { return false }
+            default: return false
+            }
+            previous = byte
+        }
+        return previous != nil && previous != UInt8(ascii: "-")
     }
 
     public init(from decoder: Decoder) throws {
@@ -176,10 +186,18 @@ public struct AgreementID: Sendable, Hashable, Comparable, Codable, CustomString
 
     /// Parses `<agency-slug>.<tfm|wso|jem>.<YYYY-MM-DD>`; nil otherwise.
     public init?(_ text: String) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let agency = AgencyID(slug: String(parts[0])),
-              let model = Model(rawValue: parts[1].uppercased()), String(parts[1]) == model.slug,
-              let date = FloridaDate(iso: String(parts[2])) else { return nil }
+        // Split at the two dots byte by byte (every event's agreement id is parsed on a fold);
+        // a part with any non-ASCII byte is refused below, as a split by Characters would.
+        let utf8 = text.utf8, dot = UInt8(ascii: ".")
+        guard let first = utf8.firstIndex(of: dot) else { return nil }
+        let modelStart = utf8.index(after: first)
+        guard let second = utf8[modelStart...].firstIndex(of: dot) else { return nil }
+        let dateStart = utf8.index(after: second)
+        guard !utf8[dateStart...].contains(dot) else { return nil }
+        let modelText = String(decoding: utf8[modelStart..<second], as: UTF8.self)
+        guard let agency = AgencyID(slug: String(decoding: utf8[..<first], as: UTF8.self)),
+              let model = Model(rawValue: modelText.uppercased()), modelText == model.slug,
+              let date = FloridaDate(iso: String(decoding: utf8[dateStart...], as: UTF8.self)) else { return nil }
         self.init(agency: agency, model: model, signedOn: date)
     }
 

@@ -330,3 +330,115 @@ public struct RegisterState: Sendable, Equatable {
         for item in decision.events { apply(item.event, stream: item.stream) }
     }
 }
+
+// MARK: Undo
+
+/// What `RegisterState.apply(_:stream:journal:)` changed, so that `undo` can take it back:
+/// for each entry touched since the journal was empty, the value it had before the first
+/// change (nil inside: the entry was absent). Lets a caller try events on the one copy of
+/// the register, in place (no copy of the whole register: cost in the number of entries
+/// touched, not in the register's size), and return to the state before them when they are
+/// not kept (the daemon's batch that did not commit). An `EditionRecorded` touches every
+/// live agreement: its journal holds the whole agreements dictionary.
+public struct RegisterJournal: Sendable {
+    var agencies: [AgencyID: Agency?] = [:]
+    var aliases: [String: AgencyID?] = [:]
+    var agreements: [AgreementID: Agreement?] = [:]
+    /// Every agreement, as it stood before the first event that touched them all.
+    var allAgreements: [AgreementID: Agreement]?
+    var agreementIDsByAgency: [AgencyID: [AgreementID]?] = [:]
+    var requests: [UUID: TerminationRequest?] = [:]
+    var legalClocks: [LegalClock: FloridaDate?] = [:]
+    var board: BoardComposition?
+    var latestEdition: String??
+    var policy: PolicyRegister?
+
+    public init() {}
+}
+
+extension Dictionary {
+    /// Records `self[key]` in `journal` unless it already holds an older value for `key`.
+    func save(_ key: Key, into journal: inout [Key: Value?]) {
+        if journal.index(forKey: key) == nil { journal[key] = .some(self[key]) }
+    }
+
+    /// Puts back every value `journal` recorded (removing the entries that were absent).
+    mutating func restore(_ journal: [Key: Value?]) {
+        for (key, value) in journal { self[key] = value }
+    }
+}
+
+extension RegisterState {
+    /// `apply(event, stream:)`, after recording in `journal` every entry it may change.
+    public mutating func apply(_ event: DomainEvent, stream: String, journal: inout RegisterJournal) {
+        record(event, in: &journal)
+        apply(event, stream: stream)
+    }
+
+    /// Returns the state to what it was when `journal` was empty, undoing every event
+    /// applied with it since (in any number).
+    public mutating func undo(_ journal: RegisterJournal) {
+        agencies.restore(journal.agencies)
+        aliases.restore(journal.aliases)
+        // Entries saved one by one were saved before any whole copy (see `record`): older.
+        if let all = journal.allAgreements { agreements = all }
+        agreements.restore(journal.agreements)
+        agreementIDsByAgency.restore(journal.agreementIDsByAgency)
+        requests.restore(journal.requests)
+        legalClocks.restore(journal.legalClocks)
+        if let board = journal.board { self.board = board }
+        if let latestEdition = journal.latestEdition { self.latestEdition = latestEdition }
+        if let policy = journal.policy { self.policy = policy }
+    }
+
+    /// Saves in `journal` what `apply(event, stream:)` may change (a superset: every entry the
+    /// event names), mirroring `apply` case by case.
+    private func record(_ event: DomainEvent, in journal: inout RegisterJournal) {
+        func agreement(_ id: AgreementID) {
+            if journal.allAgreements == nil { agreements.save(id, into: &journal.agreements) }
+        }
+        func request(_ id: UUID) { requests.save(id, into: &journal.requests) }
+        func agency(_ id: AgencyID) {
+            agencies.save(id, into: &journal.agencies)
+            agreementIDsByAgency.save(id, into: &journal.agreementIDsByAgency)
+        }
+        if let clock = event.legalClock { legalClocks.save(clock, into: &journal.legalClocks) }
+        for id in event.policyEntriesApplied {
+            if let topic = policy.entry(id: id)?.topic { legalClocks.save(.policy(topic), into: &journal.legalClocks) }
+        }
+        switch event {
+        case .agreementRegistered(let e):
+            legalClocks.save(.agency(e.agencyID), into: &journal.legalClocks)
+            agency(e.agencyID)
+            agreement(e.agreementID)
+        case .agreementDetailsUpdated(let e): agreement(e.agreementID)
+        case .agencyRenamed(let e):
+            agency(e.agencyID)
+            aliases.save(AgencyID.slug(of: e.newName), into: &journal.aliases)
+        case .signedDateCorrected(let e): agreement(e.agreementID)
+        case .terminationRequestSubmitted(let e): request(e.requestID); agreement(e.agreementID)
+        case .terminationRequestWithdrawn(let e): request(e.requestID); agreement(e.agreementID)
+        case .reviewScheduled(let e): request(e.requestID); agreement(e.agreementID)
+        case .boardVoteRecorded(let e): request(e.requestID); agreement(e.agreementID)
+        case .terminationApproved(let e), .terminationDenied(let e): request(e.requestID); agreement(e.agreementID)
+        case .terminationNoticeReceived(let e): request(e.requestID); agreement(e.agreementID)
+        case .agreementTerminated(let e): request(e.requestID); agreement(e.agreementID)
+        case .boardSeatFilled, .boardSeatVacated:
+            if journal.board == nil { journal.board = board }
+        case .localGovernmentVoteRecorded(let e): agreement(e.agreementID)
+        case .editionRecorded:
+            if journal.latestEdition == nil { journal.latestEdition = .some(latestEdition) }
+            if journal.allAgreements == nil { journal.allAgreements = agreements }
+        case .agreementNotListed(let e): agreement(e.agreementID)
+        case .agreementListedAgain(let e): agreement(e.agreementID)
+        case .agreementHolderChanged(let e):
+            agreement(e.agreementID)
+            agency(e.toAgencyID)
+            if let holder = agreements[e.agreementID]?.agencyID { agency(holder) }
+        case .agreementResigned(let e): agreement(e.agreementID)
+        case .agreementMarkedDuplicate(let e): agreement(e.agreementID)
+        case .policyEntryAdopted:
+            if journal.policy == nil { journal.policy = policy }
+        }
+    }
+}

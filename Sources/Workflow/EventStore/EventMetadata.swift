@@ -59,8 +59,9 @@ public struct EventMetadata: Sendable, Equatable, Codable {
     }
 
     /// Reads stored metadata; nil when the text is not a JSON object.
-    public init?(json text: String) {
-        guard let value = try? JSONDecoder().decode(EventMetadata.self, from: Data(text.utf8)) else { return nil }
+    /// - Parameter decoder: a plain `JSONDecoder` (default options); a loop over events reuses one.
+    public init?(json text: String, using decoder: JSONDecoder = JSONDecoder()) {
+        guard let value = try? decoder.decode(EventMetadata.self, from: Data(text.utf8)) else { return nil }
         self = value
     }
 }

@@ -27,10 +27,11 @@ public struct UnreadableEvent: Error, Sendable, Equatable, CustomStringConvertib
 
 extension RecordedEvent {
     /// The event as a `DomainEvent`.
+    /// - Parameter decoder: a plain `JSONDecoder` (default options); a fold reuses one for every event.
     /// - Throws: `UnreadableEvent` naming the position and type, never a trap.
-    public func domainEvent() throws(UnreadableEvent) -> DomainEvent {
+    public func domainEvent(using decoder: JSONDecoder = JSONDecoder()) throws(UnreadableEvent) -> DomainEvent {
         do {
-            return try DomainEvent.decode(type: type, data: Data(data.utf8))
+            return try DomainEvent.decode(type: type, data: Data(data.utf8), using: decoder)
         } catch is UnknownEventType {
             throw UnreadableEvent(globalPosition: globalPosition, type: type, reason: "unknown event type")
         } catch {

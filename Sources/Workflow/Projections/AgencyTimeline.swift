@@ -48,10 +48,11 @@ public enum AgencyTimeline {
         let events = try EventStore.readAll(after: position, limit: batchSize, on: c)
         guard let last = events.last else { return 0 }
         var rows: [[String?]] = []
+        let decoder = JSONDecoder()  // one for the batch
         for event in events {
-            let metadata = EventMetadata(json: event.metadata)
+            let metadata = EventMetadata(json: event.metadata, using: decoder)
             guard let agency = metadata?.agencyID else { continue }
-            let decoded = try event.domainEvent()
+            let decoded = try event.domainEvent(using: decoder)
             rows.append([
                 String(event.globalPosition), agency, event.occurredAt.iso8601, event.recordedAt.iso8601, event.type,
                 event.streamID, metadata?.actor, summary(of: decoded),

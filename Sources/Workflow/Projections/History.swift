@@ -73,8 +73,8 @@ public enum EventHistory {
             parameters, name: "history"))
         let decoder = JSONDecoder()
         return try events.map { event in
-            let domain = try event.domainEvent()
-            let metadata = EventMetadata(json: event.metadata)
+            let domain = try event.domainEvent(using: decoder)
+            let metadata = EventMetadata(json: event.metadata, using: decoder)
             return HistoryEntry(
                 position: event.globalPosition, streamID: event.streamID, streamVersion: event.streamVersion,
                 eventType: event.type, occurredAt: event.occurredAt, recordedAt: event.recordedAt,
