@@ -94,12 +94,26 @@ public enum CommandQueue {
         type: String, payload: String, idempotencyKey: String, availableAt: Timestamp? = nil,
         ignoringField: String? = nil, on connection: isolated Connection
     ) throws -> CommandRecord {
+        // One round trip submits and compares. The key names at most one command per login (a
+        // unique index), so a command that was already there and differs in type or payload
+        // means the key was used before for another command. A new insert is this payload: the
+        // join may not see it (the statement's snapshot precedes the insert), and NULL is "same".
         let id: UUID
+        let same: Bool?
         do {
-            id = try connection.query(
-                "SELECT command_id FROM submit_command($1, $2::json, $3, $4)",
-                [type, payload, idempotencyKey, availableAt], name: "submit_command"
-            ).rows[0].decode(0)
+            let result = try connection.query(
+                """
+                SELECT s.command_id,
+                       c.command_type = $1 AND CASE WHEN $5::text IS NULL THEN c.payload::jsonb = $2::text::jsonb
+                                                    ELSE (c.payload::jsonb - $5::text) = ($2::text::jsonb - $5::text) END
+                FROM submit_command($1, $2::text::json, $3, $4) AS s LEFT JOIN commands c ON c.command_id = s.command_id
+                """,
+                [type, payload, idempotencyKey, availableAt, ignoringField], name: "submit_command")
+            guard let row = result.rows.first else {
+                throw SubmissionError(code: "permission_denied", message: "submit_command returned no command")
+            }
+            id = try row.decode(0)
+            same = try row.decodeIfPresent(1)
         } catch let error as PostgresError {
             // A refusal a submitter can act on: its code is the catalogue's (`Refusal.all`).
             if let state = error.sqlState, Refusal.submissionStates.contains(state), let refusal = Refusal.forSQLState(state) {
@@ -110,14 +124,6 @@ public enum CommandQueue {
         guard let record = try command(id, on: connection) else {
             throw SubmissionError(code: "permission_denied", message: "the command was stored but is not visible to this login")
         }
-        // The key names at most one command per login (a unique index): a new insert is this
-        // payload, so a difference means the key was used before for another command.
-        let same: Bool? = try connection.query(
-            """
-            SELECT c.command_type = $2 AND CASE WHEN $4::text IS NULL THEN c.payload::jsonb = $3::jsonb
-                                                ELSE (c.payload::jsonb - $4::text) = ($3::jsonb - $4::text) END
-            FROM commands c WHERE c.command_id = $1
-            """, [id, type, payload, ignoringField], name: "same command").rows.first?.decodeIfPresent(0)
         if same == false {
             throw SubmissionError(
                 code: SubmissionError.keyReusedCode,
