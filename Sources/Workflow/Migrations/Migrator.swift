@@ -182,7 +182,7 @@ extension Migrator {
                     [migration.version, migration.name, migration.checksum])
                 try harden(on: $0)
             }
-            connection.logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
             done.append(migration)
         }
         if done.isEmpty { try harden(on: connection) }

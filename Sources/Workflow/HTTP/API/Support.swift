@@ -6,16 +6,19 @@ import Prometheus
 enum StrictJSON {
     /// A JSON object with keys from `allowed` only; a key given twice is refused naming it
     /// (as `DomainCommand.parse` and CQ002 refuse it in a command's payload), never resolved.
-    static func object(_ data: Data, allowed: Set<String>) throws -> [String: Any] {
+    /// - Returns: the object's fields (read once, by the strict parser).
+    /// - Throws: `Problem` 400 `malformed_payload` (not an object, a repeated key) or `unknown_field`.
+    static func object(_ data: Data, allowed: Set<String>) throws -> [String: JSONValue] {
+        let value: JSONValue
         do {
-            _ = try JSONValue.parse(strict: data)
+            value = try JSONValue.parse(strict: data)
         } catch {
             if let key = error.repeatedKey {
                 throw Problem(400, "malformed_payload", "the body repeats the key '\(key.prefix(100))'", field: String(key.prefix(100)))
             }
             throw Problem(400, "malformed_payload", "the body must be a JSON object")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard case .object(let object) = value else {
             throw Problem(400, "malformed_payload", "the body must be a JSON object")
         }
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
@@ -24,9 +27,11 @@ enum StrictJSON {
         return object
     }
 
-    static func string(_ object: [String: Any], _ key: String, max: Int) throws -> String {
+    /// Field `key` of `object`: a string of 1...`max` characters without NUL.
+    /// - Throws: `Problem` 400 `missing_field`, `invalid_field_type` or `invalid_field_value`, naming `key`.
+    static func string(_ object: [String: JSONValue], _ key: String, max: Int) throws -> String {
         guard let value = object[key] else { throw Problem(400, "missing_field", "\(key) is required", field: key) }
-        guard let text = value as? String else { throw Problem(400, "invalid_field_type", "\(key) must be a string", field: key) }
+        guard case .string(let text) = value else { throw Problem(400, "invalid_field_type", "\(key) must be a string", field: key) }
         guard !text.isEmpty, text.count <= max, !text.contains("\u{0}") else {
             throw Problem(400, "invalid_field_value", "\(key) must be 1-\(max) characters without NUL", field: key)
         }
