@@ -62,7 +62,7 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let connection = try await db.connect(db.logger("sbie.status"))
+        let connection = try await db.connectForReading(db.logger("sbie.status"), json: json)
         let agencyID = try await agency.asyncMap { try await knownAgency($0, on: connection) }
         var report: Report
         if let asOf {
@@ -122,7 +122,7 @@ struct Docket: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let connection = try await db.connect(db.logger("sbie.docket"))
+        let connection = try await db.connectForReading(db.logger("sbie.docket"), json: json)
         let rows = try await ReadModels.docketRows(on: connection)
         if json { return try printJSON(rows) }
         guard !rows.isEmpty else { return print("the docket is empty: no open request") }
@@ -154,7 +154,7 @@ struct History: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let connection = try await db.connect(db.logger("sbie.history"))
+        let connection = try await db.connectForReading(db.logger("sbie.history"), json: json)
         let agencyID = try await agency.asyncMap { try await knownAgency($0, on: connection) }
         if !(try await LoginContext.current(connection)).readsLog {
             return try await printTimeline(agency: agencyID, request: request, on: connection)
@@ -246,7 +246,7 @@ struct Export: AsyncParsableCommand {
     @Option(help: "Write to this file instead of standard output.") var output: String?
 
     func run() async throws {
-        let connection = try await db.connect(db.logger("sbie.export"))
+        let connection = try await db.connectForReading(db.logger("sbie.export"))
         if source == .events { try await requireEventLog(connection, for: "export events") }
         guard let output else {
             let handle = FileHandle.standardOutput
@@ -273,7 +273,7 @@ struct QueueCommands: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let connection = try await db.connect(db.logger("sbie.commands"))
+        let connection = try await db.connectForReading(db.logger("sbie.commands"), json: json)
         if let id { return try await show(id, on: connection) }
         let records = try await CommandQueue.commands(status: status, limit: max(limit, 1), on: connection)
         if json { return try printJSON(records.map { CommandView($0) }) }

@@ -206,7 +206,7 @@ struct CheckpointList: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let connection = try await db.connect(db.logger("sbie.checkpoint"))
+        let connection = try await db.connectForReading(db.logger("sbie.checkpoint"), json: json)
         let rows = try await Checkpoints.list(limit: max(limit, 1), on: connection)
         if json { return try printJSON(rows) }
         guard !rows.isEmpty else { return print("no checkpoint recorded") }

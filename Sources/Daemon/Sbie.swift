@@ -76,6 +76,21 @@ struct DatabaseOptions: ParsableArguments {
             valueName: "conninfo"))
     var database: String?
 
+    @Option(
+        name: .customLong("read-database"),
+        help: ArgumentHelp(
+            "A hot standby for read-only commands (default: $SBIE_READ_DATABASE_URL; none: everything reads the primary).",
+            discussion: """
+                status, docket, history, commands, export, verify and checkpoint list read there once it has replayed                 what the primary had written when the command began (waiting up to --read-wait); a line on standard                 error says so and how stale the read may be. Writes, waits for outcomes and the daemon stay on --database.
+                """,
+            valueName: "conninfo"))
+    var readDatabase: String?
+
+    @Option(help: ArgumentHelp(
+        "Seconds a read waits for the standby to replay what the primary had written when it began (then it reads the primary).",
+        valueName: "seconds"))
+    var readWait: Double = 5
+
     @Option(help: "How much to log on standard error.")
     var logLevel: Logger.Level = .info
 
@@ -201,7 +216,7 @@ struct Verify: AsyncParsableCommand {
             return
         }
         let logger = db.logger("sbie.verify")
-        let connection = try await db.connect(logger)
+        let connection = try await db.connectForReading(logger, json: json)
         try await requireEventLog(connection, for: "verify")
         let report = try await ChainVerifier.verify(on: connection)
         if json { try printJSON(report) } else { print(report.summary) }

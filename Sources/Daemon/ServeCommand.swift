@@ -19,6 +19,10 @@ struct Serve: AsyncParsableCommand {
             --listen defaults to $SBIE_LISTEN, then 127.0.0.1:8080 (loopback). Port 0 picks a \
             free port; the address is printed once listening. SIGTERM or SIGINT: stops accepting, \
             finishes requests in flight (and the daemon's batch), exits 0.
+
+            --read-database (or $SBIE_READ_DATABASE_URL), the authenticator's connection string on a hot \
+            standby: anonymous read-only requests are served there, with the Sbie-Replica-Lag header; \
+            requests with a token or a session, writes, readiness and metrics stay on the primary.
             """)
 
     @OptionGroup var db: DatabaseOptions
@@ -69,6 +73,25 @@ struct Serve: AsyncParsableCommand {
         } catch let error as PostgresError {
             printError("cannot connect to PostgreSQL: \(error.message)")
             throw ExitCode(2)
+        }
+        // A hot standby for anonymous reads: not in recovery is a misconfiguration (exit 2);
+        // unreachable, the server starts and reads the primary until it answers.
+        if let readConninfo = db.readConninfo {
+            do {
+                let probe = try await Connection.connect(readConninfo, logger: logger)
+                let status = try await Standby.status(on: probe)
+                await probe.close()
+                guard status.inRecovery else {
+                    printError("--read-database names a server that is not a standby (pg_is_in_recovery() is false: a primary, "
+                               + "or a promoted standby). Name a hot standby of --database, or unset it to read the primary.")
+                    throw ExitCode(2)
+                }
+                logger.info("anonymous reads on the standby", metadata: ["replayed_up_to": "\(status.replayLSN ?? "?")"])
+            } catch let error as PostgresError {
+                logger.warning("the standby (--read-database) is unreachable: reading from the primary until it answers",
+                               metadata: ["error": "\(error.message)"])
+            }
+            configuration.readConninfo = readConninfo
         }
         let front = FrontDoorService(
             configuration: configuration, metrics: FrontDoorMetrics(registry: registry), logger: logger

@@ -12,7 +12,10 @@ public struct FrontDoorConfiguration: Sendable {
     public var port = 8080
     /// The authenticator login's connection string (a member of `sbie_authenticator`).
     public var conninfo: String
-    /// Database connections kept at most.
+    /// The authenticator login's connection string on a hot standby: anonymous reads go there
+    /// (`DataLayer`, README "Reads on a hot standby"); nil: every read on the primary.
+    public var readConninfo: String?
+    /// Database connections kept at most (per server: as many again on the standby).
     public var poolSize = 8
     /// Web sessions last this long, in seconds.
     public var sessionLifetime: TimeInterval = 12 * 3600
@@ -50,13 +53,15 @@ public struct FrontDoorService: Service {
     }
 
     public func run() async throws {
-        let data = DataLayer(conninfo: configuration.conninfo, poolSize: configuration.poolSize, logger: logger)
+        let data = DataLayer(conninfo: configuration.conninfo, poolSize: configuration.poolSize,
+                             standbyConninfo: configuration.readConninfo, logger: logger)
         let notifier = OutcomeNotifier()
         await notifier.start(conninfo: configuration.conninfo, logger: logger)
         let api = API(data: data, notifier: notifier, metrics: metrics, configuration: configuration, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
+        if configuration.readConninfo != nil { router.add(middleware: StandbyHeadersMiddleware()) }
         api.register(on: router)
         Pages(data: data, notifier: notifier, configuration: configuration, logger: logger).register(on: router)
         let host = configuration.host

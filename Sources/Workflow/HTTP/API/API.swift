@@ -602,7 +602,7 @@ struct API: Sendable {
         var readiness = Readiness(ready: false, database: "unreachable", migrations: "unknown", daemon: "unknown")
         let maxAge = configuration.readyMaxQueueAge.seconds
         do {
-            let (status, liveness) = try await data.run(as: .anonymous, readOnly: true) { c, _ in
+            let (status, liveness) = try await data.run(as: .anonymous, readOnly: true, primary: true) { c, _ in
                 (try FrontDoorStatus.read(c), try? DaemonLiveness.read(c))
             }
             readiness.database = "ok"
@@ -643,7 +643,7 @@ struct API: Sendable {
     }
 
     func metricsText() async throws -> Response {
-        if let status = try? await data.run(as: .anonymous, readOnly: true, { c, _ in
+        if let status = try? await data.run(as: .anonymous, readOnly: true, primary: true, { c, _ in
             (try FrontDoorStatus.read(c), try FrontDoorStatus.commandCounts(c))
         }) {
             metrics.update(status: status.0, counts: status.1)

@@ -93,24 +93,37 @@ public final class DataLayer: Sendable {
     /// The authenticator's connection string (also the server and database that check web passwords).
     public let conninfo: String
     let logger: Logger
+    /// The hot standby's pool for anonymous reads (`StandbyReads`); nil: all on the primary.
+    let standby: StandbyReads?
 
     /// - Parameters:
     ///   - conninfo: the authenticator login's connection string.
-    ///   - poolSize: connections kept open at most (requests beyond wait for one).
-    public init(conninfo: String, poolSize: Int = 8, logger: Logger) {
+    ///   - poolSize: connections kept open at most (requests beyond wait for one), per server.
+    ///   - standbyConninfo: the authenticator's connection string on a hot standby, for the
+    ///     read-only transactions of anonymous requests (`StandbyReads`); nil: none.
+    public init(conninfo: String, poolSize: Int = 8, standbyConninfo: String? = nil, logger: Logger) {
         self.conninfo = conninfo
         self.pool = ConnectionPool(conninfo: conninfo, size: poolSize, logger: logger)
         self.logger = logger
+        self.standby = standbyConninfo.map { StandbyReads(conninfo: $0, poolSize: poolSize, logger: logger) }
     }
 
     /// Runs `body` in one transaction as the credential's user (`snapshot`: REPEATABLE READ).
+    ///
+    /// A read-only transaction of an anonymous request runs on the hot standby when there is
+    /// one (and on the primary when the standby cannot serve it); `primary: true` keeps it on
+    /// the primary (readiness, metrics: what must describe the primary itself).
     /// - Throws: `AccessError.invalidToken` (401); `PostgresError` as the database refused
     ///   (42501 no privilege, CQ003 another agency, …); what `body` throws.
     public func run<T: Sendable>(
-        as credential: Credential, readOnly: Bool = false, snapshot: Bool = false,
+        as credential: Credential, readOnly: Bool = false, snapshot: Bool = false, primary: Bool = false,
         _ body: @escaping @Sendable (isolated Connection, Principal) throws -> T
     ) async throws -> T {
         let mode = (snapshot ? "ISOLATION LEVEL REPEATABLE READ " : "") + (readOnly ? "READ ONLY" : "")
+        if readOnly, !primary, credential == .anonymous, let standby,
+           let value = try await standby.run(mode, credential: credential, body) {
+            return value
+        }
         return try await withConnection { connection in
             try await connection.transaction(mode) { c in
                 let principal = try DataLayer.switchRole(c, credential)
@@ -153,7 +166,10 @@ public final class DataLayer: Sendable {
         }
     }
 
-    public func shutdown() async { await pool.closeAll() }
+    public func shutdown() async {
+        await pool.closeAll()
+        await standby?.shutdown()
+    }
 
     static func switchRole(_ c: isolated Connection, _ credential: Credential) throws -> Principal {
         try c.query("SELECT set_config('role', 'web_anon', true)", name: "switch to web_anon")
