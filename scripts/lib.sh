@@ -63,6 +63,30 @@ stop_cluster() {
     as_pg_owner "'$bin/pg_ctl' -D '$dir/data' -m fast -w stop >/dev/null 2>&1" || true
 }
 
+# start_standby PRIMARY_DIR DIR: makes DIR a hot standby of the cluster start_cluster runs in
+# PRIMARY_DIR (pg_basebackup -R: a streaming replica, WAL streamed during the copy) and
+# starts it with its socket in DIR/socket. Prints its libpq connection string. The primary
+# needs wal_level replica or logical (PostgreSQL's default) and a free WAL sender, and lets
+# its owner connect for replication over the socket (initdb -A trust does).
+start_standby() {
+    local primary=$1 dir=$2 bin
+    bin=$(pg_bindir) || { echo "error: no PostgreSQL server binaries found" >&2; return 2; }
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+    chmod 700 "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        as_pg_owner "mkdir -p '$dir/socket' && '$bin/pg_basebackup' -h '$primary/socket' -p 5432 -U postgres -D '$dir/data' \
+            -R -X stream -c fast >'$dir/basebackup.log' 2>&1" \
+            || { cat "$dir/basebackup.log" >&2; return 2; }
+    fi
+    if ! as_pg_owner "'$bin/pg_ctl' -D '$dir/data' status >/dev/null 2>&1"; then
+        as_pg_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -t 60 \
+            -o \"-c listen_addresses= -k '$dir/socket' -c hot_standby=on -c max_connections=200 ${SBIE_PG_OPTIONS:-}\" start >/dev/null" \
+            || { tail -n 20 "$dir/server.log" >&2; return 2; }
+    fi
+    printf 'host=%s port=5432 user=postgres dbname=postgres\n' "$dir/socket"
+}
+
 # True when the environment already names a database (DATABASE_URL or libpq's PG* variables).
 database_configured() {
     [ -n "${DATABASE_URL:-}" ] || [ -n "${PGHOST:-}" ] || [ -n "${PGDATABASE:-}" ] || [ -n "${PGSERVICE:-}" ]

@@ -8,7 +8,7 @@ import Workflow
 // The contract (README, "Reads on a hot standby"; docs/architecture.md):
 // - Unset: every command reads and writes the primary (`--database`), as before.
 // - A read-only command first asks the primary for its write position
-//   (`pg_current_wal_lsn()`), then waits up to `--read-wait` seconds for the standby to
+//   (`pg_current_wal_insert_lsn()`), then waits up to `--read-wait` seconds for the standby to
 //   replay it, so that the read sees every write committed before the command began (the
 //   `history` right after a `submit --wait` included). Then it reads the standby, and says so
 //   on standard error: `note: read from standby, replayed up to …Z (lag 0.000 s; …)`, or with
@@ -86,7 +86,7 @@ extension DatabaseOptions {
 }
 
 extension DatabaseOptions {
-    /// The primary's `pg_current_wal_lsn()`, on a connection of its own, closed again.
+    /// The primary's log position (`Standby.primaryPosition`), on a connection of its own, closed again.
     fileprivate func primaryPosition(_ logger: Logger) async throws -> String {
         let primary = try await Connection.connect(conninfo, logger: logger)
         do {

@@ -24,7 +24,7 @@ public struct ReplicaStatus: Sendable, Equatable, Encodable {
     /// standby's `now()` minus `replayedAt` (an upper bound of the staleness of what it
     /// replayed, as long as the primary keeps committing). Never negative; nil when unknown.
     public var lagSeconds: Double?
-    /// The primary's `pg_current_wal_lsn()` this status was compared with, if any.
+    /// The primary's position (`primaryPosition(on:)`) this status was compared with, if any.
     public var primaryLSN: String?
     /// Bytes of log the standby had still to replay to reach `primaryLSN` (0 when caught up).
     public var bytesBehind: Int64?
@@ -79,7 +79,7 @@ public struct ReplicaStatus: Sendable, Equatable, Encodable {
 public enum Standby {
     /// The standby's replay position and lag (`ReplicaStatus`), read in one statement.
     /// On a primary `inRecovery` is false and the positions are nil.
-    /// - Parameter primaryLSN: the primary's `pg_current_wal_lsn()` to compare with
+    /// - Parameter primaryLSN: the primary's position (`primaryPosition(on:)`) to compare with
     ///   (`bytesBehind`, and a lag of 0 when caught up); nil: compare with what was received.
     /// - Throws: `PostgresError` (22P02 when `primaryLSN` is not an LSN).
     public static func status(comparedWith primaryLSN: String? = nil, on connection: isolated Connection) throws -> ReplicaStatus {
@@ -102,11 +102,14 @@ public enum Standby {
             primaryLSN: primaryLSN, bytesBehind: try row.decodeIfPresent(5))
     }
 
-    /// The primary's current write position, `pg_current_wal_lsn()`: a read on a standby
+    /// The primary's current log position, `pg_current_wal_insert_lsn()`: a read on a standby
     /// that has replayed it sees every transaction the primary committed before this call.
+    /// (The insert position, not `pg_current_wal_lsn()`, the write position: with
+    /// `synchronous_commit = off` a commit is visible before its record is written, and the
+    /// WAL writer sends it within a few `wal_writer_delay`s.)
     /// - Throws: `PostgresError` 55000 when `connection` is itself in recovery.
     public static func primaryPosition(on connection: isolated Connection) throws -> String {
-        try connection.query("SELECT pg_catalog.pg_current_wal_lsn()::text", name: "primary lsn").rows[0].decode(0)
+        try connection.query("SELECT pg_catalog.pg_current_wal_insert_lsn()::text", name: "primary lsn").rows[0].decode(0)
     }
 
     /// Waits until the standby has replayed `primaryLSN`, polling every 20 ms.
