@@ -14,7 +14,8 @@ struct Sbie: AsyncParsableCommand {
             auditors read, replay and verify the history.
 
             The database is named by --database, else $DATABASE_URL, else libpq's defaults \
-            and PG* variables (as psql).
+            and PG* variables (as psql). Read-only commands may read a hot standby: \
+            --read-database, else $SBIE_READ_DATABASE_URL (README, "Reads on a hot standby").
 
 
             """ + exitCodesHelp + """

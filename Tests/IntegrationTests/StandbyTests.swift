@@ -87,7 +87,7 @@ struct StandbyTests {
         """
     }
 
-    @Test("reads on the standby equal the primary's and say their lag; a lagging standby, a primary named as standby, an unreachable one; writes refused")
+    @Test("reads on the standby (library, sbie, sbie serve) equal the primary's and say their lag; a lagging, misnamed or unreachable standby; writes refused")
     func standbyReads() async throws {
         _ = try TestDatabase.adminDSN()  // under CI, no database configured fails here: never a skip
         let pair = try await ReplicaPair.start()
@@ -222,8 +222,17 @@ struct StandbyTests {
         #expect(ids(anonymous).count == 4 && ids(anonymous) == ids(withToken), "\(anonymous.text)")
         let ready = try await server.get("/health/ready")
         #expect(ready.header("Sbie-Read-From") == nil)
-        await primary.close()
+        // The standby gone: the same read runs on the primary and says so.
         await standby.close()
+        _ = try await ReplicaPair.shell("stop_cluster '\(pair.folder.path)/standby'", in: pair.folder)
+        let fallback = try await server.get("/v1/register")
+        #expect(fallback.status == 200 && fallback.header("Sbie-Read-From") == "primary" && fallback.header("Sbie-Replica-Lag") == nil, "\(fallback.status) \(fallback.headers) \(fallback.text)")
+        #expect(ids(fallback) == ids(withToken))
+        // A primary named as the standby: sbie serve refuses to start (exit 2).
+        let authenticator = ConnectionString.replacingUser(in: pair.primary, with: "web_standby")
+        let refused = try await sbie(["serve", "--listen", "127.0.0.1:0", "--read-database", authenticator], dsn: authenticator)
+        #expect(refused.status == 2 && refused.stderr.contains("is not a standby"), "\(refused.stderr)")
+        await primary.close()
     }
 }
 

@@ -43,6 +43,7 @@ final class StandbyReads: Sendable {
             connection = try await pool.acquire()
         } catch {
             warn("the standby is unreachable (\(error)): reading from the primary")
+            StandbyReadRecord.current?.record(.primary)
             return nil
         }
         do {
@@ -60,7 +61,7 @@ final class StandbyReads: Sendable {
             }
             StandbyReadRecord.current?.record(.standby(status))
             return value
-        } catch let error as PostgresError where error.kind == .connection || error.sqlState == PostgresError.State.serializationFailure {
+        } catch let error as PostgresError where Self.standbyFailed(error) {
             await pool.release(connection)
             warn("a read on the standby failed (\(error.sqlState ?? "connection"): \(error.message)): reading from the primary")
             StandbyReadRecord.current?.record(.primary)
@@ -69,6 +70,15 @@ final class StandbyReads: Sendable {
             await pool.release(connection)
             throw error
         }
+    }
+
+    /// Whether `error` says the standby could not serve the read (rather than the read being
+    /// refused): the connection is lost (libpq, class 08, 57P01-57P03: terminated, crashed,
+    /// shutting down or starting), or a conflict with recovery cancelled it (40001).
+    static func standbyFailed(_ error: PostgresError) -> Bool {
+        if error.kind == .connection { return true }
+        guard let state = error.sqlState else { return false }
+        return state.hasPrefix("08") || ["57P01", "57P02", "57P03", PostgresError.State.serializationFailure].contains(state)
     }
 
     private func warn(_ message: String) {
