@@ -20,11 +20,16 @@ import Synchronization
 /// - The standby unreachable, failing (a lost connection, a query cancelled by a conflict
 ///   with recovery: 40001) or no longer in recovery (promoted): the read runs on the primary
 ///   instead, the response says `Sbie-Read-From: primary`, and a warning is logged (at most
-///   once a minute).
+///   once a minute); the standby is then left alone for 5 s (`pause`), so that a server that
+///   is down does not delay every request by a connect timeout.
 final class StandbyReads: Sendable {
     let pool: ConnectionPool
     let logger: Logger
     private let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
+    /// After a failure the standby is left alone this long, so that a server that is down
+    /// (a connect that waits for its timeout) does not delay every anonymous request.
+    static let pause: Duration = .seconds(5)
+    private let pausedUntil = Mutex<ContinuousClock.Instant?>(nil)
 
     init(conninfo: String, poolSize: Int, logger: Logger) {
         pool = ConnectionPool(conninfo: conninfo, size: poolSize, logger: logger)
@@ -38,12 +43,15 @@ final class StandbyReads: Sendable {
     func run<T: Sendable>(
         _ mode: String, credential: Credential, _ body: @escaping @Sendable (isolated Connection, Principal) throws -> T
     ) async throws -> T? {
+        if let until = pausedUntil.withLock({ $0 }), ContinuousClock.now < until {
+            StandbyReadRecord.current?.record(.primary)
+            return nil
+        }
         let connection: Connection
         do {
             connection = try await pool.acquire()
         } catch {
-            warn("the standby is unreachable (\(error)): reading from the primary")
-            StandbyReadRecord.current?.record(.primary)
+            failed("the standby is unreachable (\(error)): reading from the primary")
             return nil
         }
         do {
@@ -55,16 +63,14 @@ final class StandbyReads: Sendable {
             }
             await pool.release(connection)
             guard let (value, status) = served else {
-                warn("the read database is not in recovery (a primary, or a promoted standby): reading from the primary")
-                StandbyReadRecord.current?.record(.primary)
+                failed("the read database is not in recovery (a primary, or a promoted standby): reading from the primary")
                 return nil
             }
             StandbyReadRecord.current?.record(.standby(status))
             return value
         } catch let error as PostgresError where Self.standbyFailed(error) {
             await pool.release(connection)
-            warn("a read on the standby failed (\(error.sqlState ?? "connection"): \(error.message)): reading from the primary")
-            StandbyReadRecord.current?.record(.primary)
+            failed("a read on the standby failed (\(error.sqlState ?? "connection"): \(error.message)): reading from the primary")
             return nil
         } catch {
             await pool.release(connection)
@@ -79,6 +85,14 @@ final class StandbyReads: Sendable {
         if error.kind == .connection { return true }
         guard let state = error.sqlState else { return false }
         return state.hasPrefix("08") || ["57P01", "57P02", "57P03", PostgresError.State.serializationFailure].contains(state)
+    }
+
+    /// The standby could not serve a read: warn, leave it alone for `pause`, and say the
+    /// request's reads came from the primary.
+    private func failed(_ message: String) {
+        pausedUntil.withLock { $0 = ContinuousClock.now + Self.pause }
+        warn(message)
+        StandbyReadRecord.current?.record(.primary)
     }
 
     private func warn(_ message: String) {
