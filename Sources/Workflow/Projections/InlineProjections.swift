@@ -217,24 +217,47 @@ extension Projections {
         var after: Int64 = 0
         var count = 0
         let decoder = JSONDecoder()  // one for the whole fold (a decoder per event cost ~10% of a rebuild)
-        while true {
-            let batch = try EventStore.readAll(after: after, limit: 10_000, view: view, on: connection)
-            guard let last = batch.last else { break }
-            for event in batch {
-                if let position, event.globalPosition > position { return (state, after, count) }
-                after = event.globalPosition
-                let decoded = try event.domainEvent(using: decoder)
+        // Only the columns a fold uses (no metadata, no hashes), read in place from libpq's
+        // buffer, page after page; the next page is on its way while this one is decoded.
+        let pageSize = 10_000, last = position ?? Int64.max
+        let sql = """
+            SELECT global_position, stream_id, event_type, data::text, occurred_at FROM \(view.rawValue)
+            WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3
+            """
+        try connection.readPages(
+            sql, name: "fold log", first: [Int64(0), last, pageSize],
+            next: { rows in
+                guard rows.count == pageSize, let end = PostgresText.integer(rows.bytes(rows.count - 1, 0), as: Int64.self)
+                else { return nil }
+                return [end, last, pageSize]
+            }
+        ) { rows in
+            for row in 0..<rows.count {
+                if row & 255 == 255 { rows.absorbInput() }
+                guard let globalPosition = PostgresText.integer(rows.bytes(row, 0), as: Int64.self) else {
+                    throw PostgresDecodingError(column: "global_position", expectedType: "Int64", reason: "not an integer")
+                }
+                after = globalPosition
+                let stream = rows.string(row, 1), type = rows.string(row, 2), data = rows.bytes(row, 3)
+                // The JSON is decoded straight from libpq's buffer (valid for this closure).
+                let decoded = try RecordedEvent.domainEvent(
+                    at: globalPosition, type: type,
+                    data: data.baseAddress.map { Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: data.count, deallocator: .none) } ?? Data(),
+                    using: decoder)
                 if let occurredBefore {
+                    guard let occurredAt = Timestamp(parsing: rows.bytes(row, 4)) else {
+                        throw PostgresDecodingError(column: "occurred_at", expectedType: "Timestamp", reason: "not an ISO timestamp")
+                    }
                     // Legal time (issue 13): the date the event carries, else the latest legal
                     // date on its clock (older events without the field), else occurred_at.
-                    let legal = full.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? event.occurredAt
-                    full.apply(decoded, stream: event.streamID)
+                    let legal = full.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? occurredAt
+                    full.apply(decoded, stream: stream)
                     if legal >= occurredBefore { continue }
                 }
-                state.apply(decoded, stream: event.streamID)
+                state.apply(decoded, stream: stream)
                 count += 1
             }
-            after = last.globalPosition
+            return true
         }
         return (state, after, count)
     }
