@@ -423,8 +423,13 @@ public enum DomainEvent: Sendable, Hashable {
     public static func decode(type: String, data: Data, using decoder: JSONDecoder = JSONDecoder()) throws -> DomainEvent {
         func d<T: Decodable>(_: T.Type) throws -> T { try decoder.decode(T.self, from: data) }
         switch type {
-        case "AgreementRegistered": return .agreementRegistered(try d(AgreementRegistered.self))
-        case "AgreementDetailsUpdated": return .agreementDetailsUpdated(try d(AgreementDetailsUpdated.self))
+        case "AgreementRegistered":
+            // The commonest events try the fast path first (`FlatJSON`: the same value or nil).
+            if let e = data.withUnsafeBytes({ AgreementRegistered(flatJSON: $0) }) { return .agreementRegistered(e) }
+            return .agreementRegistered(try d(AgreementRegistered.self))
+        case "AgreementDetailsUpdated":
+            if let e = data.withUnsafeBytes({ AgreementDetailsUpdated(flatJSON: $0) }) { return .agreementDetailsUpdated(e) }
+            return .agreementDetailsUpdated(try d(AgreementDetailsUpdated.self))
         case "AgencyRenamed": return .agencyRenamed(try d(AgencyRenamed.self))
         case "SignedDateCorrected": return .signedDateCorrected(try d(SignedDateCorrected.self))
         case "TerminationRequestSubmitted": return .terminationRequestSubmitted(try d(TerminationRequestSubmitted.self))

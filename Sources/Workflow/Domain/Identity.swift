@@ -203,9 +203,10 @@ public struct AgreementID: Sendable, Hashable, Comparable, Codable, CustomString
 
     public var description: String { "\(agency.slug).\(model.slug).\(signedOn)" }
 
-    /// By agency, then model, then signed date (without building the descriptions).
+    /// By agency, then model, then signed date (without building the descriptions; the
+    /// models' codes `JEM` < `TFM` < `WSO` sort as their slugs do, with no lower-casing per comparison).
     public static func < (lhs: AgreementID, rhs: AgreementID) -> Bool {
-        (lhs.agency.slug, lhs.model.slug, lhs.signedOn) < (rhs.agency.slug, rhs.model.slug, rhs.signedOn)
+        (lhs.agency.slug, lhs.model.rawValue, lhs.signedOn) < (rhs.agency.slug, rhs.model.rawValue, rhs.signedOn)
     }
 
     public init(from decoder: Decoder) throws {

@@ -191,7 +191,7 @@ public struct RegisterState: Sendable, Equatable {
     /// state is keyed by the ids inside the events, so it is informational here.
     public mutating func apply(_ event: DomainEvent, stream: String) {
         if let date = legalDate(of: event) {
-            if let clock = event.legalClock { legalClocks[clock] = max(legalClocks[clock] ?? date, date) }
+            if let clock = event.legalClock { Self.advance(&legalClocks[clock, default: date], to: date) }  // one lookup
             for id in event.policyEntriesApplied {
                 // A decision that applied an entry fixes its topic's reading up to its date:
                 // a later adoption may not take effect before it (policy never rewrites a decision).
@@ -224,11 +224,13 @@ public struct RegisterState: Sendable, Equatable {
                 status: .active, currentRequest: nil, terminatedOn: nil, localVotes: [],
                 firstEdition: e.sourceEdition, latestEdition: e.sourceEdition)
         case .agreementDetailsUpdated(let e):
-            agreements[e.agreementID]?.agencyType = e.agencyType
-            agreements[e.agreementID]?.county = e.county
-            agreements[e.agreementID]?.moaURL = e.moaURL
-            agreements[e.agreementID]?.sourceEdition = e.sourceEdition
-            agreements[e.agreementID]?.latestEdition = e.sourceEdition
+            // In place, one lookup (nine in ten events of a register's log are these).
+            guard let index = agreements.index(forKey: e.agreementID) else { return }
+            agreements.values[index].agencyType = e.agencyType
+            agreements.values[index].county = e.county
+            agreements.values[index].moaURL = e.moaURL
+            agreements.values[index].sourceEdition = e.sourceEdition
+            agreements.values[index].latestEdition = e.sourceEdition
         case .agencyRenamed(let e):
             guard var agency = agencies[e.agencyID] else { return }
             agency.formerNames.append(agency.name)
@@ -317,6 +319,9 @@ public struct RegisterState: Sendable, Equatable {
             policy.adopt(e)
         }
     }
+
+    /// A legal clock moves forward only.
+    private static func advance(_ clock: inout FloridaDate, to date: FloridaDate) { clock = max(clock, date) }
 
     /// Returns the agreement to `active` when `request` was the one moving it.
     private mutating func release(_ agreement: AgreementID, from request: UUID) {

@@ -255,9 +255,15 @@ public enum EventStore {
         where condition: String, orderBy: String = "global_position", _ parameters: [any PostgresEncodable],
         name: String, from view: EventLogView = .events, on connection: isolated Connection
     ) throws -> [RecordedEvent] {
-        try decodeEvents(connection.query(
+        var events: [RecordedEvent] = []
+        try connection.readPages(
             "SELECT \(eventColumns) FROM \(view.rawValue) WHERE \(condition) ORDER BY \(orderBy) LIMIT $\(parameters.count)",
-            parameters, name: name))
+            name: name, first: parameters, next: { _ in nil }
+        ) { rows in
+            events = try decodeEvents(rows)
+            return true
+        }
+        return events
     }
 
     /// The highest global position (0 for an empty log).
@@ -269,6 +275,33 @@ public enum EventStore {
     public static func streamVersion(_ stream: String, on connection: isolated Connection) throws -> Int {
         try connection.query("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", [stream])
             .rows[0].decode(0)
+    }
+
+    /// Decodes rows of `eventColumns` in place (no `String` per value but the texts kept).
+    /// - Throws: `PostgresDecodingError` naming the column whose value is NULL or malformed.
+    static func decodeEvents(_ rows: ResultRows) throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        events.reserveCapacity(rows.count)
+        for row in 0..<rows.count {
+            func value<T>(_ column: Int, _ type: String, _ decode: (UnsafeRawBufferPointer) -> T?) throws -> T {
+                guard !rows.isNull(row, column) else {
+                    throw PostgresDecodingError(column: rows.columnName(column), expectedType: type, reason: "value is NULL")
+                }
+                guard let value = decode(rows.bytes(row, column)) else {
+                    throw PostgresDecodingError(column: rows.columnName(column), expectedType: type, reason: "malformed \(type)")
+                }
+                return value
+            }
+            func text(_ column: Int) throws -> String { try value(column, "String") { String(decoding: $0, as: UTF8.self) } }
+            events.append(RecordedEvent(
+                globalPosition: try value(0, "Int64") { PostgresText.integer($0) },
+                streamID: try text(1), streamVersion: try value(2, "Int") { PostgresText.integer($0) },
+                eventID: try value(3, "UUID", PostgresText.uuid), type: try text(4), data: try text(5), metadata: try text(6),
+                occurredAt: try value(7, "Timestamp") { Timestamp(parsing: $0) },
+                recordedAt: try value(8, "Timestamp") { Timestamp(parsing: $0) },
+                prevHash: try value(9, "bytea", PostgresText.bytea), hash: try value(10, "bytea", PostgresText.bytea)))
+        }
+        return events
     }
 
     static func decodeEvents(_ result: QueryResult) throws -> [RecordedEvent] {

@@ -36,6 +36,13 @@ public enum HashChain {
         return Array(hasher.finalize())
     }
 
+    /// Adds one field to a hash being computed: its 4-byte big-endian length, then its bytes.
+    static func update(_ hasher: inout SHA256, field: UnsafeRawBufferPointer) {
+        let length = UInt32(truncatingIfNeeded: field.count).bigEndian
+        withUnsafeBytes(of: length) { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: field)
+    }
+
     /// `hash(previous:fields:)` for whole arrays.
     public static func hash(previous: [UInt8], fields: [[UInt8]]) -> [UInt8] {
         hash(previous: previous, fields: fields.map { $0[...] })
@@ -93,29 +100,60 @@ public enum ChainVerifier {
         var expectedPosition: Int64 = 1
         var streamVersions: [String: Int] = [:]
         var badStreams = Set<String>()
-        var after: Int64 = 0
-        while true {
-            let batch = try EventStore.readAll(after: after, limit: batchSize, view: view, on: connection)
-            if batch.isEmpty { break }
-            for event in batch {
-                if event.globalPosition != expectedPosition {
-                    report.gaps.append(expectedPosition...(event.globalPosition - 1))
-                }
-                if report.firstHashMismatch == nil
-                    && (event.prevHash != previousHash
-                        || (view == .events && HashChain.hash(of: event, previous: event.prevHash) != event.hash))
-                {
-                    report.firstHashMismatch = event.globalPosition
-                }
-                let version = streamVersions[event.streamID, default: 0] + 1
-                if event.streamVersion != version { badStreams.insert(event.streamID) }
-                streamVersions[event.streamID] = event.streamVersion
-                previousHash = event.hash
-                expectedPosition = event.globalPosition + 1
-                report.eventsChecked += 1
-                report.lastPosition = event.globalPosition
+        // Every row is checked in place, in libpq's buffer: the hashed fields are the bytes the
+        // server sent (int8, int4 and uuid output are already the canonical decimal and
+        // lower-case forms `HashChain` specifies; occurred_at is reformatted), so no `String`
+        // is made but the stream id. The next page is on its way while this one is hashed.
+        let pageSize = max(batchSize, 1)
+        let sql = """
+            SELECT \(EventStore.eventColumns) FROM \(view.rawValue) WHERE global_position > $1
+            ORDER BY global_position LIMIT $2
+            """
+        try connection.readPages(
+            sql, name: "verify", first: [Int64(0), pageSize],
+            next: { rows in
+                guard rows.count == pageSize, let end = PostgresText.integer(rows.bytes(rows.count - 1, 0), as: Int64.self)
+                else { return nil }
+                return [end, pageSize]
             }
-            after = batch[batch.count - 1].globalPosition
+        ) { rows in
+            for row in 0..<rows.count {
+                if row & 255 == 255 { rows.absorbInput() }
+                func value<T>(_ column: Int, _ type: String, _ decode: (UnsafeRawBufferPointer) -> T?) throws -> T {
+                    guard !rows.isNull(row, column), let value = decode(rows.bytes(row, column)) else {
+                        throw PostgresDecodingError(column: rows.columnName(column), expectedType: type, reason: "NULL or malformed")
+                    }
+                    return value
+                }
+                let position = try value(0, "Int64") { PostgresText.integer($0, as: Int64.self) }
+                let streamID = rows.string(row, 1)
+                let streamVersion = try value(2, "Int") { PostgresText.integer($0, as: Int.self) }
+                let prevHash = try value(9, "bytea", PostgresText.bytea), hash = try value(10, "bytea", PostgresText.bytea)
+                if position != expectedPosition {
+                    report.gaps.append(expectedPosition...(position - 1))
+                }
+                if report.firstHashMismatch == nil {
+                    var broken = prevHash != previousHash
+                    if !broken && view == .events {
+                        let occurredAt = try value(7, "Timestamp") { Timestamp(parsing: $0) }
+                        _ = try value(3, "UUID", PostgresText.uuid)  // the stored text is the canonical form
+                        var hasher = SHA256()
+                        hasher.update(data: prevHash)
+                        for column in 0..<7 { HashChain.update(&hasher, field: rows.bytes(row, column)) }
+                        occurredAt.withISO8601Bytes { HashChain.update(&hasher, field: $0) }
+                        broken = !hasher.finalize().elementsEqual(hash)
+                    }
+                    if broken { report.firstHashMismatch = position }
+                }
+                let version = streamVersions[streamID, default: 0] + 1
+                if streamVersion != version { badStreams.insert(streamID) }
+                streamVersions[streamID] = streamVersion
+                previousHash = hash
+                expectedPosition = position + 1
+                report.eventsChecked += 1
+                report.lastPosition = position
+            }
+            return true
         }
         report.streamsWithBadVersions = badStreams.sorted()
         return report

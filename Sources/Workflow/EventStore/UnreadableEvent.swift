@@ -30,8 +30,18 @@ extension RecordedEvent {
     /// - Parameter decoder: a plain `JSONDecoder` (default options); a fold reuses one for every event.
     /// - Throws: `UnreadableEvent` naming the position and type, never a trap.
     public func domainEvent(using decoder: JSONDecoder = JSONDecoder()) throws(UnreadableEvent) -> DomainEvent {
+        try Self.domainEvent(at: globalPosition, type: type, data: Data(data.utf8), using: decoder)
+    }
+
+    /// The event stored at `globalPosition` with this type and data (its JSON text's UTF-8
+    /// bytes), as a `DomainEvent`: what `domainEvent(using:)` does, for a reader that has the
+    /// bytes but no `RecordedEvent` (a fold reads them in place).
+    /// - Throws: `UnreadableEvent` naming the position and type, never a trap.
+    static func domainEvent(
+        at globalPosition: Int64, type: String, data: Data, using decoder: JSONDecoder
+    ) throws(UnreadableEvent) -> DomainEvent {
         do {
-            return try DomainEvent.decode(type: type, data: Data(data.utf8), using: decoder)
+            return try DomainEvent.decode(type: type, data: data, using: decoder)
         } catch is UnknownEventType {
             throw UnreadableEvent(globalPosition: globalPosition, type: type, reason: "unknown event type")
         } catch {

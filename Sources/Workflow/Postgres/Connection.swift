@@ -153,15 +153,7 @@ public actor Connection {
         -> QueryResult
     {
         let raw = try live()
-        let statementName: String
-        if let existing = prepared[sql] {
-            statementName = existing
-        } else {
-            statementName = "s\(prepared.count + 1)"
-            let result = PQprepare(raw, statementName, sql, 0, nil)
-            try consume(result, statement: name ?? Self.label(sql))
-            prepared[sql] = statementName
-        }
+        let statementName = try prepare(sql, on: raw, name: name)
         let values = parameters.map(\.postgresValue)
         let result = withParameterArrays(values) { count, pointers, lengths, formats in
             PQexecPrepared(raw, statementName, count, pointers, lengths, formats, 0)
@@ -187,6 +179,83 @@ public actor Connection {
             throw PostgresError(kind: .connection, message: Self.errorMessage(raw), statement: name)
         }
         try drainResults(raw, statement: name ?? Self.label(sql))
+    }
+
+    // MARK: Paged reads, in place
+
+    /// Reads a keyset-paged query page after page, handing each page's rows to `body` in
+    /// place (bytes in libpq's result buffer, no `String` per value), and overlaps the
+    /// server's work with the client's: as soon as a page has arrived, the statement for the
+    /// next page is sent, and while `body` works through the current page it calls
+    /// `ResultRows.absorbInput()` now and then, which moves what the server has sent of the
+    /// next page into libpq's buffer without waiting (so the server is never stalled on a
+    /// full socket while the client decodes).
+    ///
+    /// - Parameters:
+    ///   - sql: one statement with `$1…$n` placeholders, prepared once per connection.
+    ///   - first: the first page's parameters.
+    ///   - next: given a page, the next page's parameters, or nil when that page was the last.
+    ///   - body: called once per page, in order; returns false to stop reading.
+    /// - Throws: `PostgresError` with the server's SQLSTATE, or what `next` or `body` threw
+    ///   (the statement in flight is then read to its end, so the session stays usable).
+    func readPages(
+        _ sql: String, name: String, first: [any PostgresEncodable],
+        next: (ResultRows) throws -> [any PostgresEncodable]?, _ body: (ResultRows) throws -> Bool
+    ) throws {
+        let raw = try live()
+        let statementName = try prepare(sql, on: raw, name: name)
+        func send(_ parameters: [any PostgresEncodable]) throws {
+            let sent = withParameterArrays(parameters.map(\.postgresValue)) { count, pointers, lengths, formats in
+                PQsendQueryPrepared(raw, statementName, count, pointers, lengths, formats, 0)
+            }
+            guard sent == 1 else { throw PostgresError(kind: .connection, message: Self.errorMessage(raw), statement: name) }
+        }
+        /// The one result of the statement in flight (and the NULL after it); the caller clears it.
+        func receive() throws -> OpaquePointer {
+            var page: OpaquePointer?
+            var failure: PostgresError?
+            while let result = PQgetResult(raw) {
+                if page == nil, PQresultStatus(result) == PGRES_TUPLES_OK {
+                    page = result
+                    continue
+                }
+                do { try consume(result, statement: name) } catch let error as PostgresError {
+                    if failure == nil { failure = error }
+                }
+            }
+            if let failure {
+                if let page { PQclear(page) }
+                throw failure
+            }
+            guard let page else { throw PostgresError(kind: .protocolViolation, message: "no rows result", statement: name) }
+            return page
+        }
+        try send(first)
+        var inFlight = true
+        defer {
+            // Stopped early or failed: read the statement in flight to its end.
+            if inFlight { while let result = PQgetResult(raw) { PQclear(result) } }
+        }
+        while inFlight {
+            let page = try receive()
+            inFlight = false
+            defer { PQclear(page) }
+            let rows = ResultRows(result: page, connection: raw)
+            if let parameters = try next(rows) {
+                try send(parameters)
+                inFlight = true
+            }
+            guard try body(rows) else { return }
+        }
+    }
+
+    /// The name of `sql`'s prepared statement on this session, preparing it on first use.
+    private func prepare(_ sql: String, on raw: OpaquePointer, name: String?) throws -> String {
+        if let existing = prepared[sql] { return existing }
+        let statementName = "s\(prepared.count + 1)"
+        try consume(PQprepare(raw, statementName, sql, 0, nil), statement: name ?? Self.label(sql))
+        prepared[sql] = statementName
+        return statementName
     }
 
     // MARK: Transactions
@@ -571,5 +640,46 @@ private func withParameterArrays<R>(
                 body(Int32(values.count), p.baseAddress, l.baseAddress, f.baseAddress)
             }
         }
+    }
+}
+
+/// The rows of one result, read in place: each value is a view of libpq's result buffer,
+/// valid only inside the closure the rows are given to (`Connection.readPages`). Values are
+/// in PostgreSQL's text format, as in `Row`.
+struct ResultRows {
+    fileprivate let result: OpaquePointer
+    /// The session a next page is arriving on, if any.
+    fileprivate let connection: OpaquePointer?
+
+    fileprivate init(result: OpaquePointer, connection: OpaquePointer?) {
+        self.result = result
+        self.connection = connection
+        self.count = Int(PQntuples(result))
+        self.columnCount = Int(PQnfields(result))
+    }
+
+    let count: Int
+    let columnCount: Int
+
+    func isNull(_ row: Int, _ column: Int) -> Bool { PQgetisnull(result, Int32(row), Int32(column)) == 1 }
+
+    /// The value's bytes (empty for NULL), without its terminating zero byte.
+    func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer {
+        guard let value = PQgetvalue(result, Int32(row), Int32(column)) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: value, count: Int(PQgetlength(result, Int32(row), Int32(column))))
+    }
+
+    /// The value as a `String` (the bytes are UTF-8: every session sets client_encoding).
+    func string(_ row: Int, _ column: Int) -> String {
+        String(decoding: bytes(row, column), as: UTF8.self)
+    }
+
+    /// The column's name.
+    func columnName(_ column: Int) -> String { PQfname(result, Int32(column)).map { String(cString: $0) } ?? "?" }
+
+    /// Moves what the server has sent so far into libpq's buffer, without waiting
+    /// (`PQconsumeInput`); a lost connection shows when the next page is read.
+    func absorbInput() {
+        if let connection { _ = PQconsumeInput(connection) }
     }
 }

@@ -172,6 +172,34 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, PostgresEncoda
             + ":\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))Z"
     }
 
+    /// Calls `body` with the UTF-8 bytes of `iso8601`, formatted without allocating (the hash
+    /// chain's canonical `occurred_at`, computed once per event by a verification).
+    public func withISO8601Bytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let micros = ((microsecondsSinceEpoch % 1_000_000) + 1_000_000) % 1_000_000
+        let seconds = (microsecondsSinceEpoch - micros) / 1_000_000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (y, m, d) = CivilCalendar.date(days: days)
+        guard (0...9999).contains(y) else {  // iso8601's own spelling of a year of other width
+            var text = iso8601
+            return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+        }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 27) { out in
+            func put(_ value: Int64, _ width: Int, at start: Int) {
+                var v = value
+                for i in stride(from: start + width - 1, through: start, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 4, at: 0); out[4] = UInt8(ascii: "-"); put(m, 2, at: 5); out[7] = UInt8(ascii: "-"); put(d, 2, at: 8)
+            out[10] = UInt8(ascii: "T"); put(secondOfDay / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, 2, at: 14); out[16] = UInt8(ascii: ":"); put(secondOfDay % 60, 2, at: 17)
+            out[19] = UInt8(ascii: "."); put(micros, 6, at: 20); out[26] = UInt8(ascii: "Z")
+            return try body(UnsafeRawBufferPointer(out))
+        }
+    }
+
     public var postgresValue: PostgresValue { .text(iso8601) }
 
     public init(postgresText text: String) throws {
@@ -184,7 +212,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, PostgresEncoda
     /// Parses PostgreSQL's ISO output in UTC (`2025-11-03 05:00:00.5+00`) and this
     /// type's own `iso8601` form. Returns nil for anything else, including other offsets.
     public init?(parsing text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let value = text.withUTF8({ Timestamp(parsing: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = value
+    }
+
+    /// `init?(parsing:)` over UTF-8 bytes (e.g. a value in libpq's result buffer).
+    init?(parsing b: UnsafeRawBufferPointer) {
         func digits(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= b.count else { return nil }
             var v: Int64 = 0
@@ -209,8 +243,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, PostgresEncoda
                 i += 1
             }
         }
-        let rest = String(decoding: b[i...], as: UTF8.self)
-        guard rest == "Z" || rest == "+00" || rest == "+00:00" else { return nil }
+        let rest = b.count - i
+        guard (rest == 1 && b[i] == 90) || ((rest == 3 || rest == 6) && b[i] == 43 && b[i + 1] == 48 && b[i + 2] == 48
+            && (rest == 3 || (b[i + 3] == 58 && b[i + 4] == 48 && b[i + 5] == 48)))
+        else { return nil }
         guard (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60 else { return nil }
         let days = CivilCalendar.days(year: y, month: mo, day: d)
         microsecondsSinceEpoch = ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros
@@ -256,4 +292,73 @@ public struct PostgresArray: PostgresEncodable {
 
     /// An array element in double quotes, `"` and `\` escaped by a backslash.
     static func quoted(_ value: String) -> String { ConnectionString.backslashQuoted(value, in: "\"") }
+}
+
+/// Decoders of values in PostgreSQL's text format read in place, as bytes (`ResultRows`),
+/// with no `String` in between. Each returns nil where the `String`-based decoder
+/// (`PostgresDecodable`) throws, and the same value where it succeeds.
+enum PostgresText {
+    /// A decimal integer (`int2`/`int4`/`int8` output): an optional `-`, then digits; nil on overflow.
+    static func integer<T: FixedWidthInteger>(_ b: UnsafeRawBufferPointer, as: T.Type = T.self) -> T? {
+        guard !b.isEmpty else { return nil }
+        let negative = b[0] == UInt8(ascii: "-")
+        var index = negative || b[0] == UInt8(ascii: "+") ? 1 : 0
+        guard index < b.count else { return nil }
+        var value: T = 0
+        while index < b.count {
+            let digit = b[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (next, o2) = negative
+                ? times10.subtractingReportingOverflow(T(digit)) : times10.addingReportingOverflow(T(digit))
+            guard !o1, !o2 else { return nil }
+            value = next
+            index += 1
+        }
+        return value
+    }
+
+    /// A UUID in its hyphenated form, either case (`uuid` output is lower case).
+    static func uuid(_ b: UnsafeRawBufferPointer) -> UUID? {
+        guard b.count == 36, b[8] == UInt8(ascii: "-"), b[13] == UInt8(ascii: "-"), b[18] == UInt8(ascii: "-"),
+              b[23] == UInt8(ascii: "-") else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        var out = 0, index = 0
+        while index < 36 {
+            if index == 8 || index == 13 || index == 18 || index == 23 { index += 1; continue }
+            guard let high = nibble(b[index]), let low = nibble(b[index + 1]) else { return nil }
+            bytes[out] = high << 4 | low
+            out += 1
+            index += 2
+        }
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+
+    /// `bytea` in hex output form, `\x` then two hex digits (either case) per byte.
+    static func bytea(_ b: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard b.count >= 2, b[0] == UInt8(ascii: "\\"), b[1] == UInt8(ascii: "x"), b.count % 2 == 0 else { return nil }
+        var valid = true
+        let bytes = [UInt8](unsafeUninitializedCapacity: (b.count - 2) / 2) { out, initialized in
+            var index = 2, at = 0
+            while index < b.count {
+                guard let high = nibble(b[index]), let low = nibble(b[index + 1]) else { valid = false; break }
+                out[at] = high << 4 | low
+                at += 1
+                index += 2
+            }
+            initialized = at
+        }
+        return valid ? bytes : nil
+    }
+
+    /// A hex digit's value (either case), or nil.
+    @inline(__always)
+    static func nibble(_ c: UInt8) -> UInt8? {
+        // Branch-free range checks (a verification decodes two 32-byte hashes per event).
+        let digit = c &- UInt8(ascii: "0"), letter = (c | 0x20) &- UInt8(ascii: "a")
+        if digit < 10 { return digit }
+        if letter < 6 { return letter + 10 }
+        return nil
+    }
 }

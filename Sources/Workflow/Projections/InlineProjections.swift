@@ -195,7 +195,8 @@ public enum Projections {
 
     /// Every row of every inline projection for a state.
     static func allRows(_ state: RegisterState) -> [String: [[String?]]] {
-        let agreements = state.agreements.values.sorted { $0.id < $1.id }.map { agreementRow($0, state) }
+        // Sorted by key (cheaper to move than whole agreements), then each row built once.
+        let agreements = state.agreements.keys.sorted().compactMap { state.agreements[$0].map { agreementRow($0, state) } }
         let requests = state.requests.values.sorted { $0.id.uuidString < $1.id.uuidString }
         return [
             agreementStatus.name: agreements,
@@ -217,24 +218,47 @@ extension Projections {
         var after: Int64 = 0
         var count = 0
         let decoder = JSONDecoder()  // one for the whole fold (a decoder per event cost ~10% of a rebuild)
-        while true {
-            let batch = try EventStore.readAll(after: after, limit: 10_000, view: view, on: connection)
-            guard let last = batch.last else { break }
-            for event in batch {
-                if let position, event.globalPosition > position { return (state, after, count) }
-                after = event.globalPosition
-                let decoded = try event.domainEvent(using: decoder)
+        // Only the columns a fold uses (no metadata, no hashes), read in place from libpq's
+        // buffer, page after page; the next page is on its way while this one is decoded.
+        let pageSize = 10_000, last = position ?? Int64.max
+        let sql = """
+            SELECT global_position, stream_id, event_type, data::text, occurred_at FROM \(view.rawValue)
+            WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3
+            """
+        try connection.readPages(
+            sql, name: "fold log", first: [Int64(0), last, pageSize],
+            next: { rows in
+                guard rows.count == pageSize, let end = PostgresText.integer(rows.bytes(rows.count - 1, 0), as: Int64.self)
+                else { return nil }
+                return [end, last, pageSize]
+            }
+        ) { rows in
+            for row in 0..<rows.count {
+                if row & 255 == 255 { rows.absorbInput() }
+                guard let globalPosition = PostgresText.integer(rows.bytes(row, 0), as: Int64.self) else {
+                    throw PostgresDecodingError(column: "global_position", expectedType: "Int64", reason: "not an integer")
+                }
+                after = globalPosition
+                let stream = rows.string(row, 1), type = rows.string(row, 2), data = rows.bytes(row, 3)
+                // The JSON is decoded straight from libpq's buffer (valid for this closure).
+                let decoded = try RecordedEvent.domainEvent(
+                    at: globalPosition, type: type,
+                    data: data.baseAddress.map { Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: data.count, deallocator: .none) } ?? Data(),
+                    using: decoder)
                 if let occurredBefore {
+                    guard let occurredAt = Timestamp(parsing: rows.bytes(row, 4)) else {
+                        throw PostgresDecodingError(column: "occurred_at", expectedType: "Timestamp", reason: "not an ISO timestamp")
+                    }
                     // Legal time (issue 13): the date the event carries, else the latest legal
                     // date on its clock (older events without the field), else occurred_at.
-                    let legal = full.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? event.occurredAt
-                    full.apply(decoded, stream: event.streamID)
+                    let legal = full.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? occurredAt
+                    full.apply(decoded, stream: stream)
                     if legal >= occurredBefore { continue }
                 }
-                state.apply(decoded, stream: event.streamID)
+                state.apply(decoded, stream: stream)
                 count += 1
             }
-            after = last.globalPosition
+            return true
         }
         return (state, after, count)
     }
@@ -258,14 +282,20 @@ extension Projections {
                 let fresh = "rebuild_\(table)"
                 try c.executeScript("CREATE TEMP TABLE \(fresh) (LIKE \(table)) ON COMMIT DROP")
                 try c.copyIn("COPY \(fresh) (\(columns.joined(separator: ", "))) FROM STDIN", rows: rows[table] ?? [])
-                // Compared as text, column by column: rows that differ in any column count.
-                let text = columns.map { "\($0)::text" }.joined(separator: ", ")
-                let live = "SELECT \(text) FROM \(table)", rebuilt = "SELECT \(text) FROM \(fresh)"
+                // Compared as text, column by column: rows that differ in any column count, in
+                // either direction, as a multiset (what `live EXCEPT ALL rebuilt` plus `rebuilt
+                // EXCEPT ALL live` count), in one pass: each distinct row's copies on either side,
+                // grouped (NULLs group together, as EXCEPT treats them), summed as |live - rebuilt|.
+                // (Two EXCEPT ALLs sorted each table twice: a second of a 1M-event check.)
+                let text = columns.enumerated().map { "\($1)::text AS c\($0)" }.joined(separator: ", ")
+                let groups = columns.indices.map { "c\($0)" }.joined(separator: ", ")
                 let counts = try c.query(
                     """
-                    SELECT (SELECT count(*) FROM \(table)), (SELECT count(*) FROM \(fresh)),
-                           (SELECT count(*) FROM ((\(live) EXCEPT ALL \(rebuilt))
-                                                  UNION ALL (\(rebuilt) EXCEPT ALL \(live))) d)
+                    SELECT coalesce(sum(live), 0)::bigint, coalesce(sum(rebuilt), 0)::bigint,
+                           coalesce(sum(abs(live - rebuilt)), 0)::bigint
+                    FROM (SELECT count(*) FILTER (WHERE side = 0) AS live, count(*) FILTER (WHERE side = 1) AS rebuilt
+                          FROM (SELECT 0 AS side, \(text) FROM \(table) UNION ALL SELECT 1, \(text) FROM \(fresh)) u
+                          GROUP BY \(groups)) g
                     """
                 ).rows[0]
                 tables[table] = [try counts.decode(0), try counts.decode(1), try counts.decode(2)]
