@@ -38,6 +38,15 @@
 -- plan_cache_mode = force_generic_plan on each (0014's header says why): every statement is
 -- planned once per session; the lookups are per-key index probes whatever the statistics.
 
+-- event_hash_tail(...): event_hash's encoding of an event's fields from event_id on (0001), the
+-- part that does not depend on the log's head; NULL when any argument is NULL.
+CREATE FUNCTION event_hash_tail(p_id uuid, p_type text, p_data json, p_metadata json, p_occurred timestamptz)
+RETURNS bytea
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN event_hash_field(p_id::text) || event_hash_field(p_type) || event_hash_field(p_data::text)
+    || event_hash_field(p_metadata::text)
+    || event_hash_field(pg_catalog.to_char(p_occurred AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
+
 CREATE FUNCTION append_events_arrays(
     p_streams text[], p_expected text[], p_counts integer[],
     p_ids uuid[], p_types text[], p_data json[], p_metadata json[], p_occurred timestamptz[])
@@ -67,42 +76,53 @@ DECLARE
     v_actual    integer;
 BEGIN
     -- The shape (plpgsql expressions, no statement): no NULL argument, one dimension, the
-    -- per-append arrays of one length, the per-event arrays of another.
-    v_arg := CASE WHEN p_streams IS NULL THEN 'p_streams' WHEN p_expected IS NULL THEN 'p_expected'
-                  WHEN p_counts IS NULL THEN 'p_counts' WHEN p_ids IS NULL THEN 'p_ids'
-                  WHEN p_types IS NULL THEN 'p_types' WHEN p_data IS NULL THEN 'p_data'
-                  WHEN p_metadata IS NULL THEN 'p_metadata' WHEN p_occurred IS NULL THEN 'p_occurred' END;
-    IF v_arg IS NOT NULL THEN
-        RAISE EXCEPTION 'append_events: % is NULL', v_arg USING ERRCODE = '22023';
-    END IF;
-    IF v_a = 0 THEN
-        RAISE EXCEPTION 'append_events: appends must be a non-empty JSON array (p_streams is empty)'
-            USING ERRCODE = '22023';
-    END IF;
-    v_arg := CASE WHEN pg_catalog.array_ndims(p_streams) <> 1 THEN 'p_streams'
-                  WHEN pg_catalog.array_ndims(p_expected) IS DISTINCT FROM 1 THEN 'p_expected'
-                  WHEN pg_catalog.array_ndims(p_counts) IS DISTINCT FROM 1 THEN 'p_counts'
-                  WHEN pg_catalog.array_ndims(p_ids) IS DISTINCT FROM 1 THEN 'p_ids'
-                  WHEN pg_catalog.array_ndims(p_types) IS DISTINCT FROM 1 THEN 'p_types'
-                  WHEN pg_catalog.array_ndims(p_data) IS DISTINCT FROM 1 THEN 'p_data'
-                  WHEN pg_catalog.array_ndims(p_metadata) IS DISTINCT FROM 1 THEN 'p_metadata'
-                  WHEN pg_catalog.array_ndims(p_occurred) IS DISTINCT FROM 1 THEN 'p_occurred' END;
-    IF v_arg IS NOT NULL THEN
-        RAISE EXCEPTION 'append_events: % must be a non-empty one-dimensional array', v_arg USING ERRCODE = '22023';
-    END IF;
-    v_arg := CASE WHEN pg_catalog.cardinality(p_expected) <> v_a THEN 'p_expected'
-                  WHEN pg_catalog.cardinality(p_counts) <> v_a THEN 'p_counts' END;
-    IF v_arg IS NOT NULL THEN
-        RAISE EXCEPTION 'append_events: % must have as many elements as p_streams (%)', v_arg, v_a
-            USING ERRCODE = '22023';
-    END IF;
-    v_arg := CASE WHEN pg_catalog.cardinality(p_types) <> v_n THEN 'p_types'
-                  WHEN pg_catalog.cardinality(p_data) <> v_n THEN 'p_data'
-                  WHEN pg_catalog.cardinality(p_metadata) <> v_n THEN 'p_metadata'
-                  WHEN pg_catalog.cardinality(p_occurred) <> v_n THEN 'p_occurred' END;
-    IF v_arg IS NOT NULL THEN
-        RAISE EXCEPTION 'append_events: % must have as many elements as p_ids (%)', v_arg, v_n
-            USING ERRCODE = '22023';
+    -- per-append arrays of one length, the per-event arrays of another. One expression on the
+    -- good path; the details only when it fails.
+    IF NOT coalesce(v_a > 0 AND v_n > 0 AND pg_catalog.array_ndims(p_streams) = 1
+                    AND pg_catalog.array_ndims(p_expected) = 1 AND pg_catalog.array_ndims(p_counts) = 1
+                    AND pg_catalog.array_ndims(p_ids) = 1 AND pg_catalog.array_ndims(p_types) = 1
+                    AND pg_catalog.array_ndims(p_data) = 1 AND pg_catalog.array_ndims(p_metadata) = 1
+                    AND pg_catalog.array_ndims(p_occurred) = 1
+                    AND pg_catalog.cardinality(p_expected) = v_a AND pg_catalog.cardinality(p_counts) = v_a
+                    AND pg_catalog.cardinality(p_types) = v_n AND pg_catalog.cardinality(p_data) = v_n
+                    AND pg_catalog.cardinality(p_metadata) = v_n AND pg_catalog.cardinality(p_occurred) = v_n, false) THEN
+        v_arg := CASE WHEN p_streams IS NULL THEN 'p_streams' WHEN p_expected IS NULL THEN 'p_expected'
+                      WHEN p_counts IS NULL THEN 'p_counts' WHEN p_ids IS NULL THEN 'p_ids'
+                      WHEN p_types IS NULL THEN 'p_types' WHEN p_data IS NULL THEN 'p_data'
+                      WHEN p_metadata IS NULL THEN 'p_metadata' WHEN p_occurred IS NULL THEN 'p_occurred' END;
+        IF v_arg IS NOT NULL THEN
+            RAISE EXCEPTION 'append_events: % is NULL', v_arg USING ERRCODE = '22023';
+        END IF;
+        IF v_a = 0 THEN
+            RAISE EXCEPTION 'append_events: appends must be a non-empty JSON array (p_streams is empty)'
+                USING ERRCODE = '22023';
+        END IF;
+        v_arg := CASE WHEN pg_catalog.array_ndims(p_streams) <> 1 THEN 'p_streams'
+                      WHEN pg_catalog.array_ndims(p_expected) IS DISTINCT FROM 1 THEN 'p_expected'
+                      WHEN pg_catalog.array_ndims(p_counts) IS DISTINCT FROM 1 THEN 'p_counts'
+                      WHEN pg_catalog.array_ndims(p_ids) IS DISTINCT FROM 1 THEN 'p_ids'
+                      WHEN pg_catalog.array_ndims(p_types) IS DISTINCT FROM 1 THEN 'p_types'
+                      WHEN pg_catalog.array_ndims(p_data) IS DISTINCT FROM 1 THEN 'p_data'
+                      WHEN pg_catalog.array_ndims(p_metadata) IS DISTINCT FROM 1 THEN 'p_metadata'
+                      WHEN pg_catalog.array_ndims(p_occurred) IS DISTINCT FROM 1 THEN 'p_occurred' END;
+        IF v_arg IS NOT NULL THEN
+            RAISE EXCEPTION 'append_events: % must be a non-empty one-dimensional array', v_arg USING ERRCODE = '22023';
+        END IF;
+        v_arg := CASE WHEN pg_catalog.cardinality(p_expected) <> v_a THEN 'p_expected'
+                      WHEN pg_catalog.cardinality(p_counts) <> v_a THEN 'p_counts' END;
+        IF v_arg IS NOT NULL THEN
+            RAISE EXCEPTION 'append_events: % must have as many elements as p_streams (%)', v_arg, v_a
+                USING ERRCODE = '22023';
+        END IF;
+        v_arg := CASE WHEN pg_catalog.cardinality(p_types) <> v_n THEN 'p_types'
+                      WHEN pg_catalog.cardinality(p_data) <> v_n THEN 'p_data'
+                      WHEN pg_catalog.cardinality(p_metadata) <> v_n THEN 'p_metadata'
+                      WHEN pg_catalog.cardinality(p_occurred) <> v_n THEN 'p_occurred' END;
+        IF v_arg IS NOT NULL THEN
+            RAISE EXCEPTION 'append_events: % must have as many elements as p_ids (%)', v_arg, v_n
+                USING ERRCODE = '22023';
+        END IF;
+        RAISE EXCEPTION 'append_events: p_ids must be a non-empty one-dimensional array' USING ERRCODE = '22023';
     END IF;
 
     -- The appends: no NULL, a valid expected version, counts >= 1 adding up to N. One append
@@ -127,16 +147,18 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
 
-    -- The events: the hashed fields that do not depend on the head (event_hash's encoding from
-    -- event_id on; NULL when an element is NULL, event_hash_field being strict) and the range
-    -- of occurred_at. unnest yields the elements in order and the aggregate keeps it.
-    SELECT pg_catalog.array_agg(
-               event_hash_field(e.id::text) || event_hash_field(e.type) || event_hash_field(e.data::text)
-               || event_hash_field(e.meta::text)
-               || event_hash_field(pg_catalog.to_char(e.occurred AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))),
-           pg_catalog.bool_and(e.occurred >= '1900-01-01 00:00:00+00' AND e.occurred < '2200-01-01 00:00:00+00')
-    INTO v_tail, v_in_range
-    FROM unnest(p_ids, p_types, p_data, p_metadata, p_occurred) AS e(id, type, data, meta, occurred);
+    -- The events: the hashed fields that do not depend on the head (event_hash_tail: NULL when an
+    -- element is NULL) and the range of occurred_at. One event needs no statement; for more,
+    -- unnest yields the elements in order and the aggregate keeps it.
+    IF v_n = 1 THEN
+        v_tail := ARRAY[event_hash_tail(p_ids[1], p_types[1], p_data[1], p_metadata[1], p_occurred[1])];
+        v_in_range := p_occurred[1] >= '1900-01-01 00:00:00+00' AND p_occurred[1] < '2200-01-01 00:00:00+00';
+    ELSE
+        SELECT pg_catalog.array_agg(event_hash_tail(e.id, e.type, e.data, e.meta, e.occurred)),
+               pg_catalog.bool_and(e.occurred >= '1900-01-01 00:00:00+00' AND e.occurred < '2200-01-01 00:00:00+00')
+        INTO v_tail, v_in_range
+        FROM unnest(p_ids, p_types, p_data, p_metadata, p_occurred) AS e(id, type, data, meta, occurred);
+    END IF;
     IF pg_catalog.array_position(v_tail, NULL) IS NOT NULL THEN
         v_arg := CASE WHEN pg_catalog.array_position(p_ids, NULL) IS NOT NULL THEN 'p_ids'
                       WHEN pg_catalog.array_position(p_types, NULL) IS NOT NULL THEN 'p_types'
@@ -244,17 +266,15 @@ BEGIN
             || event_hash_field(v_version[i]::text) || v_tail[i]);
     END LOOP;
 
+    -- The rows come back in the order they are inserted: call order.
     RETURN QUERY
-    WITH inserted AS (
         INSERT INTO events AS x (global_position, stream_id, stream_version, event_id, event_type, data, metadata,
                                  occurred_at, recorded_at, prev_hash, hash)
         SELECT v_head + u.o, v_names[u.sidx], u.version, u.id, u.type, u.data, u.meta, u.occurred,
                pg_catalog.clock_timestamp(), v_chain[u.o], v_chain[u.o + 1]
         FROM unnest(v_sidx, v_version, p_ids, p_types, p_data, p_metadata, p_occurred)
              WITH ORDINALITY AS u(sidx, version, id, type, data, meta, occurred, o)
-        RETURNING x.event_id, x.global_position, x.stream_version
-    )
-    SELECT i.event_id, i.global_position, i.stream_version FROM inserted i ORDER BY i.global_position;
+        RETURNING x.event_id, x.global_position, x.stream_version;
 END
 $$;
 
@@ -348,6 +368,8 @@ BEGIN
 END
 $$;
 
+ALTER FUNCTION event_hash_tail(uuid, text, json, json, timestamptz) OWNER TO workflow_owner;
+REVOKE ALL ON FUNCTION event_hash_tail(uuid, text, json, json, timestamptz) FROM PUBLIC;
 ALTER FUNCTION append_events_arrays(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])
     OWNER TO workflow_owner;
 REVOKE ALL ON FUNCTION append_events_arrays(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])
