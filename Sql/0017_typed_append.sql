@@ -1,6 +1,7 @@
 -- 0017: the append request as typed arrays (issue 16 item 3), one implementation of the append.
 --
--- append_events_arrays is the append's core: the checks, the writer's lock, the chain and the
+-- append_events_batch(p_streams text[], ...), a new overload of append_events_batch taking the
+-- append request as arrays, is the append's core: the checks, the writer's lock, the chain and the
 -- insert. Its arguments are parallel PostgreSQL arrays, which the client binds directly
 -- (Workflow's PostgresArray: a text-format array literal), so no JSON document is built by hand
 -- on the client and none is parsed on the server:
@@ -21,7 +22,7 @@
 -- json[] rather than text[]: each element is validated as JSON when the argument is read,
 -- before the writer's lock (a text[] would be cast, i.e. parsed, inside the INSERT, under it).
 --
--- Results, guarantees and refusals as append_events_batch's (0005, 0014): returns each event's
+-- Results, guarantees and refusals as append_events_batch(json)'s (0005, 0014): returns each event's
 -- (event_id, global_position, stream_version) in call order; the whole call is atomic; an
 -- expected version is checked against the stream's version after the appends before it in the
 -- call; a call whose every event id is already stored as exactly this one append returns the
@@ -31,7 +32,7 @@
 -- of range. The hash chain is 0001's event_hash, bit for bit (the fields of each event that do
 -- not depend on the log's head are encoded before the lock is taken).
 --
--- append_events_batch(json) and append_events(text, text, json) stay the documented API for
+-- append_events_batch(json) and append_events(text, text, json) stay the documented JSON API for
 -- raw-SQL callers (same arguments, results, messages and codes): they parse the JSON into these
 -- arrays (the JSON-shape checks are theirs, with 0014's messages) and call the core.
 --
@@ -47,7 +48,7 @@ RETURN event_hash_field(p_id::text) || event_hash_field(p_type) || event_hash_fi
     || event_hash_field(p_metadata::text)
     || event_hash_field(pg_catalog.to_char(p_occurred AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
 
-CREATE FUNCTION append_events_arrays(
+CREATE FUNCTION append_events_batch(
     p_streams text[], p_expected text[], p_counts integer[],
     p_ids uuid[], p_types text[], p_data json[], p_metadata json[], p_occurred timestamptz[])
 RETURNS TABLE (event_id uuid, global_position bigint, stream_version integer)
@@ -160,17 +161,23 @@ BEGIN
         FROM unnest(p_ids, p_types, p_data, p_metadata, p_occurred) AS e(id, type, data, meta, occurred);
     END IF;
     IF pg_catalog.array_position(v_tail, NULL) IS NOT NULL THEN
+        -- A NULL element; or an infinite occurred_at (to_char gives NULL), refused just below.
         v_arg := CASE WHEN pg_catalog.array_position(p_ids, NULL) IS NOT NULL THEN 'p_ids'
                       WHEN pg_catalog.array_position(p_types, NULL) IS NOT NULL THEN 'p_types'
                       WHEN pg_catalog.array_position(p_occurred, NULL) IS NOT NULL THEN 'p_occurred'
                       WHEN (SELECT pg_catalog.bool_or(d IS NULL) FROM unnest(p_data) AS d) THEN 'p_data'
-                      ELSE 'p_metadata' END;
-        RAISE EXCEPTION 'append_events: every event needs event_id, event_type and data (% has a NULL element)', v_arg
-            USING ERRCODE = '22023';
+                      WHEN (SELECT pg_catalog.bool_or(m IS NULL) FROM unnest(p_metadata) AS m) THEN 'p_metadata' END;
+        IF v_arg IS NOT NULL THEN
+            RAISE EXCEPTION 'append_events: every event needs event_id, event_type and data (% has a NULL element)',
+                v_arg USING ERRCODE = '22023';
+        END IF;
     END IF;
     IF NOT v_in_range THEN
         RAISE EXCEPTION 'append_events: occurred_at must be from 1900-01-01 to before 2200-01-01 (UTC)'
             USING ERRCODE = 'ES004';
+    END IF;
+    IF pg_catalog.array_position(v_tail, NULL) IS NOT NULL THEN  -- not reached: every cause is refused above
+        RAISE EXCEPTION 'append_events: an event''s fields cannot be encoded' USING ERRCODE = '22023';
     END IF;
     IF v_n > 1 AND (SELECT pg_catalog.count(DISTINCT i) FROM unnest(p_ids) AS i) <> v_n THEN
         RAISE EXCEPTION 'append_events: duplicate event_id in one append' USING ERRCODE = '22023';
@@ -349,7 +356,7 @@ BEGIN
 
     RETURN QUERY
         SELECT r.event_id, r.global_position, r.stream_version
-        FROM append_events_arrays(v_streams, v_expected, v_counts, v_id, v_type, v_data, v_meta, v_occurred) r;
+        FROM append_events_batch(v_streams, v_expected, v_counts, v_id, v_type, v_data, v_meta, v_occurred) r;
 END
 $$;
 
@@ -370,9 +377,9 @@ $$;
 
 ALTER FUNCTION event_hash_tail(uuid, text, json, json, timestamptz) OWNER TO workflow_owner;
 REVOKE ALL ON FUNCTION event_hash_tail(uuid, text, json, json, timestamptz) FROM PUBLIC;
-ALTER FUNCTION append_events_arrays(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])
+ALTER FUNCTION append_events_batch(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])
     OWNER TO workflow_owner;
-REVOKE ALL ON FUNCTION append_events_arrays(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])
+REVOKE ALL ON FUNCTION append_events_batch(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])
     FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION append_events_arrays(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])
+GRANT EXECUTE ON FUNCTION append_events_batch(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])
     TO workflow_daemon;

@@ -266,7 +266,7 @@ struct SecurityTests {
                 """
             // The typed core (0017), called directly.
             let appendArrays = """
-                SELECT * FROM append_events_arrays('{agreement-forged}', '{any}', '{1}', '{\(UUID().uuidString.lowercased())}',
+                SELECT * FROM append_events_batch('{agreement-forged}', '{any}', '{1}', '{\(UUID().uuidString.lowercased())}',
                   '{AgreementRegistered}', '{"{}"}', '{"{}"}', '{2026-12-01T00:00:00Z}')
                 """
             for login in f.everyLogin {
@@ -278,7 +278,7 @@ struct SecurityTests {
                 if login != f.daemon {
                     #expect(await sqlState { try await db.executeScript(append) } == "42501", "\(login) append_events")
                     #expect(await sqlState { try await db.executeScript(appendArrays) } == "42501",
-                            "\(login) append_events_arrays")
+                            "\(login) append_events_batch")
                 }
             }
             // Even the owner (a superuser here) is stopped by the triggers.

@@ -2,14 +2,14 @@ import Foundation
 import Testing
 import Workflow
 
-/// Issue 16 item 3 (0017): the append request as typed PostgreSQL arrays. `append_events_arrays` is
-/// the one implementation of the append; `append_events_batch(json)` and `append_events` are thin
+/// Issue 16 item 3 (0017): the append request as typed PostgreSQL arrays. The array overload of
+/// `append_events_batch` is the one implementation of the append; `append_events_batch(json)` and `append_events` are thin
 /// wrappers. These tests call it as a raw-SQL client would (a plain libpq connection, literal SQL),
 /// and check the client's array binding against a real server.
 @Suite("Typed append (live database)", .enabled(if: TestDatabase.available, "set SBIE_TEST_DSN"))
 struct TypedAppendTests {
     static let call = """
-        SELECT event_id::text, global_position, stream_version FROM append_events_arrays(
+        SELECT event_id::text, global_position, stream_version FROM append_events_batch(
             $1::text[], $2::text[], $3::integer[], $4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])
         """
 
@@ -128,11 +128,11 @@ struct TypedAppendTests {
         }
     }
 
-    @Test("who may execute append_events_arrays: exactly who may execute append_events_batch; SECURITY DEFINER, pinned search_path")
+    @Test("who may execute the array overload: exactly who may execute append_events_batch(json); SECURITY DEFINER, pinned search_path")
     func grants() async throws {
         try await TestDatabase.with { dsn in
             let c = try await Connection.connect(dsn, logger: TestDatabase.logger)
-            let signature = "append_events_arrays(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])"
+            let signature = "append_events_batch(text[], text[], integer[], uuid[], text[], json[], json[], timestamptz[])"
             let rows = try await c.query("""
                 SELECT r.rolname, has_function_privilege(r.oid, $1, 'EXECUTE'),
                        has_function_privilege(r.oid, 'append_events_batch(json)', 'EXECUTE')

@@ -87,7 +87,7 @@ struct PostgresArrayEncoderTests {
         let a = NewEvent(eventID: UUID(), type: "A", data: #"{ "k" : "v\"" }"#, metadata: #"{"actor":"x"}"#, occurredAt: at)
         let b = NewEvent(eventID: UUID(), type: "B", data: "[1,2]", occurredAt: at)
         let statement = EventStore.appendBatchStatement([("s-1", .exact(4), [a, b]), ("t-2", .noStream, [a])])
-        #expect(statement.sql.contains("append_events_arrays("))
+        #expect(statement.sql.contains("append_events_batch("))
         #expect(statement.parameters.count == 8)
         let arrays = statement.parameters.map { value -> [String?]? in
             if case .text(let text) = value { return Self.read(text) }

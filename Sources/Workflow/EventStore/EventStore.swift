@@ -153,7 +153,7 @@ public enum EventStore {
         occurred_at, recorded_at, prev_hash, hash
         """
 
-    /// The statement that appends `events` to one stream (`append_events_arrays`, 0017).
+    /// The statement that appends `events` to one stream (`append_events_batch`'s array overload, 0017).
     /// Exposed so callers can pipeline many appends in one round trip.
     public static func appendStatement(
         _ events: [NewEvent], to stream: String, expected: ExpectedVersion
@@ -163,7 +163,7 @@ public enum EventStore {
 
     /// The statement that appends to many streams at once, in order (each expected version is
     /// checked against the stream's version after the appends before it), through
-    /// `append_events_arrays` (0017): the request as eight parallel PostgreSQL arrays, bound
+    /// `append_events_batch`'s array overload (0017): the request as eight parallel PostgreSQL arrays, bound
     /// as array parameters, so no JSON document is built here nor parsed by the server. Per
     /// append: stream id, expected version (`ExpectedVersion.description`), event count; per
     /// event, in call order: id, type, data and metadata (JSON texts, stored and hashed byte
@@ -198,7 +198,7 @@ public enum EventStore {
         }
         return Statement(
             """
-            SELECT event_id, global_position, stream_version FROM append_events_arrays(
+            SELECT event_id, global_position, stream_version FROM append_events_batch(
                 $1::text[], $2::text[], $3::integer[], $4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])
             """,
             [PostgresArray(streams), PostgresArray(expected), PostgresArray(counts), PostgresArray(ids),
@@ -212,7 +212,7 @@ public enum EventStore {
         }
     }
 
-    /// Appends events to one stream, atomically, through the `append_events_arrays` SQL function.
+    /// Appends events to one stream, atomically, through the `append_events_batch` SQL function (array overload).
     ///
     /// - Parameters:
     ///   - events: one or more events, appended in order at consecutive stream versions.
