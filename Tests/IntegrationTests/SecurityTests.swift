@@ -264,6 +264,11 @@ struct SecurityTests {
                 SELECT * FROM append_events('agreement-forged', 'any',
                   '[{"event_id": "\(UUID().uuidString.lowercased())", "event_type": "AgreementRegistered", "data": {}}]')
                 """
+            // The typed core (0017), called directly.
+            let appendArrays = """
+                SELECT * FROM append_events_batch('{agreement-forged}', '{any}', '{1}', '{\(UUID().uuidString.lowercased())}',
+                  '{AgreementRegistered}', '{"{}"}', '{"{}"}', '{2026-12-01T00:00:00Z}')
+                """
             for login in f.everyLogin {
                 let db = try await f.connect(login)
                 for sql in ["UPDATE events SET data = '{}'", "DELETE FROM events", "TRUNCATE events",
@@ -272,6 +277,8 @@ struct SecurityTests {
                 }
                 if login != f.daemon {
                     #expect(await sqlState { try await db.executeScript(append) } == "42501", "\(login) append_events")
+                    #expect(await sqlState { try await db.executeScript(appendArrays) } == "42501",
+                            "\(login) append_events_batch")
                 }
             }
             // Even the owner (a superuser here) is stopped by the triggers.
@@ -282,6 +289,8 @@ struct SecurityTests {
             let daemon = try await f.connect(f.daemon)
             try await daemon.executeScript(append)
             #expect(try await EventStore.lastPosition(on: f.admin) == 2)
+            try await daemon.executeScript(appendArrays)
+            #expect(try await EventStore.lastPosition(on: f.admin) == 3)
             #expect(try await ChainVerifier.verify(on: f.admin).isIntact)
         }
     }

@@ -153,39 +153,56 @@ public enum EventStore {
         occurred_at, recorded_at, prev_hash, hash
         """
 
-    /// The JSON array of events that `append_events` takes.
-    static func eventsJSON(_ events: [NewEvent]) -> String {
-        var json = "["
-        for (index, event) in events.enumerated() {
-            if index > 0 { json += "," }
-            json += "{\"event_id\":\"\(event.eventID.uuidString.lowercased())\",\"event_type\":\(jsonString(event.type))"
-            json += ",\"data\":\(event.data),\"metadata\":\(event.metadata)"
-            json += ",\"occurred_at\":\"\(event.occurredAt.iso8601)\"}"
-        }
-        return json + "]"
-    }
-
-    /// The statement that appends `events` to one stream through `append_events`.
+    /// The statement that appends `events` to one stream (`append_events_batch`'s array overload, 0017).
     /// Exposed so callers can pipeline many appends in one round trip.
     public static func appendStatement(
         _ events: [NewEvent], to stream: String, expected: ExpectedVersion
     ) -> Statement {
-        Statement(
-            "SELECT event_id, global_position, stream_version FROM append_events($1, $2, $3::json)",
-            [stream, expected.description, eventsJSON(events)])
+        appendBatchStatement([(stream, expected, events)])
     }
 
-    /// The statement that appends to many streams at once, in order, through
-    /// `append_events_batch` (each expected version is checked against the stream's
-    /// version after the appends before it).
+    /// The statement that appends to many streams at once, in order (each expected version is
+    /// checked against the stream's version after the appends before it), through
+    /// `append_events_batch`'s array overload (0017): the request as eight parallel PostgreSQL arrays, bound
+    /// as array parameters, so no JSON document is built here nor parsed by the server. Per
+    /// append: stream id, expected version (`ExpectedVersion.description`), event count; per
+    /// event, in call order: id, type, data and metadata (JSON texts, stored and hashed byte
+    /// for byte), occurred-at. Rows returned: `event_id, global_position, stream_version`,
+    /// one per event in call order (see `appended(_:)`).
     public static func appendBatchStatement(
         _ appends: [(stream: String, expected: ExpectedVersion, events: [NewEvent])]
     ) -> Statement {
-        let json = appends.map {
-            "{\"stream_id\":\(jsonString($0.stream)),\"expected_version\":\"\($0.expected)\",\"events\":\(eventsJSON($0.events))}"
-        }.joined(separator: ",")
+        var streams: [String] = [], expected: [String] = [], counts: [Int] = []
+        streams.reserveCapacity(appends.count)
+        expected.reserveCapacity(appends.count)
+        counts.reserveCapacity(appends.count)
+        let total = appends.reduce(0) { $0 + $1.events.count }
+        var ids: [UUID] = [], types: [String] = [], data: [String] = [], metadata: [String] = []
+        var occurred: [Timestamp] = []
+        ids.reserveCapacity(total)
+        types.reserveCapacity(total)
+        data.reserveCapacity(total)
+        metadata.reserveCapacity(total)
+        occurred.reserveCapacity(total)
+        for append in appends {
+            streams.append(append.stream)
+            expected.append(append.expected.description)
+            counts.append(append.events.count)
+            for event in append.events {
+                ids.append(event.eventID)
+                types.append(event.type)
+                data.append(event.data)
+                metadata.append(event.metadata)
+                occurred.append(event.occurredAt)
+            }
+        }
         return Statement(
-            "SELECT event_id, global_position, stream_version FROM append_events_batch($1::json)", ["[" + json + "]"])
+            """
+            SELECT event_id, global_position, stream_version FROM append_events_batch(
+                $1::text[], $2::text[], $3::integer[], $4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])
+            """,
+            [PostgresArray(streams), PostgresArray(expected), PostgresArray(counts), PostgresArray(ids),
+             PostgresArray(types), PostgresArray(data), PostgresArray(metadata), PostgresArray(occurred)])
     }
 
     /// Decodes the rows `append_events` returns.
@@ -195,7 +212,7 @@ public enum EventStore {
         }
     }
 
-    /// Appends events to one stream, atomically, through the `append_events` SQL function.
+    /// Appends events to one stream, atomically, through the `append_events_batch` SQL function (array overload).
     ///
     /// - Parameters:
     ///   - events: one or more events, appended in order at consecutive stream versions.

@@ -270,28 +270,45 @@ public struct PostgresArray: PostgresEncodable {
     }
 
     public var postgresValue: PostgresValue {
-        var text = "{"
-        for (index, element) in elements.enumerated() {
-            if index > 0 { text += "," }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2 + elements.reduce(0) { total, element in
             switch element {
-            case .null: text += "NULL"
-            case .text(let value): text += Self.quoted(value)
-            case .bytea(let bytes):
+            case .null: return total + 5
+            case .text(let value): return total + value.utf8.count + 3
+            case .bytea(let value): return total + value.count * 2 + 6
+            }
+        })
+        bytes.append(UInt8(ascii: "{"))
+        for (index, element) in elements.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            switch element {
+            case .null: bytes.append(contentsOf: "NULL".utf8)
+            case .text(let value): Self.appendQuoted(value.utf8, to: &bytes)
+            case .bytea(let value):
+                // `"\x…"`: the element's text `\x…` with its backslash escaped.
                 let digits = Array("0123456789abcdef".utf8)
-                var hex = "\\x"
-                hex.unicodeScalars.reserveCapacity(2 + bytes.count * 2)
-                for byte in bytes {
-                    hex.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
-                    hex.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0x0f)]))
+                bytes.append(contentsOf: #""\\x"#.utf8)
+                for byte in value {
+                    bytes.append(digits[Int(byte >> 4)])
+                    bytes.append(digits[Int(byte & 0x0f)])
                 }
-                text += Self.quoted(hex)
+                bytes.append(UInt8(ascii: "\""))
             }
         }
-        return .text(text + "}")
+        bytes.append(UInt8(ascii: "}"))
+        return .text(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// An array element in double quotes, `"` and `\` escaped by a backslash.
-    static func quoted(_ value: String) -> String { ConnectionString.backslashQuoted(value, in: "\"") }
+    /// Appends one element in double quotes, each `"` and `\` preceded by a backslash. Works on
+    /// UTF-8 bytes: both are ASCII, and no byte of a multi-byte sequence is below 0x80.
+    private static func appendQuoted(_ value: String.UTF8View, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+            bytes.append(byte)
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
 }
 
 /// Decoders of values in PostgreSQL's text format read in place, as bytes (`ResultRows`),
