@@ -132,6 +132,40 @@ struct PostgresTests {
         }
     }
 
+    @Test("a pipeline prepares each statement text once per session, in the pipeline; a failed prepare is not kept")
+    func pipelinePrepares() async throws {
+        try await TestDatabase.with(migrated: false) { dsn in
+            let db = try await Connection.connect(dsn)
+            try await db.executeScript("CREATE TABLE p (n int PRIMARY KEY)")
+            let insert = "INSERT INTO p VALUES ($1)"
+            let prepared = "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1"
+            // The same new text twice in one pipeline: prepared once, run twice.
+            try await db.pipeline([Statement(insert, [1]), Statement(insert, [2])])
+            #expect(try await db.query(prepared, [insert]).rows[0].decode(0, as: Int.self) == 1)
+            try await db.pipeline([Statement(insert, [3]), Statement("SELECT sum(n) FROM p")])
+            #expect(try await db.query(prepared, [insert]).rows[0].decode(0, as: Int.self) == 1)
+            #expect(try await db.query("SELECT sum(n) FROM p").rows[0].decode(0, as: Int.self) == 6)
+
+            // A text the server refuses to prepare fails the pipeline with its SQLSTATE; nothing
+            // after it runs, and it is not remembered as prepared (the next use reports it again).
+            let broken = "SELEC 1"
+            for _ in 0..<2 {
+                let error = try await #require(throws: PostgresError.self) {
+                    try await db.pipeline([Statement(insert, [4]), Statement(broken), Statement(insert, [5])])
+                }
+                #expect(error.sqlState == "42601")
+            }
+            #expect(try await db.query("SELECT count(*) FROM p").rows[0].decode(0, as: Int.self) == 3)
+            // A statement after an aborted one is not prepared either; once it runs, it is.
+            let later = "INSERT INTO p SELECT $1::int + 100"
+            _ = try? await db.pipeline([Statement(broken), Statement(later, [1])])
+            #expect(try await db.query(prepared, [later]).rows[0].decode(0, as: Int.self) == 0)
+            let results = try await db.pipeline([Statement(later, [1]), Statement(later, [2])])
+            #expect(results.map(\.affectedRows) == [1, 1])
+            #expect(try await db.query(prepared, [later]).rows[0].decode(0, as: Int.self) == 1)
+        }
+    }
+
     @Test("migrations apply once; an edited applied migration is refused")
     func migrations() async throws {
         try await TestDatabase.with(migrated: false) { dsn in

@@ -38,6 +38,11 @@ private final class NoticeLogger: @unchecked Sendable {
 public actor Connection {
     private let handle: ConnectionHandle
     private var prepared: [String: String] = [:]
+    /// Numbers the session's prepared statements (`s1`, `s2`, …); never reused on a connection.
+    private var preparedCount = 0
+    /// Statement texts `pipeline` prepares on one session at most (a bound on the session's
+    /// memory should a caller build texts with values in them).
+    static let preparedStatementLimit = 1_000
     /// What `open` was given, for `reconnect()`.
     private var conninfo = ""
     public let logger: Logger
@@ -252,7 +257,8 @@ public actor Connection {
     /// The name of `sql`'s prepared statement on this session, preparing it on first use.
     private func prepare(_ sql: String, on raw: OpaquePointer, name: String?) throws -> String {
         if let existing = prepared[sql] { return existing }
-        let statementName = "s\(prepared.count + 1)"
+        preparedCount += 1
+        let statementName = "s\(preparedCount)"
         try consume(PQprepare(raw, statementName, sql, 0, nil), statement: name ?? Self.label(sql))
         prepared[sql] = statementName
         return statementName
@@ -297,6 +303,9 @@ public actor Connection {
     /// request, and each chunk's results are read before the next is sent, so
     /// neither side's socket buffer can fill up and deadlock. All statements up to
     /// the final sync form one implicit transaction unless a transaction is open.
+    /// Each distinct statement text is prepared once per session, in the pipeline itself
+    /// (`PQsendPrepare`), and run by name afterwards, like `query`; past
+    /// `preparedStatementLimit` texts on one session, new texts run unnamed (parsed each time).
     /// - Throws: the `PostgresError` of the first statement that failed; the
     ///   statements after it were not executed (PostgreSQL aborts the pipeline).
     @discardableResult
@@ -308,12 +317,33 @@ public actor Connection {
         var results: [QueryResult] = []
         results.reserveCapacity(statements.count)
         var failure: PostgresError?
+        var pending: [String: String] = [:]  // prepared in this pipeline, not yet confirmed
         var start = 0
         while start < statements.count {
             let chunk = statements[start..<min(start + max(chunkSize, 1), statements.count)]
+            // Each statement runs as a prepared statement of this session, prepared in the pipeline
+            // itself the first time its text is seen (the batch's statements are the same few
+            // texts every time: parsing and planning them once per session, not once per batch).
+            var preparing: [String?] = []
+            preparing.reserveCapacity(chunk.count)
             for statement in chunk {
+                var name = prepared[statement.sql] ?? pending[statement.sql]
+                var prepares: String?
+                if name == nil, prepared.count + pending.count < Self.preparedStatementLimit {
+                    preparedCount += 1
+                    let fresh = "s\(preparedCount)"
+                    guard PQsendPrepare(raw, fresh, statement.sql, 0, nil) == 1 else {
+                        throw PostgresError(kind: .connection, message: Self.errorMessage(raw), statement: Self.label(statement.sql))
+                    }
+                    pending[statement.sql] = fresh
+                    (name, prepares) = (fresh, fresh)
+                }
+                preparing.append(prepares)
                 let sent = withParameterArrays(statement.parameters) { count, pointers, lengths, formats in
-                    PQsendQueryParams(raw, statement.sql, count, nil, pointers, lengths, formats, 0)
+                    if let name {
+                        return PQsendQueryPrepared(raw, name, count, pointers, lengths, formats, 0)
+                    }
+                    return PQsendQueryParams(raw, statement.sql, count, nil, pointers, lengths, formats, 0)
                 }
                 guard sent == 1 else {
                     throw PostgresError(kind: .connection, message: Self.errorMessage(raw), statement: Self.label(statement.sql))
@@ -332,7 +362,25 @@ public actor Connection {
                     throw PostgresError(kind: .connection, message: Self.errorMessage(raw))
                 }
             }
-            for statement in chunk {
+            for (statement, prepares) in zip(chunk, preparing) {
+                if let prepares {
+                    // The prepare's own result: recorded only once the server has it.
+                    guard let result = PQgetResult(raw) else {
+                        throw PostgresError(kind: .protocolViolation, message: "pipeline ended early")
+                    }
+                    if PQresultStatus(result) == PGRES_COMMAND_OK {
+                        prepared[statement.sql] = prepares
+                        PQclear(result)
+                    } else if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                        PQclear(result)
+                    } else {
+                        do { _ = try consume(result, statement: Self.label(statement.sql)) } catch let error as PostgresError {
+                            if failure == nil { failure = error }
+                        }
+                    }
+                    pending[statement.sql] = nil
+                    while let extra = PQgetResult(raw) { PQclear(extra) }  // the NULL after it
+                }
                 guard let result = PQgetResult(raw) else {
                     throw PostgresError(kind: .protocolViolation, message: "pipeline ended early")
                 }
