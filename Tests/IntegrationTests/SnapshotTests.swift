@@ -154,6 +154,7 @@ struct SnapshotTests {
             let first = try await Snapshots.catchUp(policy: policy, on: db)
             #expect(first.written > 3)
             let newest = first.to
+            #expect(try await Snapshots.check(on: db).matches)
             // The log "rewound" at the newest snapshot: its hash no longer matches (as owner).
             try await db.executeScript("UPDATE register_snapshots SET event_hash = '\\x\(String(repeating: "00", count: 32))' WHERE global_position = \(newest)")
             #expect(try await Snapshots.newest(on: db)?.position == newest - 10)
@@ -171,6 +172,18 @@ struct SnapshotTests {
             #expect(again.to == newest)
             #expect(try await Snapshots.newest(on: db)?.position == newest)
             try await Self.expectSame(.occurredBefore(Timestamp(microsecondsSinceEpoch: 7_258_118_400_000_000)), db)
+            #expect(try await Snapshots.check(on: db).matches)
+            // A snapshot that lies (right hash and format, another register) is what check finds
+            // (only the daemon and the owner may write one).
+            let empty = try Snapshots.encode(RegisterState())
+            _ = try await db.query("UPDATE register_snapshots SET state = $1 WHERE global_position = $2", [empty, newest - 10])
+            let lie = try await Snapshots.check(on: db)
+            #expect(lie.differingSnapshots == [newest - 10])
+            #expect(lie.differingLegalTimes == 0)
+            _ = try await db.query("UPDATE event_legal_time SET legal_at = legal_at + interval '1 day' WHERE global_position = 3")
+            #expect(try await Snapshots.check(on: db).differingLegalTimes == 1)
+            #expect(try await Snapshots.rebuild(policy: policy, on: db) == Int(newest / 10))
+            #expect(try await Snapshots.check(on: db).matches)
             await db.close()
         }
     }

@@ -249,14 +249,101 @@ public enum Snapshots {
                     if after >= limit { break reading }
                 }
             }
-            // Legal instants above the newest snapshot are not kept (they are deleted by the
-            // next catch-up anyway): only the prefix a snapshot vouches for is indexed.
-            if lastSnapshot > from { try flushLegal(&positions, &legalTimes, on: c) }
+            // The legal instants gathered after the newest snapshot are dropped: only the prefix
+            // a snapshot vouches for is indexed (each snapshot's write flushed those before it).
             if written > 0 {
                 c.logger.info("register snapshots written", metadata: [
                     "count": "\(written)", "newest": "\(lastSnapshot)", "bytes": "\(lastSize)"])
             }
             return CatchUp(from: from, to: lastSnapshot, written: written, discarded: discarded, events: events)
+        }
+    }
+}
+
+extension Snapshots {
+    /// The result of checking the snapshots against a fold of the log (`check`).
+    public struct Check: Sendable, Equatable, Codable {
+        /// Events folded.
+        public var events: Int
+        /// Usable snapshots compared (this format, hash matching the log).
+        public var snapshots: Int
+        /// Positions of usable snapshots whose register or `max_legal_at` differs from the fold.
+        public var differingSnapshots: [Int64]
+        /// `event_legal_time` rows compared, and those that differ, are missing (up to the
+        /// newest usable snapshot) or are extra (above it).
+        public var legalTimes: Int
+        public var differingLegalTimes: Int
+        public var matches: Bool { differingSnapshots.isEmpty && differingLegalTimes == 0 }
+    }
+
+    /// Folds the log from position 0 in one REPEATABLE READ snapshot and compares every usable
+    /// register snapshot, and every legal instant in `event_legal_time`, with it (derived data
+    /// checked like the inline projections: `sbie rebuild snapshots --check`). Any login that may
+    /// read the log and the snapshots may run it. Cost: one fold of the log plus one decode per
+    /// snapshot.
+    /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
+    public static func check(on connection: isolated Connection) throws -> Check {
+        try connection.transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
+            let usable: [Int64] = try c.query(
+                """
+                SELECT s.global_position FROM register_snapshots s
+                JOIN events e ON e.global_position = s.global_position AND e.hash = s.event_hash
+                WHERE s.format = $1 ORDER BY 1
+                """, [format], name: "usable snapshots").rows.map { try $0.decode(0) }
+            let newestUsable = usable.last ?? 0
+            var pending = usable[...]
+            var state = RegisterState()
+            var maxLegal = Timestamp(microsecondsSinceEpoch: .min)
+            var result = Check(events: 0, snapshots: usable.count, differingSnapshots: [], legalTimes: 0, differingLegalTimes: 0)
+            let decoder = JSONDecoder()
+            var after: Int64 = 0
+            while true {
+                let batch = try EventStore.readAll(after: after, limit: 10_000, on: c)
+                guard let last = batch.last else { break }
+                let stored = Dictionary(uniqueKeysWithValues: try c.query(
+                    "SELECT global_position, legal_at FROM event_legal_time WHERE global_position > $1 AND global_position <= $2",
+                    [after, last.globalPosition], name: "legal times read").rows.map {
+                        (try $0.decode(0, as: Int64.self), try $0.decode(1, as: Timestamp.self))
+                    })
+                result.legalTimes += stored.count
+                for event in batch {
+                    let decoded = try event.domainEvent(using: decoder)
+                    let legal = state.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? event.occurredAt
+                    state.apply(decoded, stream: event.streamID)
+                    maxLegal = max(maxLegal, legal)
+                    let expected: Timestamp? = event.globalPosition <= newestUsable ? legal : nil
+                    if stored[event.globalPosition] != expected { result.differingLegalTimes += 1 }
+                    if pending.first == event.globalPosition {
+                        pending.removeFirst()
+                        let row = try c.query(
+                            "SELECT max_legal_at, state FROM register_snapshots WHERE global_position = $1",
+                            [event.globalPosition], name: "snapshot read").rows[0]
+                        let same = (try? row.decode(0, as: Timestamp.self)) == maxLegal
+                            && (try? decode(try row.decode(1, as: String.self))) == state
+                        if !same { result.differingSnapshots.append(event.globalPosition) }
+                    }
+                    result.events += 1
+                }
+                after = last.globalPosition
+            }
+            // Legal instants for positions not in the log (none should exist: positions are dense).
+            let beyond: Int = try c.query("SELECT count(*)::int FROM event_legal_time WHERE global_position > $1",
+                                          [after], name: "legal times beyond").rows[0].decode(0)
+            result.differingLegalTimes += beyond
+            return result
+        }
+    }
+
+    /// Deletes every snapshot and legal instant, then `catchUp` until nothing is due
+    /// (`sbie rebuild snapshots`). Returns the snapshots written.
+    /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
+    public static func rebuild(policy: Policy = .init(), on connection: isolated Connection) throws -> Int {
+        try connection.executeScript("DELETE FROM register_snapshots; DELETE FROM event_legal_time")
+        var written = 0
+        while true {
+            let step = try catchUp(policy: policy, on: connection)
+            written += step.written
+            if step.written == 0 { return written }
         }
     }
 }
