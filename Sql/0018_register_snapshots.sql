@@ -28,6 +28,9 @@ CREATE TABLE register_snapshots (
     -- The encoded register (JSON text, `Snapshots.encode`): text, not bytea, so that it is
     -- read without a hex round trip.
     state           text        NOT NULL,
+    -- Only the legal clocks and the policy register at that position (`RegisterState.clocksOnly`,
+    -- same encoding): enough to date the events after it, without decoding `state`.
+    clocks          text        NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 

@@ -331,6 +331,19 @@ public struct RegisterState: Sendable, Equatable, Codable {
     }
 }
 
+extension RegisterState {
+    /// Only what legal dating reads: the legal clocks and the policy register, nothing else.
+    /// `legalDate(of:)`, and the clocks `apply` advances, are the same on it as on the whole
+    /// register (they read only the clocks, the event and the policy), so a register snapshot
+    /// keeps it beside the register to date later events without decoding the register.
+    public var clocksOnly: RegisterState {
+        var clocks = RegisterState()
+        clocks.legalClocks = legalClocks
+        clocks.policy = policy
+        return clocks
+    }
+}
+
 // MARK: Undo
 
 /// What `RegisterState.apply(_:stream:journal:)` changed, so that `undo` can take it back:

@@ -240,7 +240,9 @@ extension Projections {
         var count = start?.events ?? 0
         let decoder = JSONDecoder()  // one for the whole fold (a decoder per event cost ~10% of a rebuild)
         while true {
-            let batch = try EventStore.readAll(after: after, limit: 10_000, view: view, on: connection)
+            // Up to `position` only (a fold from a snapshot reads a few events, not 10,000).
+            let limit = position.map { Int(Swift.min(10_000, Swift.max(1, $0 - after))) } ?? 10_000
+            let batch = try EventStore.readAll(after: after, limit: limit, view: view, on: connection)
             guard let last = batch.last else { break }
             for event in batch {
                 if let position, event.globalPosition > position { return (state, after, count) }

@@ -103,9 +103,11 @@ public enum Snapshots {
     /// - `.occurredBefore(t)`: the newest usable snapshot P whose events are all before t
     ///   (`max_legal_at < t`: then the state as of t holds every event <= P), then the
     ///   events in (P, L] before t found by `event_legal_time` (L: the newest usable
-    ///   snapshot), then every event after L, dated against the register at L.
+    ///   snapshot), then every event after L, dated against L's legal clocks (stored beside
+    ///   the register: `RegisterState.clocksOnly`).
     ///
-    /// Cost: one snapshot decode (two for a date when P < L), plus the events read after it.
+    /// Cost: one register decode (plus the small clocks decode for a date before L's newest
+    /// legal instant), plus the events read after the snapshot.
     /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
     public static func fold(asOf: AsOf, on connection: isolated Connection) throws
         -> (state: RegisterState, position: Int64, events: Int) {
@@ -118,14 +120,20 @@ public enum Snapshots {
                 from: start.map { .init(state: $0.state, full: RegisterState(), position: $0.position, events: Int($0.position)) },
                 on: connection)
         case .occurredBefore(let instant):
-            guard let last = try newest(on: connection) else {
+            guard let last = try newestPosition(on: connection) else {
                 return try Projections.foldLog(occurredBefore: instant, on: connection)
             }
-            if last.maxLegalAt < instant {
+            if last.maxLegalAt < instant, let start = try newest(atOrBelow: last.position, legalBefore: instant, on: connection),
+               start.position == last.position {
+                // Every event up to the newest snapshot is before the instant: one decode.
                 return try Projections.foldLog(
                     occurredBefore: instant,
-                    from: .init(state: last.state, full: last.state, position: last.position, events: Int(last.position)),
+                    from: .init(state: start.state, full: start.state, position: start.position, events: Int(start.position)),
                     on: connection)
+            }
+            // The legal clocks at L date the events after it (a small decode, not the register's).
+            guard let clocks = try clocks(at: last.position, on: connection) else {
+                return try Projections.foldLog(occurredBefore: instant, on: connection)
             }
             let first = try newest(atOrBelow: last.position, legalBefore: instant, on: connection)
             var state = first?.state ?? RegisterState()
@@ -149,8 +157,35 @@ public enum Snapshots {
             }
             return try Projections.foldLog(
                 occurredBefore: instant,
-                from: .init(state: state, full: last.state, position: last.position, events: count),
+                from: .init(state: state, full: clocks, position: last.position, events: count),
                 on: connection)
+        }
+    }
+
+    /// The newest usable snapshot's position and `max_legal_at` (nothing decoded).
+    static func newestPosition(on connection: isolated Connection) throws -> (position: Int64, maxLegalAt: Timestamp)? {
+        guard let row = try connection.query(
+            """
+            SELECT s.global_position, s.max_legal_at FROM register_snapshots s
+            JOIN events e ON e.global_position = s.global_position AND e.hash = s.event_hash
+            WHERE s.format = $1 ORDER BY s.global_position DESC LIMIT 1
+            """, [format], name: "newest snapshot position").rows.first
+        else { return nil }
+        return (try row.decode(0), try row.decode(1))
+    }
+
+    /// The legal clocks and policy register stored with the snapshot at `position`
+    /// (`RegisterState.clocksOnly`); nil (logged) when they do not decode.
+    static func clocks(at position: Int64, on connection: isolated Connection) throws -> RegisterState? {
+        guard let row = try connection.query("SELECT clocks FROM register_snapshots WHERE global_position = $1",
+                                             [position], name: "snapshot clocks").rows.first
+        else { return nil }
+        do {
+            return try decode(try row.decode(0))
+        } catch {
+            connection.logger.warning("register snapshot's clocks ignored: they do not decode",
+                                      metadata: ["position": "\(position)", "error": "\(error)"])
+            return nil
         }
     }
 
@@ -239,9 +274,9 @@ public enum Snapshots {
                         try flushLegal(&positions, &legalTimes, on: c)
                         try c.query(
                             """
-                            INSERT INTO register_snapshots (global_position, event_hash, format, max_legal_at, state)
-                            VALUES ($1, $2, $3, $4, $5)
-                            """, [after, event.hash, format, maxLegal, text], name: "snapshot write")
+                            INSERT INTO register_snapshots (global_position, event_hash, format, max_legal_at, state, clocks)
+                            VALUES ($1, $2, $3, $4, $5, $6)
+                            """, [after, event.hash, format, maxLegal, text, try encode(state.clocksOnly)], name: "snapshot write")
                         lastSnapshot = after
                         lastSize = text.utf8.count
                         written += 1
@@ -316,10 +351,11 @@ extension Snapshots {
                     if pending.first == event.globalPosition {
                         pending.removeFirst()
                         let row = try c.query(
-                            "SELECT max_legal_at, state FROM register_snapshots WHERE global_position = $1",
+                            "SELECT max_legal_at, state, clocks FROM register_snapshots WHERE global_position = $1",
                             [event.globalPosition], name: "snapshot read").rows[0]
                         let same = (try? row.decode(0, as: Timestamp.self)) == maxLegal
                             && (try? decode(try row.decode(1, as: String.self))) == state
+                            && (try? decode(try row.decode(2, as: String.self))) == state.clocksOnly
                         if !same { result.differingSnapshots.append(event.globalPosition) }
                     }
                     result.events += 1
