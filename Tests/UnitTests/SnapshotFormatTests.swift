@@ -32,6 +32,31 @@ import Testing
         }
     }
 
+    /// The clocks kept beside a snapshot date every later event as the whole register does.
+    @Test func clocksDateLaterEventsAsTheRegisterDoes() {
+        var scenario = Scenario(boardSeedCommands() + realRows)
+        var interpreter = CommandInterpreter()
+        var n = 777
+        for _ in 0..<400 {
+            n = (n &* 1_103_515_245 &+ 12_345) & 0x7FFF_FFFF
+            guard case .success(let decision) = scenario.when(interpreter.command(n, state: scenario.state)) else { continue }
+            interpreter.pendingTimers += decision.scheduled
+            scenario.state.apply(decision)
+            scenario.log += decision.events
+        }
+        #expect(scenario.log.count > 50)
+        for start in stride(from: 0, to: scenario.log.count, by: 17) {
+            var full = RegisterState.fold(scenario.log[..<start])
+            var clocks = full.clocksOnly
+            for (stream, event) in scenario.log[start...] {
+                #expect(clocks.legalDate(of: event) == full.legalDate(of: event), "\(event.eventType) after \(start)")
+                full.apply(event, stream: stream)
+                clocks.apply(event, stream: stream)
+            }
+            #expect(clocks.legalClocks == full.legalClocks)
+        }
+    }
+
     /// Each stored property of the register's types, as `Type.property: StoredType`.
     static func shape(of value: Any, into found: inout Set<String>) {
         let mirror = Mirror(reflecting: value)
