@@ -91,7 +91,7 @@ for day in dates {
 report("as-of-date", samples, "(days \(range.0) .. \(range.1))")
 
 let agreements: [String] = try await db.query(
-    "SELECT agreement_id FROM agreement_status TABLESAMPLE SYSTEM (1) LIMIT $1", [repeatCount]).rows.map { try $0.decode(0) }
+    "SELECT agreement_id FROM agreement_status ORDER BY random() LIMIT $1", [repeatCount]).rows.map { try $0.decode(0) }
 samples = []
 var entries = 0
 for id in agreements {
@@ -100,7 +100,7 @@ for id in agreements {
 }
 if !samples.isEmpty { report("history-agreement", samples, "(\(entries / max(samples.count, 1)) events each)") }
 let agencies: [String] = try await db.query(
-    "SELECT DISTINCT agency_id FROM agreement_status TABLESAMPLE SYSTEM (1) LIMIT $1", [repeatCount]).rows.map { try $0.decode(0) }
+    "SELECT agency_id FROM (SELECT DISTINCT agency_id FROM agreement_status) a ORDER BY random() LIMIT $1", [repeatCount]).rows.map { try $0.decode(0) }
 samples = []
 entries = 0
 for slug in agencies {
