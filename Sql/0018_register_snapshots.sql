@@ -25,6 +25,11 @@ CREATE TABLE register_snapshots (
     format          integer     NOT NULL CHECK (format >= 1),
     -- max(event_legal_time.legal_at) over positions <= global_position.
     max_legal_at    timestamptz NOT NULL,
+    -- The snapshot written before this one (0: none), and the smallest legal instant of the
+    -- events in (previous_position, global_position]: an as-of-date read skips the segments
+    -- that hold no event before its date.
+    previous_position bigint    NOT NULL CHECK (previous_position >= 0 AND previous_position < global_position),
+    min_legal_in_segment timestamptz NOT NULL,
     -- The encoded register (JSON text, `Snapshots.encode`): text, not bytea, so that it is
     -- read without a hex round trip.
     state           text        NOT NULL,

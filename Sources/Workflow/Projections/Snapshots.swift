@@ -139,27 +139,59 @@ public enum Snapshots {
             var state = first?.state ?? RegisterState()
             var count = Int(first?.position ?? 0)
             let decoder = JSONDecoder()
-            var after = first?.position ?? 0
-            while true {
-                // The events in (after, L] before the instant, by the legal-time index, in log order.
-                let batch = try EventStore.decodeEvents(connection.query(
-                    """
-                    SELECT \(EventStore.eventColumns) FROM events WHERE global_position IN (
-                        SELECT global_position FROM event_legal_time
-                        WHERE legal_at < $1 AND global_position > $2 AND global_position <= $3
-                        ORDER BY global_position LIMIT $4)
-                    ORDER BY global_position
-                    """, [instant, after, last.position, 10_000], name: "legal suffix"))
-                guard let end = batch.last else { break }
-                for event in batch { state.apply(try event.domainEvent(using: decoder), stream: event.streamID) }
-                count += batch.count
-                after = end.globalPosition
+            // The events in (P, L] before the instant, in log order: only in the segments between
+            // snapshots that hold one (`min_legal_in_segment`), read by position.
+            for range in try segments(after: first?.position ?? 0, through: last.position, before: instant, on: connection) {
+                var after = range.lowerBound
+                while true {
+                    let batch = try EventStore.decodeEvents(connection.query(
+                        """
+                        SELECT \(EventStore.eventColumns) FROM events WHERE global_position IN (
+                            SELECT global_position FROM event_legal_time
+                            WHERE legal_at < $1 AND global_position > $2 AND global_position <= $3
+                            ORDER BY global_position LIMIT $4)
+                        ORDER BY global_position
+                        """, [instant, after, range.upperBound, 10_000], name: "legal suffix"))
+                    guard let end = batch.last else { break }
+                    for event in batch { state.apply(try event.domainEvent(using: decoder), stream: event.streamID) }
+                    count += batch.count
+                    after = end.globalPosition
+                }
             }
             return try Projections.foldLog(
                 occurredBefore: instant,
                 from: .init(state: state, full: clocks, position: last.position, events: count),
                 on: connection)
         }
+    }
+
+    /// The position ranges (lower bound excluded, upper included) within (`after`, `through`]
+    /// that may hold an event before `instant`: the segments between consecutive usable
+    /// snapshots whose `min_legal_in_segment` is before it, adjacent ones merged. When the
+    /// usable snapshots in that range do not form an unbroken chain (`previous_position`),
+    /// the whole range.
+    static func segments(after: Int64, through: Int64, before instant: Timestamp,
+                         on connection: isolated Connection) throws -> [ClosedRange<Int64>] {
+        guard after < through else { return [] }
+        let rows = try connection.query(
+            """
+            SELECT s.previous_position, s.global_position, s.min_legal_in_segment < $4 FROM register_snapshots s
+            JOIN events e ON e.global_position = s.global_position AND e.hash = s.event_hash
+            WHERE s.format = $1 AND s.global_position > $2 AND s.global_position <= $3 ORDER BY s.global_position
+            """, [format, after, through, instant], name: "snapshot segments").rows
+        var ranges: [ClosedRange<Int64>] = []
+        var previous = after
+        for row in rows {
+            let (from, to, holds): (Int64, Int64, Bool) = (try row.decode(0), try row.decode(1), try row.decode(2))
+            guard from == previous else { return [after...through] }  // a broken chain: read it all
+            if holds {
+                if let last = ranges.last, last.upperBound == from { ranges[ranges.count - 1] = last.lowerBound...to }
+                else { ranges.append(from...to) }
+            }
+            previous = to
+        }
+        guard previous == through else { return [after...through] }
+        return ranges
     }
 
     /// The newest usable snapshot's position and `max_legal_at` (nothing decoded).
@@ -250,6 +282,7 @@ public enum Snapshots {
             var state = base?.state ?? RegisterState()
             var maxLegal = base?.maxLegalAt ?? Timestamp(microsecondsSinceEpoch: .min)
             var lastSnapshot = from
+            var segmentMin = Timestamp(microsecondsSinceEpoch: .max)
             var lastSize = base?.bytes ?? 0
             var after = from
             var written = 0, events = 0
@@ -264,6 +297,7 @@ public enum Snapshots {
                     let legal = state.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? event.occurredAt
                     state.apply(decoded, stream: event.streamID)
                     maxLegal = max(maxLegal, legal)
+                    segmentMin = min(segmentMin, legal)
                     positions.append(event.globalPosition)
                     legalTimes.append(legal)
                     after = event.globalPosition
@@ -274,10 +308,13 @@ public enum Snapshots {
                         try flushLegal(&positions, &legalTimes, on: c)
                         try c.query(
                             """
-                            INSERT INTO register_snapshots (global_position, event_hash, format, max_legal_at, state, clocks)
-                            VALUES ($1, $2, $3, $4, $5, $6)
-                            """, [after, event.hash, format, maxLegal, text, try encode(state.clocksOnly)], name: "snapshot write")
+                            INSERT INTO register_snapshots (global_position, event_hash, format, max_legal_at, state, clocks,
+                                                            previous_position, min_legal_in_segment)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                            """, [after, event.hash, format, maxLegal, text, try encode(state.clocksOnly), lastSnapshot, segmentMin],
+                            name: "snapshot write")
                         lastSnapshot = after
+                        segmentMin = Timestamp(microsecondsSinceEpoch: .max)
                         lastSize = text.utf8.count
                         written += 1
                     }
@@ -329,6 +366,8 @@ extension Snapshots {
             var pending = usable[...]
             var state = RegisterState()
             var maxLegal = Timestamp(microsecondsSinceEpoch: .min)
+            var segmentMin = Timestamp(microsecondsSinceEpoch: .max)
+            var previousSnapshot: Int64 = 0
             var result = Check(events: 0, snapshots: usable.count, differingSnapshots: [], legalTimes: 0, differingLegalTimes: 0)
             let decoder = JSONDecoder()
             var after: Int64 = 0
@@ -346,17 +385,24 @@ extension Snapshots {
                     let legal = state.legalDate(of: decoded).map { Timestamp($0.startInstant) } ?? event.occurredAt
                     state.apply(decoded, stream: event.streamID)
                     maxLegal = max(maxLegal, legal)
+                    segmentMin = min(segmentMin, legal)
                     let expected: Timestamp? = event.globalPosition <= newestUsable ? legal : nil
                     if stored[event.globalPosition] != expected { result.differingLegalTimes += 1 }
                     if pending.first == event.globalPosition {
                         pending.removeFirst()
                         let row = try c.query(
-                            "SELECT max_legal_at, state, clocks FROM register_snapshots WHERE global_position = $1",
-                            [event.globalPosition], name: "snapshot read").rows[0]
+                            """
+                            SELECT max_legal_at, state, clocks, previous_position, min_legal_in_segment
+                            FROM register_snapshots WHERE global_position = $1
+                            """, [event.globalPosition], name: "snapshot read").rows[0]
                         let same = (try? row.decode(0, as: Timestamp.self)) == maxLegal
+                            && (try? row.decode(3, as: Int64.self)) == previousSnapshot
+                            && (try? row.decode(4, as: Timestamp.self)) == segmentMin
                             && (try? decode(try row.decode(1, as: String.self))) == state
                             && (try? decode(try row.decode(2, as: String.self))) == state.clocksOnly
                         if !same { result.differingSnapshots.append(event.globalPosition) }
+                        previousSnapshot = event.globalPosition
+                        segmentMin = Timestamp(microsecondsSinceEpoch: .max)
                     }
                     result.events += 1
                 }
