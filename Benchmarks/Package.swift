@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sbie-bench", targets: ["SbieBench"]),
+        .executable(name: "sbie-log-reads", targets: ["LogReads"]),
     ],
     dependencies: [
         .package(name: "sbie", path: ".."),
@@ -25,6 +26,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/SbieBench"
+        ),
+        // Issue 17 item 6: point-in-time and history reads on a large log (Benchmarks/log-size).
+        .executableTarget(
+            name: "LogReads",
+            dependencies: [
+                .product(name: "Workflow", package: "sbie"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/LogReads"
         ),
     ],
     swiftLanguageModes: [.v6]

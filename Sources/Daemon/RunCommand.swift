@@ -58,6 +58,9 @@ struct Run: AsyncParsableCommand {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
                 .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: timeline, successTerminationBehavior: .gracefullyShutdownGroup)]
+            // Issue 17 item 6: register snapshots for point-in-time reads (see Snapshots).
+            services.append(.init(service: SnapshotService(conninfo: db.conninfo, logger: db.logger("sbie.snapshots")),
+                                  successTerminationBehavior: .gracefullyShutdownGroup))
             if let checkpoints {
                 services.append(.init(service: checkpoints, successTerminationBehavior: .gracefullyShutdownGroup))
             }

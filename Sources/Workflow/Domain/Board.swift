@@ -69,7 +69,7 @@ public struct SeatEntry: Sendable, Hashable, Codable {
 
 /// The Board's composition over time: each seat's entries sorted by effective date.
 /// Before a seat's first entry the seat counts as vacant.
-public struct BoardComposition: Sendable, Equatable {
+public struct BoardComposition: Sendable, Equatable, Codable {
     public private(set) var history: [BoardSeat: [SeatEntry]] = [:]
 
     public init() {}

@@ -461,7 +461,7 @@ public struct UnknownEventType: Error, Equatable, Sendable {
 }
 
 /// A legal clock: what an event's legal date is ordered against (`DomainEvent.legalClock`).
-public enum LegalClock: Sendable, Hashable, CustomStringConvertible {
+public enum LegalClock: Sendable, Hashable, Codable, CustomStringConvertible {
     /// An agreement and every request about it.
     case agreement(AgreementID)
     /// An agency (renames).

@@ -227,7 +227,7 @@ public enum RecordRule: String, Sendable, CaseIterable {
 }
 
 /// The policy entries adopted in the log, by topic, sorted by effective date.
-public struct PolicyRegister: Sendable, Equatable {
+public struct PolicyRegister: Sendable, Equatable, Codable {
     public private(set) var history: [PolicyTopic: [PolicyEntry]] = [:]
     /// Every adopted entry by id.
     public private(set) var byID: [String: PolicyEntry] = [:]

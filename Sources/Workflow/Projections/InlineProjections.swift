@@ -207,16 +207,38 @@ public enum Projections {
 }
 
 extension Projections {
-    /// Folds the whole log (or up to `position`) into a register state.
+    /// Where a fold starts: the state after the events up to `position` (a snapshot,
+    /// `Snapshots`), instead of the empty register at position 0.
+    public struct FoldStart: Sendable {
+        /// The folded state (for a legal-time fold: only the events before the instant).
+        public var state: RegisterState
+        /// Every event up to `position`, to date later events by their clocks (a legal-time
+        /// fold only; ignored otherwise).
+        public var full: RegisterState
+        /// The last position already folded.
+        public var position: Int64
+        /// How many events `state` holds.
+        public var events: Int
+
+        public init(state: RegisterState, full: RegisterState, position: Int64, events: Int) {
+            self.state = state
+            self.full = full
+            self.position = position
+            self.events = events
+        }
+    }
+
+    /// Folds the whole log (or up to `position`) into a register state, from position 0 or
+    /// from `start` (then only the events after `start.position` are read).
     /// - Throws: `PostgresError`; a decoding error when an event's data does not match its type.
     public static func foldLog(
         upTo position: Int64? = nil, occurredBefore: Timestamp? = nil, view: EventLogView = .events,
-        on connection: isolated Connection
+        from start: FoldStart? = nil, on connection: isolated Connection
     ) throws -> (state: RegisterState, position: Int64, events: Int) {
-        var state = RegisterState()
-        var full = RegisterState()  // every event, to date older events by their clocks
-        var after: Int64 = 0
-        var count = 0
+        var state = start?.state ?? RegisterState()
+        var full = start?.full ?? RegisterState()  // every event, to date older events by their clocks
+        var after: Int64 = start?.position ?? 0
+        var count = start?.events ?? 0
         let decoder = JSONDecoder()  // one for the whole fold (a decoder per event cost ~10% of a rebuild)
         // Only the columns a fold uses (no metadata, no hashes), read in place from libpq's
         // buffer, page after page; the next page is on its way while this one is decoded.
@@ -226,7 +248,7 @@ extension Projections {
             WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3
             """
         try connection.readPages(
-            sql, name: "fold log", first: [Int64(0), last, pageSize],
+            sql, name: "fold log", first: [after, last, pageSize],
             next: { rows in
                 guard rows.count == pageSize, let end = PostgresText.integer(rows.bytes(rows.count - 1, 0), as: Int64.self)
                 else { return nil }
