@@ -97,16 +97,21 @@ public enum CommandQueue {
         // One round trip submits and compares. The key names at most one command per login (a
         // unique index), so a command that was already there and differs in type or payload
         // means the key was used before for another command. A new insert is this payload: the
-        // join may not see it (the statement's snapshot precedes the insert), and NULL is "same".
+        // lookup may not see it (the statement's snapshot precedes the insert), and NULL is "same".
+        // The lookup is a scalar subquery, an index probe by command_id: as a join with the
+        // function's result (estimated at 1,000 rows) it was planned as a hash join over a
+        // sequential scan of the whole queue, so every submission cost time linear in its size.
         let id: UUID
         let same: Bool?
         do {
             let result = try connection.query(
                 """
                 SELECT s.command_id,
-                       c.command_type = $1 AND CASE WHEN $5::text IS NULL THEN c.payload::jsonb = $2::text::jsonb
-                                                    ELSE (c.payload::jsonb - $5::text) = ($2::text::jsonb - $5::text) END
-                FROM submit_command($1, $2::text::json, $3, $4) AS s LEFT JOIN commands c ON c.command_id = s.command_id
+                       (SELECT c.command_type = $1
+                               AND CASE WHEN $5::text IS NULL THEN c.payload::jsonb = $2::text::jsonb
+                                        ELSE (c.payload::jsonb - $5::text) = ($2::text::jsonb - $5::text) END
+                        FROM commands c WHERE c.command_id = s.command_id)
+                FROM submit_command($1, $2::text::json, $3, $4) AS s
                 """,
                 [type, payload, idempotencyKey, availableAt, ignoringField], name: "submit_command")
             guard let row = result.rows.first else {
