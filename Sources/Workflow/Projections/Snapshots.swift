@@ -36,14 +36,17 @@ public enum Snapshots {
         public var bytesPerEvent: Int = 1_024
         /// At most this many events folded per `catchUp` transaction (default 100,000).
         public var maximumBatch: Int64 = 100_000
+        /// The defaults above.
         public init() {}
     }
 
     /// A usable snapshot, decoded.
     public struct Loaded: Sendable {
+        /// The global position the register was folded to (its hash matched the log's).
         public var position: Int64
         /// The largest legal instant of the events at or below `position`.
         public var maxLegalAt: Timestamp
+        /// The register as of `position`.
         public var state: RegisterState
         /// The encoded snapshot's size in bytes.
         public var bytes: Int
@@ -238,6 +241,7 @@ public enum Snapshots {
     public struct CatchUp: Sendable, Equatable {
         /// The newest usable snapshot before, and after.
         public var from: Int64
+        /// The newest usable snapshot's position after it (equal to `from` when none was written).
         public var to: Int64
         /// Snapshots written.
         public var written: Int
@@ -345,6 +349,7 @@ extension Snapshots {
         /// newest usable snapshot) or are extra (above it).
         public var legalTimes: Int
         public var differingLegalTimes: Int
+        /// True when every snapshot and every legal time equals a fold of the log.
         public var matches: Bool { differingSnapshots.isEmpty && differingLegalTimes == 0 }
     }
 
@@ -440,6 +445,8 @@ public struct SnapshotService: Service {
     let pollInterval: Duration
     let logger: Logger
 
+    /// - Parameters: `conninfo` of a `workflow_daemon` (or owner) login; `policy`, how often to
+    ///   snapshot; `pollInterval`, the time between catch-ups (10 s).
     public init(conninfo: String, policy: Snapshots.Policy = .init(), pollInterval: Duration = .seconds(10), logger: Logger) {
         self.conninfo = conninfo
         self.policy = policy

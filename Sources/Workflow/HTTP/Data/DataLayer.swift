@@ -166,6 +166,7 @@ public final class DataLayer: Sendable {
         }
     }
 
+    /// Closes every pooled connection (the primary's and, when configured, the standby's).
     public func shutdown() async {
         await pool.closeAll()
         await standby?.shutdown()
