@@ -94,6 +94,59 @@ struct PostgresTests {
         }
     }
 
+    @Test("LISTEN is sent once per session, again after a rollback undid it and after reconnect")
+    func listenOncePerSession() async throws {
+        try await TestDatabase.with(migrated: false) { dsn in
+            let db = try await Connection.connect(dsn)
+            func channels() async throws -> [String] {
+                try await db.query("SELECT pg_listening_channels() ORDER BY 1").rows.map { try $0.decode(0) }
+            }
+            try await db.listen("a")
+            try await db.executeScript("UNLISTEN a")  // behind listen's back: it does not look again
+            try await db.listen("a")
+            #expect(try await channels() == [], "a channel already listened to costs no round trip")
+            // Inside a transaction block a rollback undoes LISTEN: listen does not remember it.
+            try await db.executeScript("BEGIN")
+            try await db.listen("b")
+            try await db.executeScript("ROLLBACK")
+            #expect(try await channels() == [])
+            try await db.listen("b")
+            #expect(try await channels() == ["b"])
+            try await db.reconnect()
+            try await db.listen("a")
+            try await db.listen("b")
+            #expect(try await channels() == ["a", "b"])
+        }
+    }
+
+    @Test("transactionInPipelines: BEGIN and COMMIT in the body's pipelines; a failure rolls back, nothing left open")
+    func transactionInPipelines() async throws {
+        try await TestDatabase.with(migrated: false) { dsn in
+            let db = try await Connection.connect(dsn)
+            try await db.executeScript("CREATE TABLE t (n int PRIMARY KEY)")
+            try await db.transactionInPipelines { c in
+                try c.pipeline([Statement("BEGIN"), Statement("INSERT INTO t VALUES (1)")])
+                try c.pipeline([Statement("INSERT INTO t VALUES (2)"), Statement("COMMIT")])
+            }
+            #expect(await db.inTransaction == false)
+            // A failure before the COMMIT: PostgreSQL skips it; the wrapper rolls back.
+            await #expect(throws: PostgresError.self) {
+                try await db.transactionInPipelines { c in
+                    try c.pipeline([Statement("BEGIN"), Statement("INSERT INTO t VALUES (3)")])
+                    try c.pipeline([Statement("INSERT INTO t VALUES (1)"), Statement("COMMIT")])
+                }
+            }
+            #expect(await db.inTransaction == false)
+            // A body that leaves its transaction open is committed on return.
+            try await db.transactionInPipelines { c in
+                try c.pipeline([Statement("BEGIN"), Statement("INSERT INTO t VALUES (4)")])
+            }
+            #expect(await db.inTransaction == false)
+            #expect(try await db.query("SELECT array_to_string(array_agg(n ORDER BY n), ',') FROM t").rows[0]
+                .decode(0, as: String.self) == "1,2,4")
+        }
+    }
+
     @Test("10,000 rows through pipeline mode and 100,000 through COPY are counted back")
     func bulk() async throws {
         try await TestDatabase.with(migrated: false) { dsn in

@@ -54,6 +54,43 @@ struct ProcessorTests {
         }
     }
 
+    @Test("a batch commits in its writes' round trip: batch_head refuses a head elsewhere (ES005); an empty batch rolls back")
+    func batchCommitsInItsPipeline() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            _ = try await submit(db, "register_agreement", tallahasseeTFM)
+            var processor = CommandProcessor()
+            #expect(try await processor.processBatch(on: db, logger: TestDatabase.logger).accepted == 1)
+            #expect(await db.inTransaction == false)
+            #expect(processor.position == 1)
+            // The guard the COMMIT depends on: the head where predicted, or nothing commits.
+            #expect(try await db.query("SELECT batch_head(1) = hash FROM events WHERE global_position = 1").rows[0]
+                .decode(0, as: Bool.self))
+            await #expect(throws: PostgresError.self) { try await db.query("SELECT batch_head(2)") }
+            do {
+                try await db.transactionInPipelines { c in
+                    try c.pipeline([Statement("BEGIN"), Statement("SELECT batch_head(0)"), Statement("COMMIT")])
+                }
+                Issue.record("a batch whose head is elsewhere committed")
+            } catch let error as PostgresError {
+                #expect(error.sqlState == "ES005")
+            }
+            #expect(await db.inTransaction == false)
+            // A body that swallows a failure does not pass for committed.
+            await #expect(throws: PostgresError.self) {
+                try await db.transactionInPipelines { c in
+                    _ = try? c.pipeline([Statement("BEGIN"), Statement("SELECT batch_head(0)")])
+                }
+            }
+            #expect(await db.inTransaction == false)
+            // An empty batch ends with a rollback (no WAL flush), leaving no transaction open.
+            #expect(try await processor.processBatch(on: db, logger: TestDatabase.logger).processed == 0)
+            #expect(await db.inTransaction == false)
+            #expect(processor.lastClaimLimit == CommandProcessor.Configuration().batchSize)
+            #expect(processor.position == 1)
+        }
+    }
+
     @Test("malformed payload, unknown type and a rule violation are rejected with codes; nothing appended")
     func rejections() async throws {
         try await TestDatabase.with { dsn in

@@ -142,9 +142,11 @@ struct BatchPlan {
 
 /// Turns a `BatchPlan` into the batch's statements and checks their results.
 ///
-/// Order: the append first (its positions are checked against the plan's), then the
-/// projections, the timers, the outcomes (`record_outcomes` refuses a stale claim), one
-/// wake-up for waiting clients and, when events were appended, the new head's hash.
+/// Order: the append first, then the projections, the timers, the outcomes
+/// (`record_outcomes` refuses a stale claim, CQ010), one wake-up for waiting clients, when
+/// events were appended the new head's hash (`batch_head` refuses a head elsewhere than the
+/// plan predicted, ES005), and the COMMIT: one round trip, which commits only when every
+/// statement before it succeeded.
 struct BatchWriter {
     let plan: BatchPlan
     let statements: [Statement]
@@ -177,8 +179,12 @@ struct BatchWriter {
             headIndex = nil
         } else {
             headIndex = statements.count
-            statements.append(Statement("SELECT hash FROM events WHERE global_position = $1", [plan.snapshot.position]))
+            // Raises ES005 unless the log ends where the plan predicted: checked before the COMMIT below.
+            statements.append(Statement("SELECT batch_head($1)", [plan.snapshot.position]))
         }
+        // The COMMIT travels in the same round trip; after any error above, PostgreSQL skips it
+        // and the caller rolls back.
+        statements.append(Statement("COMMIT"))
         self.statements = statements
     }
 

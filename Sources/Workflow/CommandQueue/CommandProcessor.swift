@@ -13,7 +13,8 @@ import Logging
 /// 3. fold the events appended since (by other daemons), then decide each claimed command;
 /// 4. in one pipeline: append the events, write the inline projections, enqueue timers,
 ///    record every outcome (`record_outcomes`, which refuses any command no longer
-///    pending) and read back the new head's hash; commit.
+///    pending), read back the new head's hash (`batch_head`, which refuses a head elsewhere
+///    than predicted) and commit.
 ///
 /// A crash anywhere rolls everything back and the commands are claimed again, so each
 /// takes effect exactly once. Several processors (daemons) may run at once: the writer's
@@ -56,6 +57,10 @@ public struct CommandProcessor: Sendable {
         }
     }
 
+    /// How many commands the last `processBatch` could claim at most: a batch that decided
+    /// fewer found no more due commands when it claimed.
+    public private(set) var lastClaimLimit = 0
+
     /// The register as of `position`, folded from the log.
     public private(set) var state = RegisterState()
     /// The last global position folded into `state` (0: none).
@@ -89,6 +94,7 @@ public struct CommandProcessor: Sendable {
     ///   themselves are recorded on the commands, not thrown (unless the connection is lost).
     public mutating func processBatch(on db: Connection, logger: Logger) async throws -> BatchResult {
         let size = min(isolating > 0 ? 1 : max(configuration.batchSize, 1), 10_000)
+        lastClaimLimit = size
         // The cell holds the only reference to the register while the batch runs, so the batch
         // changes it in place (no copy of the register per batch); whatever happens, the
         // processor takes it back below, undoing what did not commit.
@@ -96,7 +102,7 @@ public struct CommandProcessor: Sendable {
         (state, streamVersions) = (RegisterState(), [:])
         let outcome: Result<Done, any Error>
         do {
-            outcome = .success(try await db.transaction { c in try Self.runBatch(c, cell, limit: size) })
+            outcome = .success(try await db.transactionInPipelines { c in try Self.runBatch(c, cell, limit: size) })
         } catch {
             outcome = .failure(error)
         }
@@ -260,13 +266,16 @@ public struct CommandProcessor: Sendable {
         var rebuiltFrom: Int64?
         let claimed: [Claimed]
         do {
+            // BEGIN travels with the batch's first statements (one round trip less); the
+            // COMMIT with its writes (BatchWriter).
             let opening = try c.pipeline([
+                Statement("BEGIN"),
                 Statement("SELECT head_position, known_hash FROM writer_lock_acquire($1)", [start.position]),
                 Statement(
                     "SELECT command_id, command_type, payload, submitted_by, submitted_at, attempts FROM claim_commands($1)",
                     [limit]),
             ])
-            guard opening.count == 2, let head = opening[0].rows.first else {
+            guard opening.count == 3, let head = opening[1].rows.first else {
                 throw PostgresError(kind: .protocolViolation, message: "writer_lock_acquire returned no row")
             }
             let headPosition: Int64 = try head.decode(0)
@@ -275,7 +284,7 @@ public struct CommandProcessor: Sendable {
                 rebuiltFrom = start.position
                 snapshot = Snapshot()
             }
-            claimed = try opening[1].rows.map {
+            claimed = try opening[2].rows.map {
                 Claimed(id: try $0.decode(0), type: try $0.decode(1), payload: try $0.decode(2),
                         submittedBy: try $0.decode(3), submittedAt: try $0.decode(4), attempts: try $0.decode(5))
             }
@@ -286,6 +295,9 @@ public struct CommandProcessor: Sendable {
         }
         if claimed.isEmpty {
             cell.put(snapshot)
+            // Nothing was written: a rollback ends the transaction without a WAL flush (the
+            // writer's row lock made it a writing transaction, whose COMMIT would wait for one).
+            try c.executeScript("ROLLBACK")
             return Done(result: BatchResult(), rebuiltFrom: rebuiltFrom, rejections: [])
         }
         var plan = BatchPlan(snapshot: consume snapshot)

@@ -94,31 +94,38 @@ public enum CommandQueue {
         type: String, payload: String, idempotencyKey: String, availableAt: Timestamp? = nil,
         ignoringField: String? = nil, on connection: isolated Connection
     ) throws -> CommandRecord {
-        // One round trip submits and compares. The key names at most one command per login (a
-        // unique index), so a command that was already there and differs in type or payload
-        // means the key was used before for another command. A new insert is this payload: the
-        // lookup may not see it (the statement's snapshot precedes the insert), and NULL is "same".
-        // The lookup is a scalar subquery, an index probe by command_id: as a join with the
-        // function's result (estimated at 1,000 rows) it was planned as a hash join over a
-        // sequential scan of the whole queue, so every submission cost time linear in its size.
-        let id: UUID
+        // One round trip (a pipeline, one implicit transaction) submits, then reads the command
+        // back and compares. The key names at most one command per login (a unique index on
+        // (submitted_by, idempotency_key)), so a command that was already there and differs in
+        // type or payload means the key was used before for another command; a new insert is
+        // this payload and compares equal. The read is a second statement so that it sees the
+        // insert (a statement's snapshot precedes what the functions it calls write), under the
+        // login's row-level security like any read. Each statement is planned once per session
+        // (the comparison used to sit in the submission's statement, which PostgreSQL planned
+        // afresh on every call).
+        let record: CommandRecord
         let same: Bool?
         do {
-            let result = try connection.query(
-                """
-                SELECT s.command_id,
-                       (SELECT c.command_type = $1
-                               AND CASE WHEN $5::text IS NULL THEN c.payload::jsonb = $2::text::jsonb
-                                        ELSE (c.payload::jsonb - $5::text) = ($2::text::jsonb - $5::text) END
-                        FROM commands c WHERE c.command_id = s.command_id)
-                FROM submit_command($1, $2::text::json, $3, $4) AS s
-                """,
-                [type, payload, idempotencyKey, availableAt, ignoringField], name: "submit_command")
-            guard let row = result.rows.first else {
+            let results = try connection.pipeline([
+                Statement("SELECT command_id FROM submit_command($1, $2::text::json, $3, $4)",
+                          [type, payload, idempotencyKey, availableAt]),
+                Statement(
+                    """
+                    SELECT \(Self.commandColumns),
+                           c.command_type = $1
+                           AND CASE WHEN $4::text IS NULL THEN c.payload::jsonb = $2::text::jsonb
+                                    ELSE (c.payload::jsonb - $4::text) = ($2::text::jsonb - $4::text) END
+                    FROM commands c WHERE c.submitted_by = acting_login() AND c.idempotency_key = $3
+                    """, [type, payload, idempotencyKey, ignoringField]),
+            ])
+            guard results.count == 2, results[0].rows.first != nil else {
                 throw SubmissionError(code: "permission_denied", message: "submit_command returned no command")
             }
-            id = try row.decode(0)
-            same = try row.decodeIfPresent(1)
+            guard let row = results[1].rows.first else {
+                throw SubmissionError(code: "permission_denied", message: "the command was stored but is not visible to this login")
+            }
+            record = try Self.commandRecord(row)
+            same = try row.decodeIfPresent(14)
         } catch let error as PostgresError {
             // A refusal a submitter can act on: its code is the catalogue's (`Refusal.all`).
             if let state = error.sqlState, Refusal.submissionStates.contains(state), let refusal = Refusal.forSQLState(state) {
@@ -126,9 +133,7 @@ public enum CommandQueue {
             }
             throw error
         }
-        guard let record = try command(id, on: connection) else {
-            throw SubmissionError(code: "permission_denied", message: "the command was stored but is not visible to this login")
-        }
+        let id = record.commandID
         if same == false {
             throw SubmissionError(
                 code: SubmissionError.keyReusedCode,
@@ -157,8 +162,8 @@ public enum CommandQueue {
         ).rows.map(Self.commandRecord)
     }
 
-    /// Waits until the daemon has decided the command (LISTEN on `sbie_outcomes`,
-    /// re-reading the row on every wake-up and at least every 500 ms).
+    /// Waits until the daemon has decided the command (LISTEN on `sbie_outcomes`, once per
+    /// session, re-reading the row on every wake-up and at least every 500 ms).
     /// - Returns: the command, final or still pending when `timeout` ran out.
     public static func waitForOutcome(
         _ id: UUID, timeout: Duration, on connection: isolated Connection
@@ -166,6 +171,9 @@ public enum CommandQueue {
         try connection.listen(SharedNames.Channel.outcomes)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
+            // Notifications already received are older than the read below: drop them, so that
+            // only an outcome announced after it wakes the wait (LISTEN stays on for the session).
+            while try connection.waitForNotification(timeout: .zero) != nil {}
             let record = try command(id, on: connection)
             guard let record, !record.isFinal else { return record }
             let remaining = ContinuousClock.now.duration(to: deadline)

@@ -145,6 +145,8 @@ public struct DaemonService: Service {
     private func loop(_ processor: inout CommandProcessor, worker: Connection, listener: Connection) async throws {
         var backoff = Duration.milliseconds(250)
         var unreadableLogged: (event: UnreadableEvent, at: ContinuousClock.Instant)?
+        // Whether this daemon's idle mark is in queue_sleepers (submissions then NOTIFY).
+        var sleeping = false
         while !shouldStop {
             do {
                 let result = try await processor.processBatch(on: worker, logger: logger)
@@ -159,10 +161,19 @@ public struct DaemonService: Service {
                         "accepted": "\(result.accepted)", "rejected": "\(result.rejected)", "failed": "\(result.failed)",
                         "events": "\(result.eventsAppended)", "position": "\(processor.position)",
                     ])
-                    continue
+                    if once || result.processed >= processor.lastClaimLimit {
+                        // A full batch: more may be due. Busy: submissions need not notify.
+                        if sleeping {
+                            try await QueueSleepers.markAwake(on: listener)
+                            sleeping = false
+                        }
+                        continue
+                    }
+                    // A short batch claimed every due command: no empty batch to find that out
+                    // again; idle() looks at the queue once more before it waits.
                 }
                 if once { return }
-                try await idle(worker: worker, listener: listener, for: pollInterval)
+                try await idle(worker: worker, listener: listener, for: pollInterval, sleeping: &sleeping)
             } catch let error as PostgresError where error.kind == .connection {
                 throw error
             } catch let error as PostgresError where error.sqlState == PostgresError.State.lockNotAvailable && !once {
@@ -179,7 +190,7 @@ public struct DaemonService: Service {
                                             "reason": "\(event.reason)"])
                     unreadableLogged = (event, now)
                 }
-                try await idle(worker: worker, listener: listener, for: pollInterval)
+                try await idle(worker: worker, listener: listener, for: pollInterval, sleeping: &sleeping)
             } catch {
                 if once { throw Fatal(message: "cannot continue: \(error)") }
                 // Nothing was decided (no command claimed, or its failure is recorded): wait, then retry.
@@ -196,9 +207,17 @@ public struct DaemonService: Service {
         logger.info("shutting down gracefully", metadata: ["position": "\(processor.position)"])
     }
 
-    /// Idle: ask submitters to notify, then wait for a hint, the next due command or `limit`.
-    private func idle(worker: Connection, listener: Connection, for limit: Duration) async throws {
-        try await QueueSleepers.markSleeping(on: listener)
+    /// Idle: ask submitters to notify (unless they already do), then wait for a hint, the next
+    /// due command or `limit`. The mark stays when a hint wakes the daemon: the batch that
+    /// follows starts at once, and the daemon takes the mark off only when the queue keeps it
+    /// busy (a full batch), off the path of a lone command.
+    private func idle(worker: Connection, listener: Connection, for limit: Duration, sleeping: inout Bool) async throws {
+        if !sleeping {
+            try await QueueSleepers.markSleeping(on: listener)
+            sleeping = true
+        }
+        // Hints already here are older than the look at the queue below, which covers them.
+        while try await listener.waitForNotification(timeout: .zero) != nil {}
         var wait = limit
         if let due = try await QueueSleepers.timeUntilNextDueCommand(on: worker) { wait = min(wait, due) }
         if wait > .zero {
@@ -206,10 +225,13 @@ public struct DaemonService: Service {
             while !shouldStop {
                 let remaining = ContinuousClock.now.duration(to: deadline)
                 if remaining <= .zero { break }
-                if try await listener.waitForNotification(timeout: min(remaining, .milliseconds(200))) != nil { break }
+                if try await listener.waitForNotification(timeout: min(remaining, .milliseconds(200))) != nil {
+                    // Several submissions may have notified: one batch takes them all.
+                    while try await listener.waitForNotification(timeout: .zero) != nil {}
+                    break
+                }
             }
         }
-        try await QueueSleepers.markAwake(on: listener)
     }
 
     /// The connection string with client-side TCP keepalives and `tcp_user_timeout` (10 s)

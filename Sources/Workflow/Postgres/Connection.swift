@@ -45,6 +45,9 @@ public actor Connection {
     static let preparedStatementLimit = 1_000
     /// What `open` was given, for `reconnect()`.
     private var conninfo = ""
+    /// Channels this session has listened to outside a transaction block (a LISTEN that a
+    /// rollback cannot undo); `listen` sends nothing for them again.
+    private var listening: Set<String> = []
     public let logger: Logger
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -118,6 +121,7 @@ public actor Connection {
         if let raw = handle.raw { PQfinish(raw) }
         handle.raw = nil
         prepared = [:]
+        listening = []
         try open(conninfo)
     }
 
@@ -284,6 +288,31 @@ public actor Connection {
             if let raw = handle.raw, PQtransactionStatus(raw) != PQTRANS_IDLE {
                 try? executeScript("ROLLBACK")
             }
+            throw error
+        }
+    }
+
+    /// Runs `body` as one transaction whose `BEGIN` (and possibly `COMMIT`) travel in the
+    /// body's own round trips: the body's first statement to the server must be `BEGIN` (e.g.
+    /// the first of a `pipeline`), and its last may be `COMMIT` (the last of a pipeline, which
+    /// PostgreSQL skips when a statement before it failed). Saves BEGIN's and COMMIT's round
+    /// trips of `transaction(_:_:)`.
+    /// - Returns: what `body` returns, once the transaction has committed: a transaction still
+    ///   open when `body` returns is committed here.
+    /// - Throws: what `body` or the COMMIT throws, after rolling back a transaction still open
+    ///   (a transaction the body committed before throwing stays committed); a
+    ///   `.protocolViolation` when the body returns from a failed transaction (rolled back).
+    public func transactionInPipelines<T: Sendable>(_ body: @Sendable (isolated Connection) throws -> T) throws -> T {
+        do {
+            let value = try body(self)
+            if let raw = handle.raw, PQtransactionStatus(raw) == PQTRANS_INERROR {
+                // A statement failed and the body went on: COMMIT would roll back without an error.
+                throw PostgresError(kind: .protocolViolation, message: "a statement of the transaction failed; rolled back")
+            }
+            if inTransaction { try executeScript("COMMIT") }
+            return value
+        } catch {
+            if inTransaction { try? executeScript("ROLLBACK") }
             throw error
         }
     }
@@ -502,10 +531,15 @@ public actor Connection {
 
     // MARK: LISTEN / NOTIFY
 
-    /// Subscribes this session to a channel (`LISTEN "channel"`).
+    /// Subscribes this session to a channel (`LISTEN "channel"`). A channel this session
+    /// already listens to costs nothing: the LISTEN is sent once per session (again after
+    /// `reconnect`, and each time inside a transaction block, where a rollback would undo it).
+    /// Sessions that UNLISTEN through raw SQL must not rely on this.
     /// - Throws: `PostgresError` when the statement fails.
     public func listen(_ channel: String) throws {
+        if listening.contains(channel) { return }
         try executeScript("LISTEN \(try quoteIdentifier(channel))")
+        if !inTransaction { listening.insert(channel) }
     }
 
     /// Sends a notification (`pg_notify`); delivered when the current transaction commits.
