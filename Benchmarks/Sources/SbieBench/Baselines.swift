@@ -91,7 +91,14 @@ extension BenchRunner {
     // MARK: pgbench
 
     /// Runs pgbench on a custom script and reads its summary and per-transaction log.
-    func runPgbench(_ label: String, script: String, clients: Int, rowsPerTransaction: Int) async throws -> Sample {
+    /// - Parameters:
+    ///   - rate: transactions per second on a Poisson schedule (`pgbench -R`), nil for as fast as
+    ///     possible; latency then counts from each transaction's scheduled start.
+    ///   - seconds: how long (`-T`), default `--seconds`.
+    func runPgbench(
+        _ label: String, script: String, clients: Int, rowsPerTransaction: Int, rate: Double? = nil, seconds: Int? = nil
+    ) async throws -> Sample {
+        let duration = seconds ?? options.seconds
         await checkpoint()
         let scriptURL = workDirectory.appendingPathComponent("\(label).sql")
         try script.write(to: scriptURL, atomically: true, encoding: .utf8)
@@ -99,9 +106,9 @@ extension BenchRunner {
         let logPrefix = workDirectory.appendingPathComponent("\(label)-\(run)-log").path
         let outputURL = workDirectory.appendingPathComponent("\(label).out")
         let arguments = [
-            "-n", "-M", "prepared", "-f", scriptURL.path, "-T", String(options.seconds),
-            "-c", String(clients), "-j", String(min(clients, 2)), "-l", "--log-prefix", logPrefix, dsn,
-        ]
+            "-n", "-M", "prepared", "-f", scriptURL.path, "-T", String(duration),
+            "-c", String(clients), "-j", String(min(clients, 2)), "-l", "--log-prefix", logPrefix,
+        ] + (rate.map { ["-R", String(format: "%.3f", $0)] } ?? []) + [dsn]
         let status = try await runProcess(pgbenchPath, arguments, output: outputURL)
         let output = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
         guard status == 0 else {
@@ -128,8 +135,8 @@ extension BenchRunner {
             }
         }
         // pgbench's elapsed time is -T; its tps excludes connection time, as ours does.
-        let tps = number(after: "tps = ") ?? transactions / Double(options.seconds)
-        let elapsed = tps > 0 ? transactions / tps : Double(options.seconds)
+        let tps = number(after: "tps = ") ?? transactions / Double(duration)
+        let elapsed = tps > 0 ? transactions / tps : Double(duration)
         return Sample(
             rows: Int(transactions) * rowsPerTransaction, transactions: Int(transactions), seconds: elapsed,
             latencies: latencies)

@@ -198,6 +198,8 @@ struct BenchReport: Codable, Sendable {
     var rawSingle1: Throughput
     var rawSingleN: Throughput
     var rawBatch1: Throughput
+    /// One INSERT at a time at 7/s (`pgbench -R 7`): the raw round trip at idle.
+    var rawIdle: Throughput
     var appendSingle1: Throughput
     var appendSingleN: Throughput
     var appendBatch1: Throughput

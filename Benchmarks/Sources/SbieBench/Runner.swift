@@ -41,6 +41,15 @@ struct BenchRunner {
             },
             ours: { try await runAppends(connections: 1, eventsPerAppend: batch) })
 
+        // The raw round trip an idle command competes with: one INSERT at a time, about as far
+        // apart as the idle commands (7/s on a Poisson schedule against 100-200 ms apart), so
+        // that it pays what the idle commands pay (caches gone cold, an idle disk's flush).
+        progress("raw INSERT at idle, 7/s")
+        let rawIdle = try await runPgbench(
+            "single-idle", script: RawTable.singleInsert, clients: 1, rowsPerTransaction: 1, rate: 7,
+            seconds: max(3, Int((Double(options.idleSamples) * 0.15).rounded(.up)))
+        ).throughput
+
         let layer = try await runLayer()
         let cases = [
             CaseRow("libpq: INSERT per row, autocommit", unit: "rows/s", ours: layer.autocommit,
@@ -75,6 +84,10 @@ struct BenchRunner {
                     raw: rawSingle1.latency.p50, rawName: "INSERT p50, 1 client", goal: .atMost(10)),
             CaseRow("idle submit -> outcome seen, p99", unit: "ms", ours: idle.clientLatency.p99,
                     raw: rawSingle1.latency.p99, rawName: "INSERT p99, 1 client", goal: .none),
+            CaseRow("idle submit -> outcome seen, p50, vs idle INSERT", unit: "ms", ours: idle.clientLatency.p50,
+                    raw: rawIdle.latency.p50, rawName: "INSERT p50 at idle, 7/s", goal: .atMost(10)),
+            CaseRow("idle submit -> outcome seen, p99, vs idle INSERT", unit: "ms", ours: idle.clientLatency.p99,
+                    raw: rawIdle.latency.p99, rawName: "INSERT p99 at idle, 7/s", goal: .none),
             CaseRow("idle daemon wake-up p50", unit: "ms", ours: idle.latency.p50,
                     raw: rawSingle1.latency.p50, rawName: "INSERT p50, 1 client", goal: .none),
             CaseRow("idle daemon wake-up p99", unit: "ms", ours: idle.latency.p99,
@@ -86,7 +99,7 @@ struct BenchRunner {
         ]
         return BenchReport(
             database: database, serverVersion: serverVersion, seconds: options.seconds, rounds: options.rounds, clients: n,
-            batch: options.batch, rawSingle1: rawSingle1, rawSingleN: rawSingleN, rawBatch1: rawBatch1,
+            batch: options.batch, rawSingle1: rawSingle1, rawSingleN: rawSingleN, rawBatch1: rawBatch1, rawIdle: rawIdle,
             appendSingle1: appendSingle1, appendSingleN: appendSingleN, appendBatch1: appendBatch1,
             commands: commands, paced: paced, idle: idle, rebuild: rebuild, cases: cases)
     }
