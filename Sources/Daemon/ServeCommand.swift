@@ -110,7 +110,9 @@ struct Serve: AsyncParsableCommand {
             // The agency timeline (a catch-up projection) follows the log beside the daemon, as in `sbie run`.
             let timeline = AgencyTimelineService(conninfo: daemonConninfo, pollInterval: .milliseconds(1000), once: false,
                                                  logger: db.logger("sbie.timeline"))
-            for service in [daemon, timeline] as [any Service] {
+            // Register snapshots for point-in-time reads (issue 17 item 6), as in `sbie run`.
+            let snapshots = SnapshotService(conninfo: daemonConninfo, logger: db.logger("sbie.snapshots"))
+            for service in [daemon, timeline, snapshots] as [any Service] {
                 services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
                                       failureTerminationBehavior: .gracefullyShutdownGroup))
             }
