@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "sbie-bench", targets: ["SbieBench"]),
         .executable(name: "sbie-log-reads", targets: ["LogReads"]),
+        .executable(name: "sbie-rebuild-check", targets: ["RebuildCheck"]),
     ],
     dependencies: [
         .package(name: "sbie", path: ".."),
@@ -35,6 +36,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/LogReads"
+        ),
+        // Issue 17 item 5: the rebuild check alone, on an existing database (profiling, before/after).
+        .executableTarget(
+            name: "RebuildCheck",
+            dependencies: [
+                .product(name: "Workflow", package: "sbie"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/RebuildCheck"
         ),
     ],
     swiftLanguageModes: [.v6]

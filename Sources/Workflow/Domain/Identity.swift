@@ -101,24 +101,40 @@ public struct AgencyID: Sendable, Hashable, Comparable, Codable, CustomStringCon
     public static func slug(of name: String) -> String {
         // Fast path for ASCII names (all of ICE's list): the same rules without Foundation's
         // folding, which cost a fifth of the daemon's time.
+        // Written straight into one buffer, each word expanded as it ends (no array of words:
+        // a rebuild check computes a slug per agreement).
         if name.utf8.allSatisfy({ $0 < 0x80 }) {
-            var words: [String] = []
-            var current: [UInt8] = []
+            var slug: [UInt8] = []
+            slug.reserveCapacity(name.utf8.count + 16)
+            var wordStart = -1  // where the current word starts in `slug`; -1: between words
             func flush() {
-                if !current.isEmpty { words.append(String(decoding: current, as: UTF8.self)) }
-                current.removeAll(keepingCapacity: true)
+                guard wordStart >= 0 else { return }
+                // Every key of the table has 2 to 4 letters.
+                if (2...4).contains(slug.count - wordStart),
+                   let expansion = abbreviations[String(decoding: slug[wordStart...], as: UTF8.self)] {
+                    slug.removeSubrange(wordStart...)
+                    slug.append(contentsOf: expansion.joined(separator: "-").utf8)
+                }
+                wordStart = -1
+            }
+            func append(_ byte: UInt8) {
+                if wordStart < 0 {
+                    if !slug.isEmpty { slug.append(UInt8(ascii: "-")) }
+                    wordStart = slug.count
+                }
+                slug.append(byte)
             }
             for byte in name.utf8 {
                 switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): current.append(byte)
-                case UInt8(ascii: "A")...UInt8(ascii: "Z"): current.append(byte + 32)
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): append(byte)
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): append(byte + 32)
                 case UInt8(ascii: "'"), UInt8(ascii: "`"): continue
-                case UInt8(ascii: "&"): flush(); words.append("and")
+                case UInt8(ascii: "&"): flush(); append(UInt8(ascii: "a")); append(UInt8(ascii: "n")); append(UInt8(ascii: "d")); flush()
                 default: flush()
                 }
             }
             flush()
-            return words.flatMap { abbreviations[$0] ?? [$0] }.joined(separator: "-")
+            return String(decoding: slug, as: UTF8.self)
         }
         var text = name.replacingOccurrences(of: "&", with: " and ")
         for apostrophe in ["'", "\u{2019}", "\u{2018}", "`"] {

@@ -37,14 +37,21 @@ public enum MandatoryReason: String, Sendable, Hashable, Codable {
 public func mandatoryAgreementReason(agencyName: String, agencyType: AgencyType,
                                      models: some Sequence<Model>) -> MandatoryReason? {
     guard agencyType != .stateAgency else { return nil }
-    let slug = "-" + AgencyID.slug(of: agencyName) + "-"
-    if slug.contains("-sheriffs-office-") { return .sheriffsOffice }
+    // Searched byte by byte: a slug is ASCII (a-z, 0-9, -), so this is `String.contains`
+    // without Foundation's Unicode search (which cost a tenth of a rebuild check).
+    let slug = Array(("-" + AgencyID.slug(of: agencyName) + "-").utf8)
+    func contains(_ word: String) -> Bool {
+        let word = Array(word.utf8)
+        guard word.count <= slug.count else { return false }
+        return (0...(slug.count - word.count)).contains { slug[$0..<($0 + word.count)].elementsEqual(word) }
+    }
+    if contains("-sheriffs-office-") { return .sheriffsOffice }
     // An unknown TYPE (an edition without the column): the name decides, as for County.
     guard agencyType == .county || agencyType == .unknown else { return nil }
-    if ["-corrections-", "-correctional-", "-detention-"].contains(where: { slug.contains($0) }) {
+    if ["-corrections-", "-correctional-", "-detention-"].contains(where: contains) {
         return .countyCorrections
     }
-    if slug.contains("-board-of-county-commissioners-"), models.contains(where: { $0.isJailModel }) {
+    if contains("-board-of-county-commissioners-"), models.contains(where: { $0.isJailModel }) {
         return .countyCommissionJail
     }
     return nil

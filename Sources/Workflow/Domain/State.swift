@@ -160,11 +160,25 @@ public struct RegisterState: Sendable, Equatable, Codable {
     /// or a jail operator from the duty.
     public func mandatoryReason(for agency: AgencyID) -> MandatoryReason? {
         guard let record = agencies[agency] else { return nil }
-        let live = agreements(of: agency).filter { $0.isLive }
-        guard let type = (live.isEmpty ? agreements(of: agency) : live).max(by: { $0.signedOn < $1.signedOn })?.agencyType
-        else { return nil }
-        for name in [record.name] + record.formerNames.reversed() {
-            if let reason = mandatoryAgreementReason(agencyName: name, agencyType: type, models: live.map(\.model)) {
+        // One pass over the agency's agreements, no arrays of them (a rebuild asks per agency):
+        // the first latest-signed live one's type, else the first latest-signed one's.
+        var latestLive: (signedOn: FloridaDate, type: AgencyType)?
+        var latest: (signedOn: FloridaDate, type: AgencyType)?
+        var liveModels: [Model] = []
+        for id in agreementIDsByAgency[agency] ?? [] {
+            guard let a = agreements[id] else { continue }
+            if latest.map({ $0.signedOn < a.signedOn }) ?? true { latest = (a.signedOn, a.agencyType) }
+            if a.isLive {
+                if latestLive.map({ $0.signedOn < a.signedOn }) ?? true { latestLive = (a.signedOn, a.agencyType) }
+                liveModels.append(a.model)
+            }
+        }
+        guard let type = (latestLive ?? latest)?.type else { return nil }
+        if let reason = mandatoryAgreementReason(agencyName: record.name, agencyType: type, models: liveModels) {
+            return reason
+        }
+        for name in record.formerNames.reversed() {
+            if let reason = mandatoryAgreementReason(agencyName: name, agencyType: type, models: liveModels) {
                 return reason
             }
         }

@@ -39,11 +39,13 @@ public enum Projections {
         "request_id", "agreement_id", "agency_id", "agency_name", "model", "state", "filed_on", "meeting_on",
     ]
 
-    static func agreementRow(_ a: Agreement, _ state: RegisterState) -> [String?] {
+    /// - Parameter mustKeep: `state.mandatoryReason(for: a.agencyID) != nil` when the caller
+    ///   knows it already (it is the agency's, not the agreement's).
+    static func agreementRow(_ a: Agreement, _ state: RegisterState, mustKeep: Bool? = nil) -> [String?] {
         [
             a.id.description, a.agencyID.slug, state.agencies[a.agencyID]?.name ?? a.agencyID.slug,
             a.agencyType.rawValue, a.county, a.model.rawValue, a.signedOn.description, a.status.rawValue,
-            state.mandatoryReason(for: a.agencyID) != nil ? "t" : "f",
+            (mustKeep ?? (state.mandatoryReason(for: a.agencyID) != nil)) ? "t" : "f",
             a.currentRequest.map { $0.uuidString.lowercased() }, a.terminatedOn?.description, a.moaURL,
             a.sourceEdition,
             a.firstEdition.isEmpty ? nil : a.firstEdition, a.latestEdition.isEmpty ? nil : a.latestEdition,
@@ -193,11 +195,24 @@ public enum Projections {
         public var matches: Bool { tables.values.allSatisfy { $0[2] == 0 } }
     }
 
-    /// Every row of every inline projection for a state.
+    /// Every row of every inline projection for a state, in no particular order (a check
+    /// compares multisets; a rebuild sorts what it writes).
     static func allRows(_ state: RegisterState) -> [String: [[String?]]] {
-        // Sorted by key (cheaper to move than whole agreements), then each row built once.
-        let agreements = state.agreements.keys.sorted().compactMap { state.agreements[$0].map { agreementRow($0, state) } }
-        let requests = state.requests.values.sorted { $0.id.uuidString < $1.id.uuidString }
+        // must_keep once per agency, not per agreement.
+        var mustKeep: [AgencyID: Bool] = [:]
+        var agreements: [[String?]] = []
+        agreements.reserveCapacity(state.agreements.count)
+        for a in state.agreements.values {
+            let keep: Bool
+            if let known = mustKeep[a.agencyID] {
+                keep = known
+            } else {
+                keep = state.mandatoryReason(for: a.agencyID) != nil
+                mustKeep[a.agencyID] = keep
+            }
+            agreements.append(agreementRow(a, state, mustKeep: keep))
+        }
+        let requests = state.requests.values
         return [
             agreementStatus.name: agreements,
             terminationRequests.name: requests.map(requestRow),
@@ -285,14 +300,21 @@ extension Projections {
         return (state, after, count)
     }
 
-    /// Replays the log from position 0 into fresh tables and, unless `checkOnly`,
-    /// swaps them in atomically. A rebuild holds the writer's lock meanwhile, so no event
-    /// is appended between the replay and the swap (only the owner and the daemon may take
-    /// it). A check takes no lock: it reads one REPEATABLE READ snapshot, in which the log
-    /// and the inline tables agree because the daemon commits them together, so any login
-    /// that may read both (an auditor) can run it.
+    /// Replays the log from position 0 and compares the rows it gives with the live tables;
+    /// unless `checkOnly`, swaps them in atomically. A rebuild holds the writer's lock
+    /// meanwhile, so no event is appended between the replay and the swap (only the owner
+    /// and the daemon may take it). A check takes no lock: it reads one REPEATABLE READ
+    /// snapshot, in which the log and the inline tables agree because the daemon commits them
+    /// together, so any login that may read both (an auditor) can run it.
+    ///
+    /// What is compared, per table: the rows as text, column by column, as multisets (what
+    /// `live EXCEPT ALL rebuilt` plus `rebuilt EXCEPT ALL live` count). A check first compares
+    /// in memory (`compareInMemory`: the live table copied out, no temporary table); a table
+    /// that differs there, and every table of a rebuild, is compared on the server
+    /// (`compareOnServer`), whose counts are then the result.
     /// - Returns: per table, the live row count, the rebuilt row count and the number
     ///   of rows that differ between them (before the swap).
+    /// - Throws: `PostgresError`; `UnreadableEvent` or a decoding error when an event cannot be folded.
     public static func rebuild(checkOnly: Bool, on connection: isolated Connection) throws -> Projections.RebuildCheck {
         try connection.transaction(checkOnly ? "ISOLATION LEVEL REPEATABLE READ" : "") { c in
             if !checkOnly { try c.query("SELECT 1 FROM writer_lock_acquire(0)", name: "writer lock") }
@@ -300,32 +322,70 @@ extension Projections {
             let rows = Projections.allRows(state)
             var tables: [String: [Int]] = [:]
             for inline in Projections.tables {
-                let table = inline.name, columns = inline.columns
-                let fresh = "rebuild_\(table)"
-                try c.executeScript("CREATE TEMP TABLE \(fresh) (LIKE \(table)) ON COMMIT DROP")
-                try c.copyIn("COPY \(fresh) (\(columns.joined(separator: ", "))) FROM STDIN", rows: rows[table] ?? [])
-                // Compared as text, column by column: rows that differ in any column count, in
-                // either direction, as a multiset (what `live EXCEPT ALL rebuilt` plus `rebuilt
-                // EXCEPT ALL live` count), in one pass: each distinct row's copies on either side,
-                // grouped (NULLs group together, as EXCEPT treats them), summed as |live - rebuilt|.
-                // (Two EXCEPT ALLs sorted each table twice: a second of a 1M-event check.)
-                let text = columns.enumerated().map { "\($1)::text AS c\($0)" }.joined(separator: ", ")
-                let groups = columns.indices.map { "c\($0)" }.joined(separator: ", ")
-                let counts = try c.query(
-                    """
-                    SELECT coalesce(sum(live), 0)::bigint, coalesce(sum(rebuilt), 0)::bigint,
-                           coalesce(sum(abs(live - rebuilt)), 0)::bigint
-                    FROM (SELECT count(*) FILTER (WHERE side = 0) AS live, count(*) FILTER (WHERE side = 1) AS rebuilt
-                          FROM (SELECT 0 AS side, \(text) FROM \(table) UNION ALL SELECT 1, \(text) FROM \(fresh)) u
-                          GROUP BY \(groups)) g
-                    """
-                ).rows[0]
-                tables[table] = [try counts.decode(0), try counts.decode(1), try counts.decode(2)]
-                if !checkOnly {
-                    try c.executeScript("DELETE FROM \(table); INSERT INTO \(table) SELECT * FROM \(fresh)")
+                let rebuilt = rows[inline.name] ?? []
+                if checkOnly, let counts = try compareInMemory(inline, rebuilt: rebuilt, on: c) {
+                    tables[inline.name] = counts
+                } else {
+                    tables[inline.name] = try compareOnServer(inline, rebuilt: rebuilt, replace: !checkOnly, on: c)
                 }
             }
             return Projections.RebuildCheck(events: events, tables: tables)
         }
+    }
+
+    /// Compares a table's live rows with `rebuilt` without writing anything: the live rows
+    /// are copied out (`COPY … TO STDOUT`, text format, one round trip) and compared with the
+    /// same rows in the same form (`CopyText`) as sorted multisets of lines.
+    ///
+    /// Sound, not complete. Equal lines mean equal rows: a line is an injective encoding of
+    /// its columns' text, a live line holds PostgreSQL's output text of each value, and the
+    /// server reads its own output text of a date, uuid, boolean, text or json value back as
+    /// that very value; so a rebuilt row whose line equals a live row's would, copied in, be
+    /// that row, and when every line has its twin `compareOnServer` would count no difference
+    /// either. A line without a twin may be the same value written in another form (a date
+    /// in another DateStyle, say), so then the answer is nil and the caller asks the server
+    /// (`compareOnServer`), whose counts are exact.
+    /// - Returns: `[live rows, rebuilt rows, 0]` when the multisets are equal, else nil.
+    /// - Throws: `PostgresError` when the COPY fails.
+    static func compareInMemory(_ table: Table, rebuilt: [[String?]], on c: isolated Connection) throws -> [Int]? {
+        let live = CopyText.Lines(copyOutput: try c.copyOut(
+            "COPY (SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name)) TO STDOUT"))
+        let ours = CopyText.Lines(rows: rebuilt)
+        guard CopyText.differing(live, ours) == 0 else { return nil }
+        return [live.count, ours.count, 0]
+    }
+
+    /// Compares a table's live rows with `rebuilt` on the server: `rebuilt` is copied into a
+    /// temporary table (dropped at commit) and both are compared as text, column by column;
+    /// with `replace`, the live table's rows are then replaced by the rebuilt ones.
+    /// - Returns: `[live rows, rebuilt rows, rows that differ as multisets]`.
+    /// - Throws: `PostgresError` (e.g. a value the column's type does not accept).
+    static func compareOnServer(_ inline: Table, rebuilt: [[String?]], replace: Bool, on c: isolated Connection) throws -> [Int] {
+        let table = inline.name, columns = inline.columns
+        let fresh = "rebuild_\(table)"
+        try c.executeScript("CREATE TEMP TABLE \(fresh) (LIKE \(table)) ON COMMIT DROP")
+        // In key order when they will be written (a table rebuilt twice is laid out the same).
+        let ordered = replace ? rebuilt.sorted { ($0.first.flatMap { $0 } ?? "") < ($1.first.flatMap { $0 } ?? "") } : rebuilt
+        try c.copyIn("COPY \(fresh) (\(columns.joined(separator: ", "))) FROM STDIN", rows: ordered)
+        // Compared as text, column by column: rows that differ in any column count, in
+        // either direction, as a multiset (what `live EXCEPT ALL rebuilt` plus `rebuilt
+        // EXCEPT ALL live` count), in one pass: each distinct row's copies on either side,
+        // grouped (NULLs group together, as EXCEPT treats them), summed as |live - rebuilt|.
+        // (Two EXCEPT ALLs sorted each table twice: a second of a 1M-event check.)
+        let text = columns.enumerated().map { "\($1)::text AS c\($0)" }.joined(separator: ", ")
+        let groups = columns.indices.map { "c\($0)" }.joined(separator: ", ")
+        let counts = try c.query(
+            """
+            SELECT coalesce(sum(live), 0)::bigint, coalesce(sum(rebuilt), 0)::bigint,
+                   coalesce(sum(abs(live - rebuilt)), 0)::bigint
+            FROM (SELECT count(*) FILTER (WHERE side = 0) AS live, count(*) FILTER (WHERE side = 1) AS rebuilt
+                  FROM (SELECT 0 AS side, \(text) FROM \(table) UNION ALL SELECT 1, \(text) FROM \(fresh)) u
+                  GROUP BY \(groups)) g
+            """
+        ).rows[0]
+        if replace {
+            try c.executeScript("DELETE FROM \(table); INSERT INTO \(table) SELECT * FROM \(fresh)")
+        }
+        return [try counts.decode(0), try counts.decode(1), try counts.decode(2)]
     }
 }
