@@ -61,6 +61,14 @@ import Testing
         return words.flatMap { AgencyID.abbreviations[$0] ?? [$0] }.joined(separator: "-")
     }
 
+    @Test("every abbreviation key is a 2-4 character lower-case ASCII word (the fast path looks up only those)")
+    func abbreviationKeysFitTheFastPath() {
+        for key in AgencyID.abbreviations.keys {
+            #expect((2...4).contains(key.utf8.count) && key.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) },
+                    "\(key)")
+        }
+    }
+
     @Test("the one-buffer ASCII slug equals the word-array one on random names")
     func sameAsReference() {
         let pieces = ["Ft", "PD", "so", "SO", "Dept", "co", "BOCC", "and", "&", "'", "`", " ", "-", ".", ",", "a", "Z9", "Sheriff's",
