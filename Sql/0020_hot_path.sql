@@ -1,28 +1,45 @@
--- 0020: less server CPU per call on the hot path (issue 17 items 3 and 4).
+-- 0020: less server work per call on the hot path (issue 17 items 3 and 4).
 --
 -- Same arguments, results, SQLSTATEs, messages, volatility, SECURITY DEFINER, owners and grants
--- (CREATE OR REPLACE keeps them); no guarantee changes. What changes is how much work each call
--- does (figures and commands in docs/architecture.md, "Server CPU per call"):
+-- (CREATE OR REPLACE keeps them); no new SQLSTATE, command type or guarantee change. What
+-- changes is how much work a call does; figures and the commands that measure them are in
+-- docs/architecture.md ("Server work per call"). Measured first (perf on the backend, callgrind
+-- on a single-user backend, pg_stat_statements with track = all): a one-event append spent
+-- its time starting statements (executor start of the lookups' subplans, the INSERT's
+-- projection), preparing plpgsql expressions (prepared once per transaction, i.e. per call:
+-- each function in them is looked up and permission-checked) and re-reading the events
+-- table's CHECK constraints (PostgreSQL parses them again for every INSERT statement: about
+-- 15% of a one-event append, a table matter left as is); a submission spent a fifth of its
+-- time in json_has_repeated_key's two regular expressions and an eighth in the names trigger.
 --
 -- append_events_batch(text[], ...) (0017), the append's core:
---   * One append (every command's append, append_events): the lookups under the writer's lock
---     are one lean statement (the head, the stream's version, the stored ids) instead of the
---     general one, whose subplans, sorts and array builders cost more to start than the
---     probes themselves.
---   * Many events: no probe of the event_id index before the INSERT (one descent of the index
---     per event, done again by the INSERT's own uniqueness check). The INSERT runs in a
---     subtransaction; a unique or check violation there (an event id already stored, or a
---     row that the events table refuses) rolls it back, and only then are the ids probed:
---     stored ids give the idempotent retry or ES002 exactly as before, anything else is
---     raised as it was. A wrong expected version probes them too before raising ES001, so
---     a retry of an append that went in still gets its stored positions. Nothing inserted
---     in the subtransaction survives it; the positions are returned from the arrays the
---     INSERT wrote (global_position = head + i, stream_version, event_id: the same values).
---   * One event: the duplicate-id check is not run (it was a statement on every call), and
---     the row goes in with an INSERT ... VALUES (no function scan over seven arrays).
--- The writer's lock, dense positions, expected versions, idempotency by event_id, the
--- SQL-computed chain (0001's event_hash, bit for bit), the events table's checks and its
--- immutability triggers are unchanged; every plan is still generic and made of per-key probes.
+--   * One event (every command's append, append_events with one event): one expression
+--     recognises a well-formed call; then the writer's lock, one lean statement for the head,
+--     the stream's version and whether the id is stored, and INSERT ... VALUES with the chain
+--     link computed in it. Anything else, refusals included, takes the general path, which
+--     checks and answers as 0017 did.
+--   * One append of several events: the lookups are one lean statement (no sorted array
+--     builders over one stream).
+--   * More than 8 events: no probe of the event_id index before the INSERT (one descent per
+--     event, done again by the INSERT's own uniqueness check). The INSERT runs in a
+--     subtransaction; if the events table refuses it (unique, check or not-null violation) it
+--     is rolled back, nothing of it stays, and only then are the ids probed: stored ids give
+--     the idempotent retry or ES002 exactly as before, otherwise the table's error is raised
+--     as it was. A wrong expected version probes them too before ES001, so a retry of an append
+--     that went in still gets its stored positions. The positions returned are the values the
+--     INSERT wrote (global_position = head + i, stream_version, event_id).
+-- submit_command (0011): a new command's row comes from the INSERT's RETURNING, not from a
+--   second read.
+-- json_has_repeated_key (0019): a flat object (one '{', no '[' in its text) is answered by
+--   comparing json_object_keys (every key as written) with jsonb_object_keys (each key once);
+--   anything else by 0019's regular expressions. Same answer, same 22P05 for \u0000.
+-- commands_names_are_clean (0016's trigger on commands): a payload whose text is printable
+--   ASCII with no backslash and no DEL holds no control or format character, so its name fields
+--   are not read; anything else goes through command_name_fault as before (CQ006).
+-- Unchanged on purpose: the writer's lock (a row lock, a WAL record per transaction),
+-- claim_commands, record_outcomes and writer_lock_acquire (their time is in the UPDATE of
+-- commands and its CHECK constraints and trigger, and in the lock), the events table's and the
+-- commands table's constraints and indexes.
 
 -- append_events_replay(...): the idempotent retry of an append whose event ids are already
 -- stored (some or all), as in 0017: when the call is one append and every id is stored, in
@@ -113,49 +130,51 @@ BEGIN
     -- the head, the stream's version and whether the id is stored, and the row with its chain
     -- link (SHA-256(head's hash || the event's fields), 0001's event_hash). Anything else, a
     -- refusal included, takes the general path below, which checks and answers as before.
-    IF coalesce(v_a = 1 AND v_n = 1
-                AND pg_catalog.cardinality(p_expected) = 1 AND pg_catalog.cardinality(p_counts) = 1
-                AND pg_catalog.cardinality(p_types) = 1 AND pg_catalog.cardinality(p_data) = 1
-                AND pg_catalog.cardinality(p_metadata) = 1 AND pg_catalog.cardinality(p_occurred) = 1
-                AND p_streams[1] IS NOT NULL AND p_counts[1] = 1 AND p_ids[1] IS NOT NULL AND p_types[1] IS NOT NULL
-                AND p_data[1] IS NOT NULL AND p_metadata[1] IS NOT NULL
-                AND p_occurred[1] >= '1900-01-01 00:00:00+00' AND p_occurred[1] < '2200-01-01 00:00:00+00'
-                AND (p_expected[1] IN ('any', 'no_stream', 'stream_exists') OR p_expected[1] ~ '^[0-9]{1,9}$'), false)
-    THEN
-        PERFORM 1 FROM writer_lock FOR UPDATE;
-        SELECT coalesce(h.global_position, 0),
-               coalesce(h.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea),
-               coalesce((SELECT x.stream_version FROM events x WHERE x.stream_id = p_streams[1]
-                         ORDER BY x.stream_version DESC LIMIT 1), 0),
-               (SELECT pg_catalog.count(*)::integer FROM events x WHERE x.event_id = p_ids[1])
-        INTO v_head, v_last, v_actual, v_existing
-        FROM (SELECT 1) AS one
-        LEFT JOIN LATERAL (SELECT x.global_position, x.hash FROM events x ORDER BY x.global_position DESC LIMIT 1) h
-            ON true;
-        IF v_existing > 0 THEN
-            RETURN QUERY SELECT r.event_id, r.global_position, r.stream_version
-                         FROM append_events_replay(p_streams, p_expected, p_ids, v_existing) r;
+    IF v_n = 1 THEN  -- (nested: an expression is prepared when first evaluated, so calls of more events skip it)
+        IF coalesce(v_a = 1 AND v_n = 1
+                    AND pg_catalog.cardinality(p_expected) = 1 AND pg_catalog.cardinality(p_counts) = 1
+                    AND pg_catalog.cardinality(p_types) = 1 AND pg_catalog.cardinality(p_data) = 1
+                    AND pg_catalog.cardinality(p_metadata) = 1 AND pg_catalog.cardinality(p_occurred) = 1
+                    AND p_streams[1] IS NOT NULL AND p_counts[1] = 1 AND p_ids[1] IS NOT NULL AND p_types[1] IS NOT NULL
+                    AND p_data[1] IS NOT NULL AND p_metadata[1] IS NOT NULL
+                    AND p_occurred[1] >= '1900-01-01 00:00:00+00' AND p_occurred[1] < '2200-01-01 00:00:00+00'
+                    AND (p_expected[1] IN ('any', 'no_stream', 'stream_exists') OR p_expected[1] ~ '^[0-9]{1,9}$'), false)
+        THEN
+            PERFORM 1 FROM writer_lock FOR UPDATE;
+            SELECT coalesce(h.global_position, 0),
+                   coalesce(h.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea),
+                   coalesce((SELECT x.stream_version FROM events x WHERE x.stream_id = p_streams[1]
+                             ORDER BY x.stream_version DESC LIMIT 1), 0),
+                   (SELECT pg_catalog.count(*)::integer FROM events x WHERE x.event_id = p_ids[1])
+            INTO v_head, v_last, v_actual, v_existing
+            FROM (SELECT 1) AS one
+            LEFT JOIN LATERAL (SELECT x.global_position, x.hash FROM events x ORDER BY x.global_position DESC LIMIT 1) h
+                ON true;
+            IF v_existing > 0 THEN
+                RETURN QUERY SELECT r.event_id, r.global_position, r.stream_version
+                             FROM append_events_replay(p_streams, p_expected, p_ids, v_existing) r;
+                RETURN;
+            END IF;
+            IF (CASE p_expected[1] WHEN 'any' THEN false
+                                   WHEN 'no_stream' THEN v_actual <> 0
+                                   WHEN 'stream_exists' THEN v_actual = 0
+                                   ELSE v_actual <> p_expected[1]::integer END) THEN
+                RAISE EXCEPTION 'wrong expected version for stream %: expected %, actual %',
+                    p_streams[1], p_expected[1], v_actual
+                    USING ERRCODE = 'ES001',
+                          DETAIL = pg_catalog.format('stream=%s expected=%s actual=%s', p_streams[1], p_expected[1], v_actual);
+            END IF;
+            RETURN QUERY
+                INSERT INTO events AS x (global_position, stream_id, stream_version, event_id, event_type, data, metadata,
+                                         occurred_at, recorded_at, prev_hash, hash)
+                VALUES (v_head + 1, p_streams[1], v_actual + 1, p_ids[1], p_types[1], p_data[1], p_metadata[1],
+                        p_occurred[1], pg_catalog.clock_timestamp(), v_last,
+                        pg_catalog.sha256(v_last || event_hash_field((v_head + 1)::text) || event_hash_field(p_streams[1])
+                                          || event_hash_field((v_actual + 1)::text)
+                                          || event_hash_tail(p_ids[1], p_types[1], p_data[1], p_metadata[1], p_occurred[1])))
+                RETURNING x.event_id, x.global_position, x.stream_version;
             RETURN;
         END IF;
-        IF (CASE p_expected[1] WHEN 'any' THEN false
-                               WHEN 'no_stream' THEN v_actual <> 0
-                               WHEN 'stream_exists' THEN v_actual = 0
-                               ELSE v_actual <> p_expected[1]::integer END) THEN
-            RAISE EXCEPTION 'wrong expected version for stream %: expected %, actual %',
-                p_streams[1], p_expected[1], v_actual
-                USING ERRCODE = 'ES001',
-                      DETAIL = pg_catalog.format('stream=%s expected=%s actual=%s', p_streams[1], p_expected[1], v_actual);
-        END IF;
-        RETURN QUERY
-            INSERT INTO events AS x (global_position, stream_id, stream_version, event_id, event_type, data, metadata,
-                                     occurred_at, recorded_at, prev_hash, hash)
-            VALUES (v_head + 1, p_streams[1], v_actual + 1, p_ids[1], p_types[1], p_data[1], p_metadata[1],
-                    p_occurred[1], pg_catalog.clock_timestamp(), v_last,
-                    pg_catalog.sha256(v_last || event_hash_field((v_head + 1)::text) || event_hash_field(p_streams[1])
-                                      || event_hash_field((v_actual + 1)::text)
-                                      || event_hash_tail(p_ids[1], p_types[1], p_data[1], p_metadata[1], p_occurred[1])))
-            RETURNING x.event_id, x.global_position, x.stream_version;
-        RETURN;
     END IF;
 
     -- The shape (plpgsql expressions, no statement): no NULL argument, one dimension, the
@@ -413,3 +432,180 @@ ALTER FUNCTION append_events_replay(text[], text[], uuid[], integer) OWNER TO wo
 REVOKE ALL ON FUNCTION append_events_replay(text[], text[], uuid[], integer) FROM PUBLIC;
 ALTER FUNCTION append_events_stored(uuid[]) OWNER TO workflow_owner;
 REVOKE ALL ON FUNCTION append_events_stored(uuid[]) FROM PUBLIC;
+
+-- submit_command (0011's, the latest): a new command's row is returned from the INSERT's
+-- RETURNING instead of being read again by a second statement (the same values: the row as
+-- inserted, in this transaction). Everything before the INSERT is 0011's, word for word.
+CREATE OR REPLACE FUNCTION submit_command(
+    p_command_type text, p_payload json, p_idempotency_key text, p_available_at timestamptz DEFAULT NULL
+) RETURNS TABLE (command_id uuid, status text, error_code text, error_message text, outcome json)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_id         uuid;
+    v_kind       text;
+    v_agency     text;
+    v_mapped     text;
+    v_super      boolean;
+    v_privileged boolean;
+    v_repeated   text;
+    v_login      name := acting_login();
+BEGIN
+    IF v_login IS NULL THEN
+        RAISE EXCEPTION 'permission_denied: this session acts for no login (an authenticator must switch into a web-enabled login)'
+            USING ERRCODE = '42501';
+    END IF;
+    IF p_command_type IS NULL OR p_idempotency_key IS NULL OR p_payload IS NULL THEN
+        RAISE EXCEPTION 'submit_command: command type, payload and idempotency key are required'
+            USING ERRCODE = '22023';
+    END IF;
+    IF pg_catalog.length(p_command_type) NOT BETWEEN 1 AND 100
+       OR pg_catalog.length(p_idempotency_key) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'submit_command: the command type must be 1-100 characters and the idempotency key 1-200'
+            USING ERRCODE = '22023';
+    END IF;
+    IF pg_catalog.octet_length(p_payload::text) > 65536 THEN
+        RAISE EXCEPTION 'payload_too_large: the payload is % bytes, the limit is 65536',
+            pg_catalog.octet_length(p_payload::text)
+            USING ERRCODE = 'CQ001';
+    END IF;
+    IF pg_catalog.json_typeof(p_payload) <> 'object' THEN
+        RAISE EXCEPTION 'malformed_payload: the payload must be a JSON object, not %', pg_catalog.json_typeof(p_payload)
+            USING ERRCODE = 'CQ002';
+    END IF;
+    -- json keeps duplicate keys and SQL reads the last one; a reader that took the first
+    -- could act for another agency, or count another vote, than the one checked here.
+    -- Reading keys and agency_id unescapes the JSON strings; \u0000 cannot become text.
+    BEGIN
+        IF json_has_repeated_key(p_payload) THEN
+            v_repeated := json_repeated_key(p_payload);
+            IF v_repeated IS NULL THEN
+                RAISE EXCEPTION 'malformed_payload: the payload repeats a key (nested deeper than 32 levels)'
+                    USING ERRCODE = 'CQ002';
+            END IF;
+            RAISE EXCEPTION 'malformed_payload: the payload repeats the key ''%''', pg_catalog.left(v_repeated, 200)
+                USING ERRCODE = 'CQ002';
+        END IF;
+        IF pg_catalog.json_typeof(p_payload -> 'agency_id') = 'string' THEN
+            v_agency := p_payload ->> 'agency_id';
+        END IF;
+    EXCEPTION WHEN untranslatable_character THEN
+        RAISE EXCEPTION 'malformed_payload: the payload contains \u0000 (NUL), which no field may hold'
+            USING ERRCODE = 'CQ002';
+    END;
+
+    v_kind := command_actor_kind(p_command_type);
+    SELECT r.rolsuper INTO v_super FROM pg_catalog.pg_roles r WHERE r.rolname = v_login;
+    v_privileged := coalesce(v_super, false) OR pg_catalog.pg_has_role(v_login, 'workflow_owner', 'MEMBER');
+
+    -- Only the daemon's timers (and the owner) schedule: a submitter who could pick
+    -- its own due time could jump the queue (1970) or park a command forever.
+    IF p_available_at IS NOT NULL THEN
+        IF NOT (v_privileged OR pg_catalog.pg_has_role(v_login, 'workflow_daemon', 'MEMBER')) THEN
+            RAISE EXCEPTION 'available_at_not_allowed: login % may not set available_at; only the daemon''s timers and the owner schedule commands',
+                v_login USING ERRCODE = 'CQ004';
+        END IF;
+        IF NOT (p_available_at >= '1900-01-01 00:00:00+00'::timestamptz
+                AND p_available_at < '2200-01-01 00:00:00+00'::timestamptz) THEN
+            RAISE EXCEPTION 'timestamp_out_of_range: available_at % is outside 1900-01-01 .. 2200-01-01 UTC', p_available_at
+                USING ERRCODE = 'CQ005';
+        END IF;
+    END IF;
+
+    IF v_privileged THEN
+        NULL;  -- the owner may submit anything
+    ELSIF v_kind = 'agency' AND pg_catalog.pg_has_role(v_login, 'agency_clerk', 'MEMBER') THEN
+        v_mapped := current_agency_id();
+        IF v_mapped IS NULL THEN
+            RAISE EXCEPTION 'permission_denied: login % is an agency clerk but is mapped to no agency (agency_logins)',
+                v_login USING ERRCODE = '42501';
+        END IF;
+        IF v_agency IS NULL THEN
+            -- Missing or not a string: queued under the clerk's agency; the daemon rejects it naming the field.
+            v_agency := v_mapped;
+        ELSIF v_agency <> v_mapped THEN
+            RAISE EXCEPTION 'agency_mismatch: login % files for agency %, not %', v_login, v_mapped,
+                pg_catalog.left(v_agency, 200)
+                USING ERRCODE = 'CQ003';
+        END IF;
+    ELSIF (v_kind = 'board' AND pg_catalog.pg_has_role(v_login, 'board_staff', 'MEMBER'))
+       OR (v_kind = 'register' AND pg_catalog.pg_has_role(v_login, 'registrar', 'MEMBER'))
+       OR (v_kind = 'system' AND pg_catalog.pg_has_role(v_login, 'workflow_daemon', 'MEMBER')) THEN
+        NULL;
+    ELSE
+        RAISE EXCEPTION 'permission_denied: login % may not submit % commands (%)', v_login,
+            coalesce(v_kind, 'unknown'), pg_catalog.left(p_command_type, 100)
+            USING ERRCODE = '42501';
+    END IF;
+
+    -- A new command: the row as inserted (RETURNING into the result columns), no second read.
+    INSERT INTO commands AS c (submitted_by, idempotency_key, command_type, payload, agency_id, available_at)
+    VALUES (v_login, p_idempotency_key, p_command_type, p_payload, v_agency,
+            coalesce(p_available_at, pg_catalog.clock_timestamp()))
+    ON CONFLICT (submitted_by, idempotency_key) DO NOTHING
+    RETURNING c.command_id, c.status, c.error_code, c.error_message, c.outcome
+    INTO command_id, status, error_code, error_message, outcome;
+    IF command_id IS NOT NULL THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    -- The key was used before by this login: that command, as it stands now.
+    SELECT c.command_id INTO v_id FROM commands c
+    WHERE c.submitted_by = v_login AND c.idempotency_key = p_idempotency_key;
+    RETURN QUERY SELECT c.command_id, c.status, c.error_code, c.error_message, c.outcome
+                 FROM commands c WHERE c.command_id = v_id;
+END
+$$;
+
+-- json_has_repeated_key(value) (0019's): the same answer, cheaper for the common payload. A JSON
+-- object whose text holds exactly one '{' and no '[' has no nested object or array (a brace or
+-- bracket inside a string only sends it the long way), so a key repeats at some depth exactly
+-- when one repeats at the top: json_object_keys lists every key as written, repeats included,
+-- jsonb_object_keys each key once. Anything else: 0019's count of the colons outside strings,
+-- in the text as given and after jsonb has kept one of each repeated key. Both ways read the
+-- value as jsonb, so \u0000 is refused (22P05) as before.
+CREATE OR REPLACE FUNCTION json_has_repeated_key(p_value json) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_text         text := p_value::text;
+    v_with_repeats text;
+    v_without      text;
+BEGIN
+    IF pg_catalog.strpos(v_text, '[') = 0
+       AND pg_catalog.length(v_text) - pg_catalog.length(pg_catalog.replace(v_text, '{', '')) = 1
+       AND pg_catalog.json_typeof(p_value) = 'object' THEN
+        RETURN (SELECT pg_catalog.count(*) FROM pg_catalog.json_object_keys(p_value))
+            <> (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_object_keys(p_value::jsonb));
+    END IF;
+    v_with_repeats := pg_catalog.regexp_replace(v_text, '"(?:[^"\\]|\\.)*"', '', 'g');
+    v_without := pg_catalog.regexp_replace(p_value::jsonb::text, '"(?:[^"\\]|\\.)*"', '', 'g');
+    RETURN pg_catalog.length(v_with_repeats) - pg_catalog.length(pg_catalog.replace(v_with_repeats, ':', ''))
+        <> pg_catalog.length(v_without) - pg_catalog.length(pg_catalog.replace(v_without, ':', ''));
+END
+$$;
+
+-- commands_names_are_clean() (0016's trigger): a payload whose text is printable ASCII with no
+-- backslash (no escape) and no DEL holds no control or format character in any field, so it is
+-- clean without reading its name fields (the usual payload); anything else is checked by
+-- command_name_fault exactly as before (same refusal, CQ006).
+CREATE OR REPLACE FUNCTION commands_names_are_clean() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_text  text := NEW.payload::text;
+    v_fault text;
+BEGIN
+    IF pg_catalog.octet_length(v_text) = pg_catalog.length(v_text)
+       AND pg_catalog.strpos(v_text, pg_catalog.chr(92)) = 0 AND pg_catalog.strpos(v_text, pg_catalog.chr(127)) = 0 THEN
+        RETURN NEW;
+    END IF;
+    v_fault := command_name_fault(NEW.command_type, NEW.payload);
+    IF v_fault IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid_name: field % holds % (a control or format character: newline, tab, bidi control, zero-width or similar); names may not hold them',
+            pg_catalog.split_part(v_fault, ' ', 1), pg_catalog.split_part(v_fault, ' ', 2)
+            USING ERRCODE = 'CQ006';
+    END IF;
+    RETURN NEW;
+END
+$$;
