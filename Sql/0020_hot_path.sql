@@ -33,6 +33,8 @@
 -- json_has_repeated_key (0019): a flat object (one '{', no '[' in its text) is answered by
 --   comparing json_object_keys (every key as written) with jsonb_object_keys (each key once);
 --   anything else by 0019's regular expressions. Same answer, same 22P05 for \u0000.
+-- acting_login (0019): the authenticator test is one probe of pg_auth_members by role oids
+--   (to_regrole) instead of joining the pg_roles view twice.
 -- commands_names_are_clean (0016's trigger on commands): a payload whose text is printable
 --   ASCII with no backslash and no DEL holds no control or format character, so its name fields
 --   are not read; anything else goes through command_name_fault as before (CQ006).
@@ -607,5 +609,28 @@ BEGIN
             USING ERRCODE = 'CQ006';
     END IF;
     RETURN NEW;
+END
+$$;
+
+-- acting_login() (0019's): whether the session's login is a direct member of sbie_authenticator is
+-- one probe of pg_auth_members by the two roles' oids (to_regrole; quote_ident keeps the login's
+-- name exact: case, digits, quotes) instead of a join of pg_auth_members with the pg_roles view
+-- twice; the same row decides, so the same answer. The rest is 0019's, word for word.
+CREATE OR REPLACE FUNCTION acting_login() RETURNS name
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_auth_members m
+        WHERE m.roleid = pg_catalog.to_regrole('sbie_authenticator')
+          AND m.member = pg_catalog.to_regrole(pg_catalog.quote_ident(session_user)))
+    THEN
+        RETURN session_user;
+    END IF;
+    RETURN (SELECT r.rolname FROM pg_catalog.pg_roles r
+            WHERE r.rolname = pg_catalog.current_setting('role') AND r.rolcanlogin AND NOT r.rolsuper
+              AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                          JOIN pg_catalog.pg_roles g ON g.oid = m.member AND g.rolname = 'sbie_authenticator'
+                          WHERE m.roleid = r.oid));
 END
 $$;
