@@ -63,7 +63,7 @@ struct BatchPlanTests {
         #expect(back.streamVersions == start.streamVersions)
     }
 
-    @Test("the writer: append first, record_outcomes, a wake-up, then the new head's hash at the last predicted position")
+    @Test("the writer: append first, record_outcomes, a wake-up, the new head's hash at the last predicted position, COMMIT")
     func writer() throws {
         var plan = BatchPlan(snapshot: CommandProcessor.Snapshot())
         plan.add(claimed(1, "register_agreement", Self.tallahassee), today: d("2025-08-05"))
@@ -74,8 +74,11 @@ struct BatchPlanTests {
         #expect(sql.contains { $0.contains("record_outcomes") })
         #expect(!sql.contains { $0.contains("UPDATE commands") || $0.contains("INSERT INTO commands") },
                 "the daemon writes the queue only through its functions")
-        #expect(sql.last?.contains("SELECT hash FROM events WHERE global_position = $1") == true)
-        #expect(writer.statements.last?.parameters == [.text("1")])
+        // Then the new head's hash, which batch_head refuses unless the head is the last
+        // predicted position, and the COMMIT in the same round trip.
+        #expect(sql.last == "COMMIT")
+        #expect(sql.dropLast().last == "SELECT batch_head($1)")
+        #expect(writer.statements.dropLast().last?.parameters == [.text("1")])
 
         let outcomes = try #require(try JSONSerialization.jsonObject(
             with: CanonicalJSON.encode(plan.outcomes.map(OutcomeRow.init))) as? [[String: Any]])
