@@ -92,6 +92,15 @@ struct DaemonProcessTests {
                 Statement("SELECT submit_command('register_agreement', $1::json, $2)", [registerPayload($0), "crash-\($0)"])
             }
             try await db.pipeline(statements)
+            // Every append takes at least 2 ms (a real sleep in the database, per event), so that
+            // the 2,000 one-command transactions outlast the kills even when this test process is
+            // starved of CPU by the tests running beside it while the daemon runs freely.
+            try await db.executeScript("""
+                CREATE FUNCTION sbie.test_slow_append() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN PERFORM pg_catalog.pg_sleep(0.002); RETURN NEW; END $$;
+                CREATE TRIGGER test_slow_append BEFORE INSERT ON sbie.events
+                    FOR EACH ROW EXECUTE FUNCTION sbie.test_slow_append();
+                """)
             var kills = 0
             var interrupted = 0
             while kills < 5 {
@@ -111,6 +120,7 @@ struct DaemonProcessTests {
                 if try await pendingCount(db) > 0 { interrupted += 1 }
             }
             #expect(interrupted > 0, "the kills should interrupt the work")
+            try await db.executeScript("DROP TRIGGER test_slow_append ON sbie.events")
             let daemon = try DaemonProcess(dsn, ["--batch-size", "10"])
             try await waitUntilDrained(db)
             // Give a daemon that found nothing left to do the time to install its SIGTERM handler.
