@@ -86,7 +86,6 @@ struct ProcessorTests {
             // An empty batch ends with a rollback (no WAL flush), leaving no transaction open.
             #expect(try await processor.processBatch(on: db, logger: TestDatabase.logger).processed == 0)
             #expect(await db.inTransaction == false)
-            #expect(processor.lastClaimLimit == CommandProcessor.Configuration().batchSize)
             #expect(processor.position == 1)
         }
     }

@@ -57,10 +57,6 @@ public struct CommandProcessor: Sendable {
         }
     }
 
-    /// How many commands the last `processBatch` could claim at most: a batch that decided
-    /// fewer found no more due commands when it claimed.
-    public private(set) var lastClaimLimit = 0
-
     /// The register as of `position`, folded from the log.
     public private(set) var state = RegisterState()
     /// The last global position folded into `state` (0: none).
@@ -94,7 +90,6 @@ public struct CommandProcessor: Sendable {
     ///   themselves are recorded on the commands, not thrown (unless the connection is lost).
     public mutating func processBatch(on db: Connection, logger: Logger) async throws -> BatchResult {
         let size = min(isolating > 0 ? 1 : max(configuration.batchSize, 1), 10_000)
-        lastClaimLimit = size
         // The cell holds the only reference to the register while the batch runs, so the batch
         // changes it in place (no copy of the register per batch); whatever happens, the
         // processor takes it back below, undoing what did not commit.

@@ -145,8 +145,8 @@ public struct DaemonService: Service {
     private func loop(_ processor: inout CommandProcessor, worker: Connection, listener: Connection) async throws {
         var backoff = Duration.milliseconds(250)
         var unreadableLogged: (event: UnreadableEvent, at: ContinuousClock.Instant)?
-        // Whether this daemon's idle mark is in queue_sleepers (submissions then NOTIFY).
-        var sleeping = false
+        // The idle mark's removal, running on the listening connection while a batch runs.
+        var awakening: Task<Void, Never>?
         while !shouldStop {
             do {
                 let result = try await processor.processBatch(on: worker, logger: logger)
@@ -161,19 +161,11 @@ public struct DaemonService: Service {
                         "accepted": "\(result.accepted)", "rejected": "\(result.rejected)", "failed": "\(result.failed)",
                         "events": "\(result.eventsAppended)", "position": "\(processor.position)",
                     ])
-                    if once || result.processed >= processor.lastClaimLimit {
-                        // A full batch: more may be due. Busy: submissions need not notify.
-                        if sleeping {
-                            try await QueueSleepers.markAwake(on: listener)
-                            sleeping = false
-                        }
-                        continue
-                    }
-                    // A short batch claimed every due command: no empty batch to find that out
-                    // again; idle() looks at the queue once more before it waits.
+                    // More may be due: the next batch finds out (an empty batch rolls back, no flush).
+                    continue
                 }
                 if once { return }
-                try await idle(worker: worker, listener: listener, for: pollInterval, sleeping: &sleeping)
+                try await idle(worker: worker, listener: listener, for: pollInterval, awakening: &awakening)
             } catch let error as PostgresError where error.kind == .connection {
                 throw error
             } catch let error as PostgresError where error.sqlState == PostgresError.State.lockNotAvailable && !once {
@@ -190,7 +182,7 @@ public struct DaemonService: Service {
                                             "reason": "\(event.reason)"])
                     unreadableLogged = (event, now)
                 }
-                try await idle(worker: worker, listener: listener, for: pollInterval, sleeping: &sleeping)
+                try await idle(worker: worker, listener: listener, for: pollInterval, awakening: &awakening)
             } catch {
                 if once { throw Fatal(message: "cannot continue: \(error)") }
                 // Nothing was decided (no command claimed, or its failure is recorded): wait, then retry.
@@ -204,18 +196,22 @@ public struct DaemonService: Service {
                 }
             }
         }
+        await awakening?.value
         logger.info("shutting down gracefully", metadata: ["position": "\(processor.position)"])
     }
 
-    /// Idle: ask submitters to notify (unless they already do), then wait for a hint, the next
-    /// due command or `limit`. The mark stays when a hint wakes the daemon: the batch that
-    /// follows starts at once, and the daemon takes the mark off only when the queue keeps it
-    /// busy (a full batch), off the path of a lone command.
-    private func idle(worker: Connection, listener: Connection, for limit: Duration, sleeping: inout Bool) async throws {
-        if !sleeping {
-            try await QueueSleepers.markSleeping(on: listener)
-            sleeping = true
+    /// Idle: ask submitters to notify (`queue_sleepers`), look at the queue once more, then wait
+    /// for a hint, the next due command or `limit`. On the way out the mark comes off on the
+    /// listening connection while the batch that follows runs on the worker, so that the
+    /// command that woke the daemon does not wait for it, and busy submitters stop notifying.
+    private func idle(
+        worker: Connection, listener: Connection, for limit: Duration, awakening: inout Task<Void, Never>?
+    ) async throws {
+        if let previous = awakening {
+            await previous.value
+            awakening = nil
         }
+        try await QueueSleepers.markSleeping(on: listener)
         // Hints already here are older than the look at the queue below, which covers them.
         while try await listener.waitForNotification(timeout: .zero) != nil {}
         var wait = limit
@@ -232,6 +228,8 @@ public struct DaemonService: Service {
                 }
             }
         }
+        // A failure here shows at the next markSleeping on this connection (then: reconnect).
+        awakening = Task { try? await QueueSleepers.markAwake(on: listener) }
     }
 
     /// The connection string with client-side TCP keepalives and `tcp_user_timeout` (10 s)
