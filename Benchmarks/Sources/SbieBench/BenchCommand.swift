@@ -69,6 +69,8 @@ struct BenchCommand: AsyncParsableCommand {
     var clients = 8
     @Option(help: "Events per append (and rows per raw INSERT) in the batched case.")
     var batch = 100
+    @Option(help: "Commands per second offered in the paced case (default: half the measured maximum).")
+    var pacedRate: Double?
     @Option(help: "Commands submitted one at a time to the idle daemon.")
     var idleSamples = 50
     @Option(help: ArgumentHelp(
@@ -92,6 +94,9 @@ struct BenchCommand: AsyncParsableCommand {
         guard clients >= 1 else { throw ValidationError("--clients must be at least 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard idleSamples >= 1 else { throw ValidationError("--idle-samples must be at least 1") }
+        if let pacedRate, !(pacedRate > 0 && pacedRate <= 1_000_000) {
+            throw ValidationError("--paced-rate must be a number of commands per second above 0")
+        }
     }
 
     var conninfo: String { database ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "" }

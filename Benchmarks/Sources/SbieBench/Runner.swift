@@ -19,7 +19,7 @@ struct BenchRunner {
         await checkpoint()
         let (commands, paced, idle) = try await withDaemon { daemon in
             let commands = try await runCommands(daemon)
-            let paced = try await runPaced(daemon, rate: commands.acceptedPerSecond / 2)
+            let paced = try await runPaced(daemon, rate: options.pacedRate ?? commands.acceptedPerSecond / 2)
             let idle = try await runIdle(daemon)
             return (commands, paced, idle)
         }
@@ -74,10 +74,10 @@ struct BenchRunner {
                     raw: rawSingle1.latency.p50, rawName: "INSERT p50, 1 client", goal: .none),
             CaseRow("commands, saturated, queueing p99", unit: "ms", ours: commands.latency.p99,
                     raw: rawSingle1.latency.p99, rawName: "INSERT p99, 1 client", goal: .none),
-            CaseRow("commands at \(format(paced.offeredPerSecond))/s (half max), p50", unit: "ms",
+            CaseRow("commands at \(format(paced.offeredPerSecond))/s (\(options.pacedRate == nil ? "half max" : "fixed")), p50", unit: "ms",
                     ours: paced.latency.p50, raw: rawSingle1.latency.p50, rawName: "INSERT p50, 1 client",
                     goal: .atMost(10)),
-            CaseRow("commands at \(format(paced.offeredPerSecond))/s (half max), p99", unit: "ms",
+            CaseRow("commands at \(format(paced.offeredPerSecond))/s (\(options.pacedRate == nil ? "half max" : "fixed")), p99", unit: "ms",
                     ours: paced.latency.p99, raw: rawSingle1.latency.p99, rawName: "INSERT p99, 1 client",
                     goal: .atMost(50)),
             CaseRow("idle submit -> outcome seen, p50", unit: "ms", ours: idle.clientLatency.p50,
