@@ -42,7 +42,8 @@ public struct RecordEdition: Sendable, Hashable {
     public var sourceEdition: String
     /// `rows`: optional, Florida rows the edition lists (for the record; default 0).
     public var rows: Int
-    /// `not_listed`: live agreements this edition does not list (at most 2,000 ids).
+    /// `not_listed`: live agreements this edition does not list (at most
+    /// `DomainCommand.maxEditionListItems` ids, and the payload at most 64 KiB).
     public var notListed: [AgreementID]
     /// `listed_again`: agreements recorded as not listed that this edition lists again.
     public var listedAgain: [AgreementID]
