@@ -189,6 +189,10 @@ struct BatchWriter {
     }
 
     /// Throws unless the events landed where the plan predicted and every outcome was recorded.
+    /// Runs after the COMMIT (the statements' last): the database refused both faults before it
+    /// (`batch_head`, ES005; `record_outcomes`, CQ010), so this is a second look, and when it
+    /// throws the caller undoes its in-memory batch and the next batch catches up from the log.
+    /// - Throws: `PostgresError` of kind `.protocolViolation`.
     func check(_ results: [QueryResult]) throws {
         guard results.count == statements.count else {
             throw PostgresError(kind: .protocolViolation, message: "\(results.count) results for \(statements.count) statements")

@@ -173,7 +173,7 @@ public enum CommandQueue {
         while true {
             // Notifications already received are older than the read below: drop them, so that
             // only an outcome announced after it wakes the wait (LISTEN stays on for the session).
-            while try connection.waitForNotification(timeout: .zero) != nil {}
+            try connection.drainNotifications()
             let record = try command(id, on: connection)
             guard let record, !record.isFinal else { return record }
             let remaining = ContinuousClock.now.duration(to: deadline)

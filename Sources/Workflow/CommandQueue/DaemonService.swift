@@ -213,7 +213,7 @@ public struct DaemonService: Service {
         }
         try await QueueSleepers.markSleeping(on: listener)
         // Hints already here are older than the look at the queue below, which covers them.
-        while try await listener.waitForNotification(timeout: .zero) != nil {}
+        try await listener.drainNotifications()
         var wait = limit
         if let due = try await QueueSleepers.timeUntilNextDueCommand(on: worker) { wait = min(wait, due) }
         if wait > .zero {
@@ -223,7 +223,7 @@ public struct DaemonService: Service {
                 if remaining <= .zero { break }
                 if try await listener.waitForNotification(timeout: min(remaining, .milliseconds(200))) != nil {
                     // Several submissions may have notified: one batch takes them all.
-                    while try await listener.waitForNotification(timeout: .zero) != nil {}
+                    try await listener.drainNotifications()
                     break
                 }
             }
@@ -326,7 +326,7 @@ public struct AgencyTimelineService: Service {
             let remaining = ContinuousClock.now.duration(to: deadline)
             if remaining <= .zero { return }
             if try await db.waitForNotification(timeout: min(remaining, .milliseconds(200))) != nil {
-                while try await db.waitForNotification(timeout: .zero) != nil {}
+                try await db.drainNotifications()
                 return
             }
         }

@@ -579,6 +579,18 @@ public actor Connection {
         }
     }
 
+    /// Drops the notifications already received (no waiting, no round trip: it reads what the
+    /// socket holds). For callers about to look at the state the notifications were about,
+    /// which makes them stale.
+    /// - Returns: how many were dropped.
+    /// - Throws: `PostgresError` of kind `.connection` when the connection is lost.
+    @discardableResult
+    public func drainNotifications() throws -> Int {
+        var dropped = 0
+        while try waitForNotification(timeout: .zero) != nil { dropped += 1 }
+        return dropped
+    }
+
     // MARK: Helpers
 
     /// Quotes an identifier for SQL (`PQescapeIdentifier`), for the rare statements
