@@ -203,6 +203,31 @@ struct DaemonProcessTests {
         }
     }
 
+    @Test("SIGTERM while the database is unreachable exits 0 promptly, not after the reconnect backoff")
+    func gracefulWhileDisconnected() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn)
+            let login = "sigterm_daemon_\(UUID().uuidString.prefix(6).lowercased())"
+            try await db.executeScript("CREATE ROLE \(login) LOGIN IN ROLE workflow_daemon")
+            let daemon = try DaemonProcess(ConnectionString.replacingUser(in: dsn, with: login), ["--poll-interval", "200"])
+            let first = try await CommandQueue.submit(type: "register_agreement", payload: registerPayload(1), idempotencyKey: "a", on: db)
+            #expect(try await CommandQueue.waitForOutcome(first.commandID, timeout: .seconds(10), on: db)?.status == .accepted)
+            // The daemon's login may no longer connect and its sessions are ended: it backs off
+            // (250 ms doubling to 5 s) between attempts to reconnect.
+            try await db.executeScript("ALTER ROLE \(login) NOLOGIN")
+            let ended: Int = try await db.query(
+                "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE usename = $1", [login]).rows[0].decode(0)
+            #expect(ended >= 2)
+            try await Task.sleep(for: .seconds(4))  // by now a backoff of 2-5 s is under way
+            let started = ContinuousClock.now
+            let status = daemon.terminate()
+            let took = ContinuousClock.now - started
+            try await db.executeScript("DROP OWNED BY \(login); DROP ROLE \(login)")
+            #expect(status == 0)
+            #expect(took < .milliseconds(1_500), "SIGTERM waited out the backoff: \(took)")
+        }
+    }
+
     @Test("the daemon reconnects when its database sessions are terminated and keeps processing")
     func reconnects() async throws {
         try await TestDatabase.with { dsn in

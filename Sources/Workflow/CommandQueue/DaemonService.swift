@@ -135,7 +135,7 @@ public struct DaemonService: Service {
                 } else {
                     logger.error("daemon loop failed; reconnecting", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
                 }
-                try? await Task.sleep(for: backoff)
+                await pause(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
         }
@@ -188,7 +188,7 @@ public struct DaemonService: Service {
                 // Nothing was decided (no command claimed, or its failure is recorded): wait, then retry.
                 logger.error("batch failed before deciding any command; retrying",
                              metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
+                await pause(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
                 let open = await worker.isOpen, listening = await listener.isOpen
                 if !open || !listening {
@@ -297,7 +297,7 @@ public struct AgencyTimelineService: Service {
                 backoff = .milliseconds(250)
                 unreadableLogged = nil
                 if once { break }
-                try? await Task.sleep(until: started.advanced(by: minimumInterval))
+                await pause(for: ContinuousClock.now.duration(to: started.advanced(by: minimumInterval)))
                 try await waitForOutcomes(db)
             } catch let event as UnreadableEvent {
                 if once { throw DaemonService.Fatal(message: "agency timeline: \(event)") }
@@ -308,12 +308,12 @@ public struct AgencyTimelineService: Service {
                                             "reason": "\(event.reason)"])
                     unreadableLogged = (event, now)
                 }
-                try? await Task.sleep(for: pollInterval)
+                await pause(for: pollInterval)
             } catch {
                 if once { throw DaemonService.Fatal(message: "agency timeline: \(error)") }
                 logger.warning("agency timeline catch-up failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
                 if let error = error as? PostgresError, error.kind == .connection { connection = nil }
-                try? await Task.sleep(for: backoff)
+                await pause(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
         }
@@ -331,4 +331,11 @@ public struct AgencyTimelineService: Service {
             }
         }
     }
+}
+
+/// Sleeps for `duration`, or less when the service group shuts down gracefully (or the task is
+/// cancelled): a reconnect backoff of up to 5 s must not hold up a SIGTERM.
+func pause(for duration: Duration) async {
+    guard duration > .zero else { return }
+    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }
