@@ -188,6 +188,115 @@ struct SnapshotTests {
         }
     }
 
+    @Test("a new processor starts from the newest snapshot: the register and stream versions of a fold from 0, and decides on them")
+    func processorStartsFromSnapshot() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn, logger: TestDatabase.logger)
+            try await Self.buildLog(db, generated: 12, seed: 9)
+            var policy = Snapshots.Policy()
+            policy.minimumInterval = 10
+            policy.bytesPerEvent = Int.max
+            let written = try await Snapshots.catchUp(policy: policy, on: db)
+            #expect(written.written > 2)
+            try await Self.buildLogSuffix(db)  // events after the newest snapshot
+            // Commands that need the folded register and the stream versions: a rename of an
+            // agency whose stream already holds a rename (expected version 1), a rename of one
+            // whose stream is new, and a registration the register already holds (no new event).
+            let renamed = try await submit(db, "rename_agency", ["agency_id": "generated-agency-1", "new_name": "Renamed Again 1"])
+            let fresh = try await submit(db, "rename_agency", ["agency_id": "generated-agency-2", "new_name": "Renamed Agency 2"])
+            let (name, type, model, signed) = ScenarioTests.agreements[0]
+            let duplicate = try await submit(db, "register_agreement", [
+                "agency_name": name, "agency_type": type, "model": model, "signed_on": signed, "source_edition": "2025-07-18pm"])
+            var processor = CommandProcessor()
+            let result = try await drain(&processor, db)
+            #expect(result.processed == 3 && result.failed == 0 && result.eventsAppended == 2)
+            #expect(try await CommandQueue.command(renamed.commandID, on: db)?.status == .accepted)
+            #expect(try await CommandQueue.command(fresh.commandID, on: db)?.status == .accepted)
+            #expect(try await CommandQueue.command(duplicate.commandID, on: db)?.eventPositions == [])
+            let versions: [(String, Int)] = try await db.query(
+                "SELECT stream_id, max(stream_version) FROM events WHERE stream_id IN ('agency-generated-agency-1', 'agency-generated-agency-2') GROUP BY 1 ORDER BY 1"
+            ).rows.map { (try $0.decode(0), try $0.decode(1)) }
+            #expect(versions.map(\.0) == ["agency-generated-agency-1", "agency-generated-agency-2"])
+            #expect(versions.map(\.1) == [2, 1])
+            // The processor's register, position, hash and versions are the log's.
+            let head = try await EventStore.lastPosition(on: db)
+            let reference = try await Projections.foldLog(on: db)
+            #expect(processor.position == head)
+            #expect(processor.state == reference.state)
+            let all: [String: Int] = Dictionary(uniqueKeysWithValues: try await db.query(
+                "SELECT stream_id, max(stream_version) FROM events GROUP BY 1").rows.map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Int.self)) })
+            #expect(processor.streamVersions == all)
+            #expect(try await ChainVerifier.verify(on: db).isIntact)
+            // It is the snapshot it starts from: one that lies (right hash, an empty register;
+            // only the daemon and the owner may write one) shows in a new processor's register.
+            let empty = try Snapshots.encode(RegisterState())
+            _ = try await db.query("UPDATE register_snapshots SET state = $1 WHERE global_position = $2", [empty, written.to])
+            var misled = CommandProcessor()
+            #expect(try await misled.processBatch(on: db, logger: TestDatabase.logger).processed == 0)
+            #expect(misled.position == head)
+            #expect(misled.state.agreements.count < reference.state.agreements.count)
+            // A snapshot of another history (its hash not the log's) is not used: the fold from 0.
+            try await db.executeScript("UPDATE register_snapshots SET event_hash = '\\x\(String(repeating: "00", count: 32))'")
+            var cautious = CommandProcessor()
+            #expect(try await cautious.processBatch(on: db, logger: TestDatabase.logger).processed == 0)
+            #expect(cautious.state == reference.state)
+            await db.close()
+        }
+    }
+
+    @Test("the public (web_anon) folds from the snapshots through public_events: the same register, checked against the view")
+    func publicReaders() async throws {
+        try await TestDatabase.with { dsn in
+            let db = try await Connection.connect(dsn, logger: TestDatabase.logger)
+            try await Self.buildLog(db, generated: 20, seed: 5)
+            var policy = Snapshots.Policy()
+            policy.minimumInterval = 10
+            policy.bytesPerEvent = Int.max
+            let written = try await Snapshots.catchUp(policy: policy, on: db)
+            #expect(written.written > 3)
+            try await Self.buildLogSuffix(db)
+            let head = try await EventStore.lastPosition(on: db)
+            let anon = try await Connection.connect(dsn, logger: TestDatabase.logger)
+            try await anon.executeScript("SET ROLE web_anon")
+            await #expect(throws: PostgresError.self) { try await anon.query("SELECT 1 FROM events LIMIT 1") }
+            func expectPublicSame(_ asOf: AsOf) async throws {
+                let reference: (state: RegisterState, position: Int64, events: Int)
+                switch asOf {
+                case .position(let n): reference = try await Projections.foldLog(upTo: max(n, 0), on: db)
+                case .occurredBefore(let t): reference = try await Projections.foldLog(occurredBefore: t, on: db)
+                }
+                let folded = try await PointInTime.register(asOf: asOf, view: .publicEvents, on: anon)
+                #expect(folded.state == reference.state, "\(asOf): the public register differs")
+                #expect(folded.position == reference.position && folded.events == reference.events, "\(asOf)")
+            }
+            for n in stride(from: Int64(0), through: head + 1, by: 3) { try await expectPublicSame(.position(n)) }
+            for t in try await Self.legalInstants(db).enumerated().filter({ $0.offset % 7 == 0 }).map(\.element) {
+                try await expectPublicSame(.occurredBefore(t))
+            }
+            // The snapshot is what the public read starts from: one that lies (right hash, an
+            // empty register; only the owner or the daemon can write it) shows through ...
+            let newest = written.to
+            let empty = try Snapshots.encode(RegisterState())
+            _ = try await db.query("UPDATE register_snapshots SET state = $1 WHERE global_position = $2", [empty, newest])
+            let lied = try await PointInTime.register(asOf: .position(newest), view: .publicEvents, on: anon)
+            #expect(lied.state.agreements.isEmpty)
+            // ... and one of another history (its hash no longer the log's) is ignored, checked
+            // against public_events.
+            try await db.executeScript("UPDATE register_snapshots SET event_hash = '\\x\(String(repeating: "00", count: 32))' WHERE global_position = \(newest)")
+            #expect(try await Snapshots.newest(view: .publicEvents, on: anon)?.position == newest - 10)
+            try await expectPublicSame(.position(newest))
+            // The public may not write them.
+            await #expect(throws: PostgresError.self) {
+                try await anon.executeScript("DELETE FROM register_snapshots")
+            }
+            await #expect(throws: PostgresError.self) {
+                try await anon.executeScript("UPDATE event_legal_time SET legal_at = now()")
+            }
+            await anon.close()
+            await db.close()
+        }
+    }
+
     @Test("readers of the log may read snapshots but not write them; a clerk may not read them")
     func privileges() async throws {
         try await TestDatabase.with { dsn in

@@ -81,19 +81,14 @@ public struct RegisterSnapshot: Sendable {
 /// folded from the log (never from the projections).
 public enum PointInTime {
     /// The whole register as of a position or an instant, folded from the log
-    /// (never from the projections, which only know the present). With `.events`, from the
-    /// newest usable register snapshot at or before that point (`Snapshots.fold`: the same
-    /// state, cost in the events after the snapshot plus one snapshot decode); with
-    /// `.publicEvents` (a login that may not read `events` nor the snapshots), from position 0.
+    /// (never from the projections, which only know the present), from the newest usable
+    /// register snapshot at or before that point (`Snapshots.fold`: the same state, cost in the
+    /// events after the snapshot plus one snapshot decode).
     /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
-    /// - Parameter view: `.publicEvents` for a role without log access (the data folded is the same).
+    /// - Parameter view: `.publicEvents` for the public role (`web_anon`), which reads the
+    ///   public log and the snapshots (0023) but not `events`; the data folded is the same.
     public static func register(asOf: AsOf, view: EventLogView = .events, on connection: isolated Connection) throws -> RegisterSnapshot {
-        let folded: (state: RegisterState, position: Int64, events: Int)
-        switch (asOf, view) {
-        case (_, .events): folded = try Snapshots.fold(asOf: asOf, on: connection)
-        case (.position(let position), _): folded = try Projections.foldLog(upTo: max(position, 0), view: view, on: connection)
-        case (.occurredBefore(let instant), _): folded = try Projections.foldLog(occurredBefore: instant, view: view, on: connection)
-        }
+        let folded = try Snapshots.fold(asOf: asOf, view: view, on: connection)
         return RegisterSnapshot(asOf: asOf, state: folded.state, position: folded.position, events: folded.events)
     }
 

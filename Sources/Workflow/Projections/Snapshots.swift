@@ -50,6 +50,8 @@ public enum Snapshots {
         public var state: RegisterState
         /// The encoded snapshot's size in bytes.
         public var bytes: Int
+        /// The hash of the event at `position` (SHA-256, 32 bytes), as the log holds it.
+        public var eventHash: [UInt8]
     }
 
     // MARK: Encoding
@@ -71,8 +73,11 @@ public enum Snapshots {
     /// `max_legal_at` is before `legalBefore`), decoded; nil when there is none. A snapshot
     /// that does not decode is logged and skipped (an older one is tried).
     /// - Throws: `PostgresError`.
+    /// - Parameter view: the log the snapshot is checked against: `.publicEvents` for the
+    ///   public role (`web_anon`, 0023), which may read the snapshots but not `events`.
     public static func newest(
-        atOrBelow position: Int64 = .max, legalBefore: Timestamp? = nil, on connection: isolated Connection
+        atOrBelow position: Int64 = .max, legalBefore: Timestamp? = nil, view: EventLogView = .events,
+        on connection: isolated Connection
     ) throws -> Loaded? {
         var below = position
         while true {
@@ -80,8 +85,8 @@ public enum Snapshots {
             // primary key; a snapshot above the head or of another history does not join).
             let rows = try connection.query(
                 """
-                SELECT s.global_position, s.max_legal_at, s.state FROM register_snapshots s
-                JOIN events e ON e.global_position = s.global_position AND e.hash = s.event_hash
+                SELECT s.global_position, s.max_legal_at, s.state, e.hash FROM register_snapshots s
+                JOIN \(view.rawValue) e ON e.global_position = s.global_position AND e.hash = s.event_hash
                 WHERE s.format = $1 AND s.global_position <= $2 AND ($3::timestamptz IS NULL OR s.max_legal_at < $3)
                 ORDER BY s.global_position DESC LIMIT 1
                 """, [format, below, legalBefore], name: "newest snapshot").rows
@@ -89,7 +94,8 @@ public enum Snapshots {
             let at: Int64 = try row.decode(0)
             do {
                 let text: String = try row.decode(2)
-                return Loaded(position: at, maxLegalAt: try row.decode(1), state: try decode(text), bytes: text.utf8.count)
+                return Loaded(position: at, maxLegalAt: try row.decode(1), state: try decode(text), bytes: text.utf8.count,
+                              eventHash: try row.decode(3))
             } catch {
                 connection.logger.warning("register snapshot ignored: it does not decode", metadata: [
                     "position": "\(at)", "error": "\(error)"])
@@ -112,44 +118,50 @@ public enum Snapshots {
     /// Cost: one register decode (plus the small clocks decode for a date before L's newest
     /// legal instant), plus the events read after the snapshot.
     /// - Throws: `PostgresError`; a decoding error for an event whose data does not match its type.
-    public static func fold(asOf: AsOf, on connection: isolated Connection) throws
+    ///
+    /// `view`: the log read, `.events` (the default) or `.publicEvents` for the public role
+    /// (`web_anon`), which reads the same snapshots (0023: a fold never reads metadata, the only
+    /// column the view changes, so the register is the same) and checks them against the view.
+    public static func fold(asOf: AsOf, view: EventLogView = .events, on connection: isolated Connection) throws
         -> (state: RegisterState, position: Int64, events: Int) {
         switch asOf {
         case .position(let n):
             let position = max(n, 0)
-            let start = try newest(atOrBelow: position, on: connection)
+            let start = try newest(atOrBelow: position, view: view, on: connection)
             return try Projections.foldLog(
-                upTo: position,
+                upTo: position, view: view,
                 from: start.map { .init(state: $0.state, full: RegisterState(), position: $0.position, events: Int($0.position)) },
                 on: connection)
         case .occurredBefore(let instant):
-            guard let last = try newestPosition(on: connection) else {
-                return try Projections.foldLog(occurredBefore: instant, on: connection)
+            guard let last = try newestPosition(view: view, on: connection) else {
+                return try Projections.foldLog(occurredBefore: instant, view: view, on: connection)
             }
-            if last.maxLegalAt < instant, let start = try newest(atOrBelow: last.position, legalBefore: instant, on: connection),
+            if last.maxLegalAt < instant,
+               let start = try newest(atOrBelow: last.position, legalBefore: instant, view: view, on: connection),
                start.position == last.position {
                 // Every event up to the newest snapshot is before the instant: one decode.
                 return try Projections.foldLog(
-                    occurredBefore: instant,
+                    occurredBefore: instant, view: view,
                     from: .init(state: start.state, full: start.state, position: start.position, events: Int(start.position)),
                     on: connection)
             }
             // The legal clocks at L date the events after it (a small decode, not the register's).
             guard let clocks = try clocks(at: last.position, on: connection) else {
-                return try Projections.foldLog(occurredBefore: instant, on: connection)
+                return try Projections.foldLog(occurredBefore: instant, view: view, on: connection)
             }
-            let first = try newest(atOrBelow: last.position, legalBefore: instant, on: connection)
+            let first = try newest(atOrBelow: last.position, legalBefore: instant, view: view, on: connection)
             var state = first?.state ?? RegisterState()
             var count = Int(first?.position ?? 0)
             let decoder = JSONDecoder()
             // The events in (P, L] before the instant, in log order: only in the segments between
             // snapshots that hold one (`min_legal_in_segment`), read by position.
-            for range in try segments(after: first?.position ?? 0, through: last.position, before: instant, on: connection) {
+            for range in try segments(after: first?.position ?? 0, through: last.position, before: instant, view: view,
+                                      on: connection) {
                 var after = range.lowerBound
                 while true {
                     let batch = try EventStore.decodeEvents(connection.query(
                         """
-                        SELECT \(EventStore.eventColumns) FROM events WHERE global_position IN (
+                        SELECT \(EventStore.eventColumns) FROM \(view.rawValue) WHERE global_position IN (
                             SELECT global_position FROM event_legal_time
                             WHERE legal_at < $1 AND global_position > $2 AND global_position <= $3
                             ORDER BY global_position LIMIT $4)
@@ -162,7 +174,7 @@ public enum Snapshots {
                 }
             }
             return try Projections.foldLog(
-                occurredBefore: instant,
+                occurredBefore: instant, view: view,
                 from: .init(state: state, full: clocks, position: last.position, events: count),
                 on: connection)
         }
@@ -173,13 +185,13 @@ public enum Snapshots {
     /// snapshots whose `min_legal_in_segment` is before it, adjacent ones merged. When the
     /// usable snapshots in that range do not form an unbroken chain (`previous_position`),
     /// the whole range.
-    static func segments(after: Int64, through: Int64, before instant: Timestamp,
+    static func segments(after: Int64, through: Int64, before instant: Timestamp, view: EventLogView = .events,
                          on connection: isolated Connection) throws -> [ClosedRange<Int64>] {
         guard after < through else { return [] }
         let rows = try connection.query(
             """
             SELECT s.previous_position, s.global_position, s.min_legal_in_segment < $4 FROM register_snapshots s
-            JOIN events e ON e.global_position = s.global_position AND e.hash = s.event_hash
+            JOIN \(view.rawValue) e ON e.global_position = s.global_position AND e.hash = s.event_hash
             WHERE s.format = $1 AND s.global_position > $2 AND s.global_position <= $3 ORDER BY s.global_position
             """, [format, after, through, instant], name: "snapshot segments").rows
         var ranges: [ClosedRange<Int64>] = []
@@ -198,11 +210,12 @@ public enum Snapshots {
     }
 
     /// The newest usable snapshot's position and `max_legal_at` (nothing decoded).
-    static func newestPosition(on connection: isolated Connection) throws -> (position: Int64, maxLegalAt: Timestamp)? {
+    static func newestPosition(view: EventLogView = .events, on connection: isolated Connection) throws
+        -> (position: Int64, maxLegalAt: Timestamp)? {
         guard let row = try connection.query(
             """
             SELECT s.global_position, s.max_legal_at FROM register_snapshots s
-            JOIN events e ON e.global_position = s.global_position AND e.hash = s.event_hash
+            JOIN \(view.rawValue) e ON e.global_position = s.global_position AND e.hash = s.event_hash
             WHERE s.format = $1 ORDER BY s.global_position DESC LIMIT 1
             """, [format], name: "newest snapshot position").rows.first
         else { return nil }

@@ -1,0 +1,16 @@
+-- 0023: anonymous point-in-time reads start from the register snapshots too (issue 17 item 6).
+--
+-- An anonymous caller (`web_anon`: the public pages, the API without credentials) folds the
+-- log through `public_events`, which it may read; until now it could not read the snapshots,
+-- so every anonymous `as_of` read and every `/v1/seats` folded the whole log from position 0
+-- (seconds at a million events, and a request anyone can repeat).
+--
+-- Why the public may read them: a fold reads each event's position, stream, type, data and
+-- occurred_at, never its metadata, and `public_events` has exactly the rows of `events` with
+-- only the metadata's actor replaced. The register in a snapshot (and each event's legal
+-- instant) is therefore what the public folds itself from `public_events`: reading it tells
+-- nothing the public log does not. The public reader checks a snapshot as every reader does
+-- (its `event_hash` against the hash at its position, read from `public_events`; its format
+-- against the code's), and may not write one. Clerks still may not read them: a clerk folds
+-- nothing (docs/security.md).
+GRANT SELECT ON register_snapshots, event_legal_time TO web_anon;
