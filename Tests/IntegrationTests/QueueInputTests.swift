@@ -79,6 +79,52 @@ struct QueueInputTests {
         }
     }
 
+    @Test("submit_command refuses a reused idempotency key for another command (CQ007, the first command named); the same command is returned")
+    func reusedKeyRefusedBySQL() async throws {
+        try await SecurityFixture.with { f in
+            let registrar = try await f.connect(f.registrar)
+            let clerk = try await f.connect(f.clerkA)
+            let first = try await rawSubmit(registrar, "register_agreement", Self.register, key: "k1")
+            // The same command (keys reordered, spacing changed): the first command, nothing new.
+            let reordered = """
+                { "source_edition": "2025-07-18pm", "signed_on": "2025-03-10", "model": "TFM",
+                  "agency_type": "Municipality", "agency_name": "Tallahassee Police Department" }
+                """
+            #expect(Self.register == json(registration("Tallahassee Police Department")))
+            #expect(try await rawSubmit(registrar, "register_agreement", reordered, key: "k1") == first)
+            // Another payload, another type, under the same key: refused, the first named, nothing queued.
+            let other = json(registration("Arcadia Police Department"))
+            do {
+                _ = try await rawSubmit(registrar, "register_agreement", other, key: "k1")
+                Issue.record("a reused key with another payload was accepted")
+            } catch let error as PostgresError {
+                #expect(error.sqlState == "CQ007")
+                #expect(error.message.contains("idempotency_key_reused") && error.message.contains(first.uuidString.lowercased()))
+                #expect(error.detail == "command_id=\(first.uuidString.lowercased())")
+            }
+            #expect(await sqlState { _ = try await rawSubmit(registrar, "rename_agency", #"{"agency_id":"x","new_name":"Y"}"#, key: "k1") } == "CQ007")
+            // Another login's key is its own.
+            _ = try await rawSubmit(f.admin, "register_agreement", other, key: "k1")
+            // A termination request retried with a fresh request_id (as `sbie request` does) is the
+            // same command; another reason is not.
+            let filed = terminationRequest(SecurityFixture.agencyA)
+            let request = try await rawSubmit(clerk, "submit_termination_request", json(filed), key: "r1")
+            var retry = terminationRequest(SecurityFixture.agencyA)
+            #expect(retry["request_id"] as? String != filed["request_id"] as? String)
+            #expect(try await rawSubmit(clerk, "submit_termination_request", json(retry), key: "r1") == request)
+            retry["reason"] = "Another reason"
+            #expect(await sqlState { _ = try await rawSubmit(clerk, "submit_termination_request", json(retry), key: "r1") } == "CQ007")
+            // Through the library: the stable code and the first command's id.
+            let error = await #expect(throws: SubmissionError.self) {
+                _ = try await CommandQueue.submit(type: "register_agreement", payload: other, idempotencyKey: "k1", on: registrar)
+            }
+            #expect(error?.code == "idempotency_key_reused")
+            #expect(error?.commandID == first)
+            #expect(error?.message.contains("(register_agreement, submitted ") == true)
+            #expect(try await f.admin.query("SELECT count(*)::int FROM commands").rows[0].decode(0, as: Int.self) == 3)
+        }
+    }
+
     @Test("a key repeated at any depth of a payload is refused with CQ002, in SQL as in the daemon's parser")
     func repeatedKeysAtAnyDepth() async throws {
         try await SecurityFixture.with { f in

@@ -21,7 +21,7 @@ struct RefusalCatalogueTests {
             "22P05": "malformed_payload", "54001": "malformed_payload", "22023": "invalid_submission",
             "42501": "permission_denied", "CQ003": "agency_mismatch", "22021": "malformed_payload",
             "22007": "invalid_timestamp", "22008": "invalid_timestamp", "CQ004": "available_at_not_allowed",
-            "CQ005": "timestamp_out_of_range", "CQ006": "invalid_name",
+            "CQ005": "timestamp_out_of_range", "CQ006": "invalid_name", "CQ007": "idempotency_key_reused",
         ]
         #expect(Refusal.submissionStates == Set(expected.keys))
         for (state, code) in expected { #expect(Refusal.forSQLState(state)?.code == code, "\(state)") }

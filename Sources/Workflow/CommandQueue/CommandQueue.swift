@@ -53,8 +53,8 @@ public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatab
     /// `payload_too_large`, `malformed_payload`, `permission_denied`, `agency_mismatch`,
     /// `available_at_not_allowed`, `timestamp_out_of_range`, `invalid_submission` or
     /// `invalid_timestamp` (docs/security.md's refusal table, `Refusal.all`); or
-    /// `idempotency_key_reused` (`SubmissionError.keyReusedCode`), checked by the client
-    /// library after `submit_command` returned an earlier command.
+    /// `idempotency_key_reused` (`SubmissionError.keyReusedCode`): refused by `submit_command`
+    /// (CQ007, 0024) or found by the client library's stricter comparison (`ignoringField`).
     public var code: String
     public var message: String
     /// For `idempotency_key_reused`: the first command, which the key already names.
@@ -88,7 +88,8 @@ public enum CommandQueue {
     ///   compared as `jsonb`, returns the original, possibly already decided).
     /// - Throws: `SubmissionError` when the database refuses it (size, shape, permission), or
     ///   with code `idempotency_key_reused` (and `commandID`, the first command) when the key
-    ///   already names a command of another type or payload (nothing new is queued);
+    ///   already names a command of another type or payload (nothing new is queued; the
+    ///   database refuses it too, CQ007, for any caller of `submit_command`);
     ///   `PostgresError` for other failures.
     public static func submit(
         type: String, payload: String, idempotencyKey: String, availableAt: Timestamp? = nil,
@@ -127,23 +128,34 @@ public enum CommandQueue {
             record = try Self.commandRecord(row)
             same = try row.decodeIfPresent(14)
         } catch let error as PostgresError {
+            // The database found the key naming another command (0024): the same refusal as the
+            // comparison below, naming the first command as it stands.
+            if error.sqlState == PostgresError.State.idempotencyKeyReused,
+               let first = try connection.query(
+                   "SELECT \(Self.commandColumns) FROM commands c WHERE c.submitted_by = acting_login() AND c.idempotency_key = $1",
+                   [idempotencyKey]).rows.first {
+                throw keyReused(idempotencyKey, first: try Self.commandRecord(first), type: type)
+            }
             // A refusal a submitter can act on: its code is the catalogue's (`Refusal.all`).
             if let state = error.sqlState, Refusal.submissionStates.contains(state), let refusal = Refusal.forSQLState(state) {
                 throw SubmissionError(code: refusal.code, message: error.message)
             }
             throw error
         }
-        let id = record.commandID
-        if same == false {
-            throw SubmissionError(
-                code: SubmissionError.keyReusedCode,
-                message: "idempotency key '\(idempotencyKey.prefix(200))' was already used for command \(id.uuidString.lowercased()) "
-                    + "(\(record.commandType), submitted \(record.submittedAt.iso8601), \(record.status.rawValue)) with a different "
-                    + (record.commandType != type ? "command type" : "payload")
-                    + "; nothing new was submitted: use a new key to submit this command",
-                commandID: id)
-        }
+        if same == false { throw keyReused(idempotencyKey, first: record, type: type) }
         return record
+    }
+
+    /// `idempotency_key_reused`: the key already names `first`, of another type or payload.
+    private static func keyReused(_ key: String, first record: CommandRecord, type: String) -> SubmissionError {
+        let id = record.commandID
+        return SubmissionError(
+            code: SubmissionError.keyReusedCode,
+            message: "idempotency key '\(key.prefix(200))' was already used for command \(id.uuidString.lowercased()) "
+                + "(\(record.commandType), submitted \(record.submittedAt.iso8601), \(record.status.rawValue)) with a different "
+                + (record.commandType != type ? "command type" : "payload")
+                + "; nothing new was submitted: use a new key to submit this command",
+            commandID: id)
     }
 
     /// One command, or nil when it does not exist or this login may not see it.

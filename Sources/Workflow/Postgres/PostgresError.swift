@@ -73,5 +73,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
         public static let checkpointHeadNotInLog = "CP001"
         /// `record_checkpoint`: the signing time is not the database's.
         public static let checkpointTimeNotNow = "CP002"
+        /// `submit_command` (0024): the login's idempotency key already names another command.
+        public static let idempotencyKeyReused = "CQ007"
     }
 }

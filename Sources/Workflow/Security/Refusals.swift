@@ -20,6 +20,8 @@ public struct Refusal: Sendable, Equatable {
         Refusal("CQ004", "available_at_not_allowed", "only the daemon's timers and the owner may set available_at"),
         Refusal("CQ005", "timestamp_out_of_range", "a timestamp is outside 1900-01-01 .. 2200-01-01 UTC"),
         Refusal("CQ006", "invalid_name", "a name (agency, county, Board member, local body) holds a control or format character (newline, tab, bidi control, zero-width or similar)"),
+        Refusal("CQ007", "idempotency_key_reused",
+                "this login already used the idempotency key for another command (another type or payload): nothing new was submitted; use a new key"),
         Refusal("23514", "check_violation", "a value is outside what the table allows (a CHECK constraint)"),
         Refusal("22P02", "malformed_payload", "the payload is not valid JSON (or a value is not of its column's type)"),
         Refusal("22P05", "malformed_payload", "the payload contains a Unicode escape that cannot be stored (\\u0000)"),
@@ -51,7 +53,7 @@ public struct Refusal: Sendable, Equatable {
     /// 22P02 invalid JSON text, 22P05 an unconvertible \u0000 escape, 54001 nesting too
     /// deep, 22021 invalid UTF-8, 22007/22008 a timestamp that is not one or out of range.
     public static let submissionStates: Set<String> = [
-        "CQ001", "CQ002", "CQ003", "CQ004", "CQ005", "CQ006", "22P02", "22P05", "54001", "22021", "22023", "22007", "22008",
+        "CQ001", "CQ002", "CQ003", "CQ004", "CQ005", "CQ006", "CQ007", "22P02", "22P05", "54001", "22021", "22023", "22007", "22008",
         PostgresError.State.insufficientPrivilege,
     ]
 
