@@ -27,6 +27,8 @@ DECLARE
     v_first_type text;
     v_first_payload json;
     v_same       boolean;
+    v_first_submitted timestamptz;
+    v_first_status text;
 BEGIN
     IF v_login IS NULL THEN
         RAISE EXCEPTION 'permission_denied: this session acts for no login (an authenticator must switch into a web-enabled login)'
@@ -131,16 +133,22 @@ BEGIN
     -- which a client generates afresh on a retry); otherwise the key names another command and
     -- nothing is queued (CQ007). A row locked by a concurrent insert of the same key is waited
     -- for by ON CONFLICT, so the row read here is committed.
-    SELECT c.command_id, c.command_type, c.payload INTO v_id, v_first_type, v_first_payload FROM commands c
-    WHERE c.submitted_by = v_login AND c.idempotency_key = p_idempotency_key;
+    -- The login is compared as text in the default collation (v_login is a `name`, collation
+    -- "C"): across collations the unique index's first column cannot be used, and 0020's
+    -- lookup here scanned the whole index.
+    SELECT c.command_id, c.command_type, c.payload, c.submitted_at, c.status
+    INTO v_id, v_first_type, v_first_payload, v_first_submitted, v_first_status FROM commands c
+    WHERE c.submitted_by = v_login::text COLLATE "default" AND c.idempotency_key = p_idempotency_key;
     -- (Computed before the IF: plpgsql ends an IF's condition at the first THEN, a CASE's too.)
     v_same := v_first_type = p_command_type
               AND CASE WHEN p_command_type = 'submit_termination_request'
                        THEN (v_first_payload::jsonb - 'request_id') = (p_payload::jsonb - 'request_id')
                        ELSE v_first_payload::jsonb = p_payload::jsonb END;
     IF v_same IS NOT TRUE THEN
-        RAISE EXCEPTION 'idempotency_key_reused: idempotency key ''%'' was already used by login % for command % (%) with a different %; nothing new was submitted',
-            pg_catalog.left(p_idempotency_key, 200), v_login, v_id, v_first_type,
+        -- The message is the client library's (CommandQueue.submit), which passes it on.
+        RAISE EXCEPTION 'idempotency_key_reused: idempotency key ''%'' was already used for command % (%, submitted %, %) with a different %; nothing new was submitted: use a new key to submit this command',
+            pg_catalog.left(p_idempotency_key, 200), v_id, v_first_type,
+            pg_catalog.to_char(v_first_submitted AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), v_first_status,
             CASE WHEN v_first_type IS DISTINCT FROM p_command_type THEN 'command type' ELSE 'payload' END
             USING ERRCODE = 'CQ007', DETAIL = 'command_id=' || v_id::text;
     END IF;
