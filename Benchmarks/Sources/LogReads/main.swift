@@ -10,7 +10,13 @@ import Workflow
 //   as-of-position     PointInTime.register(.position(random n)), p50/p95 of REPEAT;
 //   as-of-date         PointInTime.register(.endOf(random day between the first and last legal dates));
 //   history-agreement  EventHistory.entries(agreement:) of a random agreement;
-//   history-agency     EventHistory.entries(agency:) of a random agency.
+//   history-agency     EventHistory.entries(agency:) of a random agency;
+//   public-*           as the public role (web_anon, SET ROLE): before-public-seats (the fold
+//                      of public_events from 0, what anonymous reads did before 0023, once),
+//                      public-as-of-position and public-seats (the register at the head, as
+//                      /v1/seats reads it), p50/p95;
+//   daemon-start       a new CommandProcessor's first (empty) batch: the register it starts
+//                      from (the newest snapshot, then the events after it), once.
 // Prints one line per measure: milliseconds of wall clock; and this process's peak RSS (VmHWM).
 let arguments = CommandLine.arguments.dropFirst()
 guard let dsn = arguments.first else {
@@ -108,5 +114,32 @@ for slug in agencies {
     samples.append(ms(try await clock.measure { entries += try await EventHistory.entries(agency: agency, on: db).count }))
 }
 if !samples.isEmpty { report("history-agency", samples, "(\(entries / max(samples.count, 1)) events each)") }
+let anon = try await Connection.connect(dsn, logger: logger)
+try await anon.executeScript("SET ROLE web_anon")
+if before {
+    let p = try await clock.measure { _ = try await Projections.foldLog(view: .publicEvents, on: anon) }
+    report("before-public-seats", [ms(p)], "(fold of public_events from 0)")
+}
+samples = []
+for n in positions {
+    samples.append(ms(try await clock.measure { _ = try await PointInTime.register(asOf: .position(n), view: .publicEvents, on: anon) }))
+}
+report("public-as-of-position", samples)
+samples = []
+for _ in positions {
+    samples.append(ms(try await clock.measure {
+        _ = try await PointInTime.register(asOf: .position(.max), view: .publicEvents, on: anon).state.board
+    }))
+}
+report("public-seats", samples)
+await anon.close()
+func daemonStart() async throws -> (Double, Int64, Int) {
+    var processor = CommandProcessor()
+    let began = ContinuousClock.now
+    _ = try await processor.processBatch(on: db, logger: logger)
+    return (ms(began.duration(to: .now)), processor.position, processor.streamVersions.count)
+}
+let (startMs, startPosition, startStreams) = try await daemonStart()
+report("daemon-start", [startMs], "(at position \(startPosition), \(startStreams) streams)")
 print("process \(vmHWM())")
 await db.close()

@@ -25,7 +25,9 @@ struct BenchCommand: AsyncParsableCommand {
 
             paced: the same commands offered at a fixed rate, half the measured maximum, for \
             --seconds, by --clients connections: the latency a user feels under load \
-            (processed_at - submitted_at), against raw single-INSERT p50/p99.
+            (processed_at - submitted_at), against raw single-INSERT p50/p99 from the busy loop \
+            below and from pgbench -R at the same rate by --clients clients (flushes as often \
+            as the commands').
 
             idle: with the daemon idle, --idle-samples commands one at a time, spaced: submit call \
             -> outcome seen by the client (LISTEN), client clock, and the NOTIFY wake-up latency \
@@ -45,7 +47,8 @@ struct BenchCommand: AsyncParsableCommand {
             pgbench runs as a subprocess with -n -M prepared -T --seconds and -l (its \
             per-transaction log gives p50/p99). Goals: single append >= 0.9x raw; batched append \
             >= 0.5x raw batched INSERT; commands >= 0.5x raw --clients INSERT throughput; paced \
-            commands p50 <= 10x and p99 <= 50x raw single-INSERT p50/p99; idle submit -> outcome \
+            commands p50 <= 10x and p99 <= 50x raw single-INSERT p50/p99 (shown against both \
+            baselines); idle submit -> outcome \
             p50 <= 10x raw INSERT p50 (shown against both baselines); rebuild >= 0.3x raw COPY read. It measures, it does not \
             judge: exit 0 whatever the ratios.
             """)

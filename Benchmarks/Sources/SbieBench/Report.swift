@@ -200,6 +200,8 @@ struct BenchReport: Codable, Sendable {
     var rawBatch1: Throughput
     /// One INSERT at a time at 7/s (`pgbench -R 7`): the raw round trip at idle.
     var rawIdle: Throughput
+    /// INSERTs offered at the paced case's rate by --clients clients (`pgbench -R`).
+    var rawPaced: Throughput
     var appendSingle1: Throughput
     var appendSingleN: Throughput
     var appendBatch1: Throughput

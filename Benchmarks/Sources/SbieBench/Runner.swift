@@ -50,6 +50,14 @@ struct BenchRunner {
             seconds: max(3, Int((Double(options.idleSamples) * 0.15).rounded(.up)))
         ).throughput
 
+        // The raw round trip a paced command competes with: INSERTs offered at the paced
+        // case's rate by as many clients (a Poisson schedule), so that the disk's flushes come
+        // as often as the commands' do.
+        progress("raw INSERT at \(format(paced.offeredPerSecond))/s, \(n) clients")
+        let rawPaced = try await runPgbench(
+            "single-paced", script: RawTable.singleInsert, clients: n, rowsPerTransaction: 1, rate: paced.offeredPerSecond
+        ).throughput
+
         let layer = try await runLayer()
         let cases = [
             CaseRow("libpq: INSERT per row, autocommit", unit: "rows/s", ours: layer.autocommit,
@@ -80,6 +88,12 @@ struct BenchRunner {
             CaseRow("commands at \(format(paced.offeredPerSecond))/s (\(options.pacedRate == nil ? "half max" : "fixed")), p99", unit: "ms",
                     ours: paced.latency.p99, raw: rawSingle1.latency.p99, rawName: "INSERT p99, 1 client",
                     goal: .atMost(50)),
+            CaseRow("commands at \(format(paced.offeredPerSecond))/s, p50, vs INSERT at that rate", unit: "ms",
+                    ours: paced.latency.p50, raw: rawPaced.latency.p50,
+                    rawName: "INSERT p50 at \(format(paced.offeredPerSecond))/s, \(n) clients", goal: .atMost(10)),
+            CaseRow("commands at \(format(paced.offeredPerSecond))/s, p99, vs INSERT at that rate", unit: "ms",
+                    ours: paced.latency.p99, raw: rawPaced.latency.p99,
+                    rawName: "INSERT p99 at \(format(paced.offeredPerSecond))/s, \(n) clients", goal: .atMost(50)),
             CaseRow("idle submit -> outcome seen, p50", unit: "ms", ours: idle.clientLatency.p50,
                     raw: rawSingle1.latency.p50, rawName: "INSERT p50, 1 client", goal: .atMost(10)),
             CaseRow("idle submit -> outcome seen, p99", unit: "ms", ours: idle.clientLatency.p99,
@@ -100,6 +114,7 @@ struct BenchRunner {
         return BenchReport(
             database: database, serverVersion: serverVersion, seconds: options.seconds, rounds: options.rounds, clients: n,
             batch: options.batch, rawSingle1: rawSingle1, rawSingleN: rawSingleN, rawBatch1: rawBatch1, rawIdle: rawIdle,
+            rawPaced: rawPaced,
             appendSingle1: appendSingle1, appendSingleN: appendSingleN, appendBatch1: appendBatch1,
             commands: commands, paced: paced, idle: idle, rebuild: rebuild, cases: cases)
     }
