@@ -319,12 +319,13 @@ public struct CommandProcessor: Sendable {
     /// transaction) instead of position 0; `catchUp` then folds the events after it. Without a
     /// usable snapshot it leaves the processor at position 0 (the whole log is folded).
     ///
-    /// The stream versions are read from the log's unique index on (stream, version): every
-    /// stream's version at the head, which is what they are once `catchUp` has folded the events
-    /// after the snapshot (and nothing is decided before it has).
+    /// The stream versions are read from the log in one query: every stream's version at the
+    /// head, which is what they are once `catchUp` has folded the events after the snapshot
+    /// (and nothing is decided before it has).
     ///
-    /// Cost at a million events (Florida's size): one snapshot decode and one index scan,
-    /// instead of folding every event (docs/architecture.md, "Scale").
+    /// Cost at a million events (Florida's size): one snapshot decode and one scan of `events`
+    /// for the versions (about 0.2 s, linear in events), instead of folding every event (4.4-4.8 s
+    /// of CPU; docs/architecture.md, "Snapshots").
     static func startFromSnapshot(_ c: isolated Connection, _ snapshot: inout Snapshot, head: Int64) throws {
         guard let loaded = try Snapshots.newest(atOrBelow: head, on: c) else { return }
         let rows = try c.query(
