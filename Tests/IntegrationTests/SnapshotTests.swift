@@ -80,6 +80,14 @@ struct SnapshotTests {
         return instants.sorted()
     }
 
+    /// A snapshot every `events` events, whatever their size.
+    static func every(_ events: Int64) -> Snapshots.Policy {
+        var policy = Snapshots.Policy()
+        policy.minimumInterval = events
+        policy.bytesPerEvent = Int.max
+        return policy
+    }
+
     static func expectSame(_ asOf: AsOf, _ db: Connection) async throws {
         let fromSnapshot = try await Snapshots.fold(asOf: asOf, on: db)
         let fromZero: (state: RegisterState, position: Int64, events: Int)
@@ -148,9 +156,7 @@ struct SnapshotTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn, logger: TestDatabase.logger)
             try await Self.buildLog(db, generated: 10, seed: 3)
-            var policy = Snapshots.Policy()
-            policy.minimumInterval = 10
-            policy.bytesPerEvent = Int.max
+            let policy = Self.every(10)
             let first = try await Snapshots.catchUp(policy: policy, on: db)
             #expect(first.written > 3)
             let newest = first.to
@@ -193,9 +199,7 @@ struct SnapshotTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn, logger: TestDatabase.logger)
             try await Self.buildLog(db, generated: 12, seed: 9)
-            var policy = Snapshots.Policy()
-            policy.minimumInterval = 10
-            policy.bytesPerEvent = Int.max
+            let policy = Self.every(10)
             let written = try await Snapshots.catchUp(policy: policy, on: db)
             #expect(written.written > 2)
             try await Self.buildLogSuffix(db)  // events after the newest snapshot
@@ -249,9 +253,7 @@ struct SnapshotTests {
         try await TestDatabase.with { dsn in
             let db = try await Connection.connect(dsn, logger: TestDatabase.logger)
             try await Self.buildLog(db, generated: 20, seed: 5)
-            var policy = Snapshots.Policy()
-            policy.minimumInterval = 10
-            policy.bytesPerEvent = Int.max
+            let policy = Self.every(10)
             let written = try await Snapshots.catchUp(policy: policy, on: db)
             #expect(written.written > 3)
             try await Self.buildLogSuffix(db)
