@@ -34,6 +34,15 @@ final class DaemonProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// A test that fails before stopping its daemon does not leave it running (reconnecting
+    /// forever to a dropped database) for the rest of the suite.
+    deinit {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     /// SIGTERM, then the exit status.
     func terminate() -> Int32 {
         Foundation.kill(process.processIdentifier, SIGTERM)
