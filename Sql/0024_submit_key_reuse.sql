@@ -10,6 +10,15 @@
 -- `idempotency_key_reused`, naming the first command (message, and DETAIL `command_id=<uuid>`),
 -- and nothing is queued. The new command's path (no conflict) does no more work than before.
 
+-- commands.submitted_by holds a login: a PostgreSQL role name, compared byte for byte. It was
+-- text in the database's default collation, while every login it is compared with
+-- (acting_login(), session_user, a plpgsql `name`) is a `name`, of collation "C"; across the two
+-- collations the comparison cannot use the first column of the unique (submitted_by,
+-- idempotency_key) index, so each lookup of a login's command by key read the whole index (387
+-- index blocks per submission at 20,000 commands). In "C", logins, text parameters and literals
+-- all compare through the index. No view or policy reads the column; only its indexes are rebuilt.
+ALTER TABLE commands ALTER COLUMN submitted_by TYPE text COLLATE "C";
+
 CREATE OR REPLACE FUNCTION submit_command(
     p_command_type text, p_payload json, p_idempotency_key text, p_available_at timestamptz DEFAULT NULL
 ) RETURNS TABLE (command_id uuid, status text, error_code text, error_message text, outcome json)
@@ -133,12 +142,9 @@ BEGIN
     -- which a client generates afresh on a retry); otherwise the key names another command and
     -- nothing is queued (CQ007). A row locked by a concurrent insert of the same key is waited
     -- for by ON CONFLICT, so the row read here is committed.
-    -- The login is compared as text in the default collation (v_login is a `name`, collation
-    -- "C"): across collations the unique index's first column cannot be used, and 0020's
-    -- lookup here scanned the whole index.
     SELECT c.command_id, c.command_type, c.payload, c.submitted_at, c.status
     INTO v_id, v_first_type, v_first_payload, v_first_submitted, v_first_status FROM commands c
-    WHERE c.submitted_by = v_login::text COLLATE "default" AND c.idempotency_key = p_idempotency_key;
+    WHERE c.submitted_by = v_login AND c.idempotency_key = p_idempotency_key;
     -- (Computed before the IF: plpgsql ends an IF's condition at the first THEN, a CASE's too.)
     v_same := v_first_type = p_command_type
               AND CASE WHEN p_command_type = 'submit_termination_request'

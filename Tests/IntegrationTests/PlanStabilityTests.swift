@@ -79,7 +79,7 @@ struct PlanStabilityTests {
     /// the unique index, however many commands the queue holds: counted in index blocks read
     /// (`pg_statio_user_indexes`), not in time. The login (`acting_login()`, a `name` of
     /// collation "C") compared with the text column across collations used the index's second
-    /// column only and read the whole index: about 186 blocks per submission at 20,000 commands.
+    /// column only and read the whole index: 387 blocks per submission at 20,000 commands.
     @Test("a submission's read-back and a resubmission read a few index blocks among 20,000 commands")
     func submissionLookupUsesBothKeys() async throws {
         try await SecurityFixture.with { f in

@@ -103,11 +103,9 @@ public enum CommandQueue {
         // insert (a statement's snapshot precedes what the functions it calls write), under the
         // login's row-level security like any read. Each statement is planned once per session
         // (the comparison used to sit in the submission's statement, which PostgreSQL planned
-        // afresh on every call). The login is compared as text in the database's default
-        // collation: `acting_login()` is a `name`, whose collation is "C", and a comparison
-        // across the two collations cannot use the first column of the (submitted_by,
-        // idempotency_key) index, so it scanned the whole index per submission (1.2-1.9 ms at
-        // 20,000 commands, growing with the queue; `PlanStabilityTests`).
+        // afresh on every call). Both keys of the (submitted_by, idempotency_key) index are
+        // used: `submitted_by` is in collation "C", as the login `name` is (0024;
+        // `PlanStabilityTests`).
         let record: CommandRecord
         let same: Bool?
         do {
@@ -120,7 +118,7 @@ public enum CommandQueue {
                            c.command_type = $1
                            AND CASE WHEN $4::text IS NULL THEN c.payload::jsonb = $2::text::jsonb
                                     ELSE (c.payload::jsonb - $4::text) = ($2::text::jsonb - $4::text) END
-                    FROM commands c WHERE c.submitted_by = acting_login()::text COLLATE "default" AND c.idempotency_key = $3
+                    FROM commands c WHERE c.submitted_by = acting_login() AND c.idempotency_key = $3
                     """, [type, payload, idempotencyKey, ignoringField]),
             ])
             guard results.count == 2, results[0].rows.first != nil else {

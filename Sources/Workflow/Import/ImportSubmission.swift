@@ -47,12 +47,10 @@ public enum ImportSubmission {
         var report = parsed.report
         let rows = parsed.rows
         let keys = String(decoding: try JSONEncoder().encode(rows.map(\.idempotencyKey)), as: UTF8.self)
-        // The login as text in the default collation (`session_user` is a `name`, collation "C";
-        // across collations the (submitted_by, idempotency_key) index's first column is unusable).
         let (existingCount, ids): (Int, [UUID]) = try connection.transaction { db in
             let existing = Set(try db.query(
                 """
-                SELECT idempotency_key FROM commands WHERE submitted_by = session_user::text COLLATE "default"
+                SELECT idempotency_key FROM commands WHERE submitted_by = session_user
                 AND idempotency_key IN (SELECT json_array_elements_text($1::json))
                 """, [keys], name: "import: existing keys"
             ).rows.map { try $0.decode(0, as: String.self) })
